@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# Local infrastructure for running and testing the platform: a real RabbitMQ and a real
+# MongoDB-protocol server. Idempotent: starts only what is not running.
+#
+#   deploy/infra.sh up        start (installing if needed) and print the URLs
+#   deploy/infra.sh down      stop what this script started
+#   deploy/infra.sh status    say what is running
+#   deploy/infra.sh env       print `export AMQP_URL=... MONGO_URL=...` for the running infrastructure
+#   deploy/infra.sh rabbitmq-stop | rabbitmq-start | rabbitmq-kill    (used by the resilience tests)
+#
+# Which infrastructure (DESIGN.md, "Local and test infrastructure"):
+#   1. AMQP_URL and MONGO_URL both set  -> used as they are; nothing is started.
+#   2. a Docker engine answers          -> rabbitmq:3-management and mongo:7 through testcontainers.
+#   3. otherwise                        -> Debian's rabbitmq-server (management plugin on) and
+#                                          FerretDB v1.24.2 built with Go, SQLite storage under .local/.
+# Anything missing is a clear error naming what to install; never a silent skip.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOCAL="$ROOT/.local"
+STATE_ENV="$LOCAL/infra.env"
+FERRETDB_VERSION="v1.24.2"
+FERRETDB_MODULE="github.com/FerretDB/FerretDB"
+FERRETDB_PORT="${FERRETDB_PORT:-27017}"
+FERRETDB_DIR="$LOCAL/ferretdb"
+FERRETDB_BIN="${FERRETDB_BIN:-$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin/ferretdb}"
+RABBITMQ_PORT=5672
+PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
+
+say() { printf '[infra] %s\n' "$*" >&2; }
+die() { printf '[infra] ERROR: %s\n' "$*" >&2; exit 1; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() { # port seconds what
+  local i
+  for ((i = 0; i < $2 * 5; i++)); do
+    port_open "$1" && return 0
+    sleep 0.2
+  done
+  die "$3 did not accept connections on 127.0.0.1:$1 within $2 s"
+}
+
+apt_install() { # package...
+  [ "$(id -u)" = 0 ] || die "install Debian's package(s) $* (apt-get install $*): this script needs root to do it"
+  command -v apt-get >/dev/null || die "install $* (no apt-get on this machine)"
+  say "installing $* from Debian's packages"
+  if [ ! -f "$LOCAL/.apt-updated" ]; then
+    apt-get update -qq >/dev/null
+    mkdir -p "$LOCAL" && touch "$LOCAL/.apt-updated"
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+docker_answers() { command -v docker >/dev/null && docker info >/dev/null 2>&1; }
+
+# --- RabbitMQ (Debian's package) -------------------------------------------------------------
+
+rabbitmq_running() { rabbitmqctl -q status >/dev/null 2>&1; }
+
+rabbitmq_up() {
+  command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
+  rabbitmq-plugins -q --offline enable rabbitmq_management >/dev/null
+  if ! rabbitmq_running; then
+    say "starting RabbitMQ"
+    rabbitmq-server -detached
+  fi
+  rabbitmqctl -q await_startup --timeout 120 >/dev/null ||
+    die "RabbitMQ did not start: see /var/log/rabbitmq/"
+  wait_port "$RABBITMQ_PORT" 60 RabbitMQ
+}
+
+rabbitmq_stop() {
+  if rabbitmq_running; then
+    say "stopping RabbitMQ"
+    rabbitmqctl -q stop >/dev/null 2>&1 || true
+  fi
+  local i
+  for ((i = 0; i < 150; i++)); do port_open "$RABBITMQ_PORT" || return 0; sleep 0.2; done
+  die "RabbitMQ still listens on $RABBITMQ_PORT"
+}
+
+rabbitmq_kill() {
+  say "killing RabbitMQ with SIGKILL"
+  pkill -9 -f 'beam.smp.*rabbit' || true
+  local i
+  for ((i = 0; i < 150; i++)); do port_open "$RABBITMQ_PORT" || return 0; sleep 0.2; done
+  die "RabbitMQ still listens on $RABBITMQ_PORT after SIGKILL"
+}
+
+# --- FerretDB v1 (built from the Go module proxy) ---------------------------------------------
+
+ferretdb_build() {
+  command -v go >/dev/null || die "install Go (Debian's golang package, or go.dev) to build FerretDB $FERRETDB_VERSION"
+  say "building FerretDB $FERRETDB_VERSION with Go (once; about a minute)"
+  # `go install module@version` fails here: the proxy refuses the module's version list, which
+  # `go install` reads for deprecation notices. Downloading the exact version works, so build that.
+  local dir src
+  dir="$(GOTOOLCHAIN=local GOFLAGS=-mod=mod go mod download -json "$FERRETDB_MODULE@$FERRETDB_VERSION" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [ -n "$dir" ] && [ -d "$dir" ] || die "could not download $FERRETDB_MODULE@$FERRETDB_VERSION from the Go module proxy"
+  src="$(mktemp -d)"
+  cp -r "$dir/." "$src/"
+  chmod -R u+w "$src"
+  # The module zip lacks the generated version file the binary embeds (upstream: `task gen-version`).
+  echo "$FERRETDB_VERSION" >"$src/build/version/version.txt"
+  mkdir -p "$(dirname "$FERRETDB_BIN")"
+  (cd "$src" && GOTOOLCHAIN=local go build -trimpath -o "$FERRETDB_BIN" ./cmd/ferretdb)
+  rm -rf "$src"
+}
+
+ferretdb_pid() {
+  local pid
+  pid="$(cat "$FERRETDB_DIR/ferretdb.pid" 2>/dev/null)" || return 1
+  kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+ferretdb_up() {
+  if ! "$FERRETDB_BIN" --version 2>/dev/null | grep -q "version: $FERRETDB_VERSION"; then
+    ferretdb_build
+  fi
+  if ferretdb_pid >/dev/null; then
+    return 0
+  fi
+  port_open "$FERRETDB_PORT" &&
+    die "something else listens on 127.0.0.1:$FERRETDB_PORT; stop it, or set MONGO_URL to use it"
+  mkdir -p "$FERRETDB_DIR/data"
+  say "starting FerretDB $FERRETDB_VERSION (SQLite under .local/ferretdb)"
+  # Telemetry stays disabled: this machine reaches no outside host.
+  setsid nohup "$FERRETDB_BIN" \
+    --handler=sqlite --sqlite-url="file:$FERRETDB_DIR/data/" --state-dir="$FERRETDB_DIR" \
+    --listen-addr="127.0.0.1:$FERRETDB_PORT" --debug-addr=- --telemetry=disable \
+    --log-level=warn >"$FERRETDB_DIR/ferretdb.log" 2>&1 </dev/null &
+  echo $! >"$FERRETDB_DIR/ferretdb.pid"
+  wait_port "$FERRETDB_PORT" 60 FerretDB
+}
+
+ferretdb_down() {
+  local pid
+  if pid="$(ferretdb_pid)"; then
+    say "stopping FerretDB"
+    kill "$pid"
+    local i
+    for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$FERRETDB_DIR/ferretdb.pid"
+}
+
+# --- the three ways ---------------------------------------------------------------------------
+
+write_env() { # amqp mongo mode
+  mkdir -p "$LOCAL"
+  printf 'export AMQP_URL=%q\nexport MONGO_URL=%q\nexport INFRA_MODE=%q\n' "$1" "$2" "$3" >"$STATE_ENV"
+}
+
+containers() { # up|down
+  [ -x "$PYTHON" ] || die "the Docker path needs the project's virtualenv: run 'make install' first"
+  "$PYTHON" "$ROOT/deploy/containers.py" "$1" "$STATE_ENV"
+}
+
+up() {
+  if [ -n "${AMQP_URL:-}" ] && [ -n "${MONGO_URL:-}" ]; then
+    say "using AMQP_URL and MONGO_URL from the environment"
+    write_env "$AMQP_URL" "$MONGO_URL" external
+  elif docker_answers; then
+    containers up
+  else
+    rabbitmq_up
+    ferretdb_up
+    write_env "amqp://guest:guest@127.0.0.1:$RABBITMQ_PORT/" "mongodb://127.0.0.1:$FERRETDB_PORT/" local
+  fi
+  status
+}
+
+down() {
+  local mode
+  mode="$( (. "$STATE_ENV" 2>/dev/null && echo "${INFRA_MODE:-}") || true)"
+  case "$mode" in
+    external) say "external infrastructure: nothing to stop" ;;
+    docker) containers down ;;
+    *) ferretdb_down; rabbitmq_stop ;;
+  esac
+  rm -f "$STATE_ENV"
+}
+
+status() {
+  [ -f "$STATE_ENV" ] || { say "not started (run: deploy/infra.sh up)"; return 1; }
+  # shellcheck disable=SC1090
+  . "$STATE_ENV"
+  local mode="$INFRA_MODE"
+  echo "infrastructure ($mode):"
+  echo "  RabbitMQ  $AMQP_URL"
+  [ "$mode" = local ] && echo "            management UI http://127.0.0.1:15672/ (guest/guest)"
+  echo "  MongoDB   $MONGO_URL$([ "$mode" = local ] && echo " (FerretDB $FERRETDB_VERSION, SQLite)")"
+  if [ "$mode" = local ]; then
+    rabbitmq_running && echo "  RabbitMQ: running" || echo "  RabbitMQ: NOT running"
+    ferretdb_pid >/dev/null && echo "  FerretDB: running" || echo "  FerretDB: NOT running"
+  fi
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  env) [ -f "$STATE_ENV" ] || up >/dev/null; cat "$STATE_ENV" ;;
+  rabbitmq-stop) rabbitmq_stop ;;
+  rabbitmq-start) rabbitmq_up ;;
+  rabbitmq-kill) rabbitmq_kill ;;
+  *) echo "usage: $0 up|down|status|env|rabbitmq-stop|rabbitmq-start|rabbitmq-kill" >&2; exit 2 ;;
+esac

@@ -1,0 +1,240 @@
+"""RabbitMQ topology and publishing, shared by every service.
+
+- topic exchange `amman.events` for domain events (routing key = event type);
+- direct exchange `amman.commands` for commands meant for one service (never secrets on events);
+- direct exchange `amman.dlx` for dead letters: queue `<q>` dead-letters with routing key `<q>` into
+  `<q>.dlq`, both natively (delivery limit, crash loops) and explicitly with the reason
+  (see consumer.py).
+
+Queues are durable; their type is a setting (quorum in a production cluster; classic on Debian's
+single-node RabbitMQ 3.10, whose quorum queues refuse consumers for minutes after a crash: measured
+in deploy/README.md). Every message is persistent and every publish waits for the confirm.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aio_pika
+from contracts import CONTENT_TYPE
+from faststream.rabbit import (
+    Channel,
+    ExchangeType,
+    QueueType as RabbitQueueType,
+    RabbitBroker,
+    RabbitExchange,
+    RabbitQueue,
+)
+
+from opentelemetry import context as otel_context
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from services.common.outbox import OutboxEntry
+from services.common.settings import QueueType, ServiceSettings
+
+logger = logging.getLogger(__name__)
+
+EVENTS = RabbitExchange("amman.events", type=ExchangeType.TOPIC, durable=True)
+COMMANDS = RabbitExchange("amman.commands", type=ExchangeType.DIRECT, durable=True)
+DEAD_LETTERS = RabbitExchange("amman.dlx", type=ExchangeType.DIRECT, durable=True)
+EXCHANGES = (EVENTS, COMMANDS, DEAD_LETTERS)
+_PROPAGATOR = TraceContextTextMapPropagator()
+
+# Headers an explicitly dead-lettered message carries, beside its original headers.
+REASON_HEADER = "x-dead-letter-reason"
+ORIGINAL_ROUTING_KEY_HEADER = "x-original-routing-key"
+ORIGINAL_EXCHANGE_HEADER = "x-original-exchange"
+FAILED_AT_HEADER = "x-failed-at"
+
+
+@dataclass(frozen=True)
+class QueueBinding:
+    """A service's queue: its name (`<service>.<purpose>`), the exchange and keys it is bound to."""
+
+    name: str
+    routing_keys: Sequence[str]
+    exchange: RabbitExchange = EVENTS
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return f"{self.name}.dlq"
+
+
+def make_broker(
+    settings: ServiceSettings, *, middlewares: Sequence[Any] = (), logger_: Any = None
+) -> RabbitBroker:
+    return RabbitBroker(
+        settings.amqp_url,
+        app_id=settings.service_name,
+        # Bounded prefetch: FastStream's default hands every queued message over at once.
+        default_channel=Channel(prefetch_count=settings.prefetch_count, on_return_raises=True),
+        graceful_timeout=settings.graceful_timeout_seconds,
+        fail_fast=True,
+        reconnect_interval=1.0,
+        middlewares=tuple(middlewares),
+        logger=logger_ if logger_ is not None else logging.getLogger("faststream"),
+        # "Received"/"Processed" per message is debug detail, not an operator's log line.
+        log_level=logging.DEBUG,
+    )
+
+
+def queue_for(settings: ServiceSettings, name: str) -> RabbitQueue:
+    """The declaration of a consuming queue, identical wherever it is declared."""
+    arguments: dict[str, Any] = {
+        "x-dead-letter-exchange": DEAD_LETTERS.name,
+        "x-dead-letter-routing-key": name,
+    }
+    if settings.queue_type is QueueType.QUORUM:
+        # The broker's own poison guard: after this many deliveries the message is dead-lettered
+        # even if the consumer crashes before it can decide.
+        arguments["x-delivery-limit"] = settings.delivery_limit
+        return RabbitQueue(
+            name, queue_type=RabbitQueueType.QUORUM, durable=True, arguments=arguments
+        )
+    return RabbitQueue(name, queue_type=RabbitQueueType.CLASSIC, durable=True, arguments=arguments)
+
+
+def dead_letter_queue_for(settings: ServiceSettings, name: str) -> RabbitQueue:
+    queue_type = (
+        RabbitQueueType.QUORUM
+        if settings.queue_type is QueueType.QUORUM
+        else RabbitQueueType.CLASSIC
+    )
+    return RabbitQueue(f"{name}.dlq", queue_type=queue_type, durable=True)  # type: ignore[call-overload]
+
+
+async def declare_topology(
+    broker: RabbitBroker, settings: ServiceSettings, bindings: Sequence[QueueBinding]
+) -> None:
+    """Declare the exchanges, each queue with its dead-letter queue, and every binding."""
+    declared = {exchange.name: await broker.declare_exchange(exchange) for exchange in EXCHANGES}
+    for binding in bindings:
+        dlq = await broker.declare_queue(dead_letter_queue_for(settings, binding.name))
+        await dlq.bind(declared[DEAD_LETTERS.name], routing_key=binding.name)
+        queue = await broker.declare_queue(queue_for(settings, binding.name))
+        for key in binding.routing_keys:
+            await queue.bind(declared[binding.exchange.name], routing_key=key)
+
+
+class BrokerPublisher:
+    """Publishes stored events (the outbox relay's publisher) and commands, persistent and confirmed."""
+
+    def __init__(self, broker: RabbitBroker, settings: ServiceSettings) -> None:
+        self._broker = broker
+        self._timeout = settings.publish_timeout_seconds
+
+    async def publish(self, entry: OutboxEntry) -> None:
+        headers: dict[str, Any] = {}
+        token = None
+        if entry.traceparent:
+            headers["traceparent"] = entry.traceparent
+            # Publish inside the trace of the request that stored the event, so the telemetry
+            # middleware's publish span, and the consumer's after it, join that trace.
+            token = otel_context.attach(_PROPAGATOR.extract({"traceparent": entry.traceparent}))
+        try:
+            await self._publish_event(entry, headers)
+        finally:
+            if token is not None:
+                otel_context.detach(token)
+
+    async def _publish_event(self, entry: OutboxEntry, headers: dict[str, Any]) -> None:
+        # An event nobody has subscribed to yet is not an error: mandatory=False.
+        await self._broker.publish(
+            entry.body.encode(),
+            exchange=EVENTS,
+            routing_key=entry.routing_key,
+            mandatory=False,
+            persist=True,
+            timeout=self._timeout,
+            content_type=CONTENT_TYPE,
+            message_id=entry.id,
+            message_type=f"jo.gov.amman.{entry.routing_key}",
+            timestamp=datetime.fromisoformat(entry.time),
+            headers=headers or None,
+        )
+
+    async def send_command(
+        self,
+        routing_key: str,
+        body: bytes,
+        *,
+        message_id: str,
+        headers: Mapping[str, Any] | None = None,
+        content_type: str = "application/json",
+    ) -> None:
+        """A command for exactly one service: unroutable is an error (mandatory, returns raise)."""
+        await self._broker.publish(
+            body,
+            exchange=COMMANDS,
+            routing_key=routing_key,
+            mandatory=True,
+            persist=True,
+            timeout=self._timeout,
+            content_type=content_type,
+            message_id=message_id,
+            headers=dict(headers) if headers else None,
+        )
+
+    async def dead_letter(
+        self,
+        queue: str,
+        body: bytes,
+        *,
+        reason: str,
+        headers: Mapping[str, Any],
+        routing_key: str,
+        exchange: str,
+        message_id: str | None,
+        content_type: str | None,
+        failed_at: datetime,
+    ) -> None:
+        dead_headers = dict(headers)
+        dead_headers.update(
+            {
+                REASON_HEADER: reason[:1000],
+                ORIGINAL_ROUTING_KEY_HEADER: routing_key,
+                ORIGINAL_EXCHANGE_HEADER: exchange,
+                FAILED_AT_HEADER: failed_at.isoformat(),
+            }
+        )
+        await self._broker.publish(
+            body,
+            exchange=DEAD_LETTERS,
+            routing_key=queue,
+            mandatory=True,
+            persist=True,
+            timeout=self._timeout,
+            content_type=content_type,
+            message_id=message_id,
+            headers=dead_headers,
+        )
+
+
+async def queue_consumer_counts(broker: RabbitBroker, names: Sequence[str]) -> dict[str, int]:
+    """How many consumers each queue has, asked of the broker itself.
+
+    `broker.ping()` checks only the connection; after a node restart a consumer can be gone while
+    the connection looks healthy (FastStream #2758, aio-pika #334), so readiness asks per queue.
+    A missing queue counts as 0.
+    """
+    connection: aio_pika.abc.AbstractRobustConnection | None = getattr(broker, "_connection", None)
+    counts = dict.fromkeys(names, 0)
+    if connection is None or connection.is_closed:
+        return counts
+    for name in names:
+        # A passive declare of a missing queue closes the channel: one channel per question.
+        channel = await connection.channel(publisher_confirms=False)
+        try:
+            queue = await channel.declare_queue(name, passive=True)
+            result = queue.declaration_result
+            counts[name] = int(result.consumer_count or 0)
+        except aio_pika.exceptions.ChannelClosed:
+            counts[name] = 0
+        finally:
+            if not channel.is_closed:
+                await channel.close()
+    return counts

@@ -1,0 +1,90 @@
+"""The one MongoDB client of a process, the service's own database, and index creation at start-up.
+
+Indexes are declared by each service's store beside the queries that need them (`IndexSpec`), and
+created once when the service starts. Everything here works on MongoDB and on FerretDB v1 alike:
+no multi-document transactions, no nested arrays, no dotted or `$`-prefixed keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, AsyncMongoClient, IndexModel, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+Document = dict[str, Any]
+Database = AsyncDatabase[Document]
+Collection = AsyncCollection[Document]
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    collection: str
+    keys: Sequence[tuple[str, int]]
+    unique: bool = False
+    sparse: bool = False
+    name: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def model(self) -> IndexModel:
+        kwargs: dict[str, Any] = {"unique": self.unique, **self.options}
+        if self.sparse:
+            kwargs["sparse"] = True
+        if self.name:
+            kwargs["name"] = self.name
+        return IndexModel(list(self.keys), **kwargs)
+
+
+def make_client(url: str, app_name: str) -> AsyncMongoClient[Document]:
+    """One client per process. `tz_aware` so datetimes come back aware; no connection happens here."""
+    return AsyncMongoClient(
+        url,
+        tz_aware=True,
+        appname=app_name,
+        serverSelectionTimeoutMS=5000,
+        connectTimeoutMS=5000,
+    )
+
+
+async def ping(db: Database) -> bool:
+    try:
+        await db.command("ping")
+    except Exception:
+        return False
+    return True
+
+
+async def ensure_indexes(db: Database, specs: Iterable[IndexSpec]) -> None:
+    # One index per command: FerretDB v1.24 drops the connection (a server-side panic) when a
+    # single createIndexes names several indexes that already exist, i.e. at every restart.
+    for spec in specs:
+        await db[spec.collection].create_indexes([spec.model()])
+
+
+COUNTERS = "counters"
+
+
+async def next_sequence(db: Database, name: str) -> int:
+    """An atomic counter (one document per name), for human request numbers like EX-2026-000123."""
+    doc = await db[COUNTERS].find_one_and_update(
+        {"_id": name},
+        {"$inc": {"value": 1}},
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+    )
+    assert doc is not None  # upsert with AFTER always returns the document
+    return int(doc["value"])
+
+
+async def request_number(db: Database, prefix: str, now: datetime) -> str:
+    """`<PREFIX>-<year>-<6 digits>`, numbered per prefix and year."""
+    year = now.year
+    value = await next_sequence(db, f"{prefix}-{year}")
+    return f"{prefix}-{year}-{value:06d}"
+
+
+ASC = ASCENDING

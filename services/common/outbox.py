@@ -1,0 +1,249 @@
+"""The transactional outbox, without multi-document transactions.
+
+A state change and the events it produces are written in ONE document update: the events go into
+the aggregate's `outbox` array and `outbox_pending` is set. The relay finds pending documents,
+claims one with a lease (so several replicas never publish the same document at once), publishes
+its events in array order with publisher confirms, and removes exactly the entries it published.
+Nothing is published before it is stored; nothing stored is lost while the broker is down.
+
+Entries hold the CloudEvent as its JSON text, so what is published is byte for byte what was stored,
+and only flat strings sit in the array (FerretDB v1 matches `$pullAll` on whole elements only).
+
+The relay is woken right after a write (`Outbox.written()`) and polls as a backstop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+from contracts import CloudEvent
+from prometheus_client import Counter
+from pymongo import ReturnDocument
+
+from services.common.clock import Clock
+from services.common.mongo import Collection, Database, Document, IndexSpec
+
+logger = logging.getLogger(__name__)
+
+OUTBOX_FIELD = "outbox"
+PENDING_FIELD = "outbox_pending"
+LEASE_UNTIL_FIELD = "outbox_lease_until"
+LEASE_OWNER_FIELD = "outbox_lease_owner"
+
+PUBLISHED = Counter("outbox_published_total", "Events published by the outbox relay", ["collection"])
+PUBLISH_FAILURES = Counter(
+    "outbox_publish_failures_total", "Outbox publish attempts that failed", ["collection"]
+)
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    id: str
+    routing_key: str
+    body: str
+    time: str
+    traceparent: str | None
+
+    @classmethod
+    def from_event(cls, event: CloudEvent) -> OutboxEntry:
+        return cls(
+            id=event.id,
+            routing_key=event.routing_key,
+            body=event.to_json().decode(),
+            time=event.time.isoformat(),
+            traceparent=event.traceparent,
+        )
+
+    @classmethod
+    def from_document(cls, raw: Document) -> OutboxEntry:
+        return cls(
+            id=raw["id"],
+            routing_key=raw["routing_key"],
+            body=raw["body"],
+            time=raw["time"],
+            traceparent=raw.get("traceparent"),
+        )
+
+    def to_document(self) -> Document:
+        raw: Document = {
+            "id": self.id,
+            "routing_key": self.routing_key,
+            "body": self.body,
+            "time": self.time,
+        }
+        if self.traceparent:
+            raw["traceparent"] = self.traceparent
+        return raw
+
+
+class EventPublisher(Protocol):
+    async def publish(self, entry: OutboxEntry) -> None:
+        """Publish one stored event and return only once the broker confirmed it."""
+        ...
+
+
+def outbox_indexes(collections: Iterable[str]) -> list[IndexSpec]:
+    # Sparse: only documents with something to publish are in the index, however large the
+    # collection grows.
+    return [
+        IndexSpec(name, [(PENDING_FIELD, 1)], sparse=True, name="outbox_pending")
+        for name in collections
+    ]
+
+
+class Outbox:
+    """What a store uses to put events into its updates, and to wake the relay after writing."""
+
+    def __init__(self) -> None:
+        self._wake = asyncio.Event()
+
+    @staticmethod
+    def stage(update: dict[str, Any], events: Sequence[CloudEvent]) -> dict[str, Any]:
+        """Return `update` with the events appended to the document's outbox, in order."""
+        if not events:
+            return update
+        staged = {key: dict(value) for key, value in update.items()}
+        entries = [OutboxEntry.from_event(event).to_document() for event in events]
+        staged.setdefault("$push", {})[OUTBOX_FIELD] = {"$each": entries}
+        staged.setdefault("$set", {})[PENDING_FIELD] = True
+        return staged
+
+    @staticmethod
+    def stage_new(document: Document, events: Sequence[CloudEvent]) -> Document:
+        """Return a new document to insert, carrying its first events."""
+        staged = dict(document)
+        staged[OUTBOX_FIELD] = [OutboxEntry.from_event(event).to_document() for event in events]
+        if events:
+            staged[PENDING_FIELD] = True
+        return staged
+
+    def written(self) -> None:
+        """Tell the relay there is something new to publish."""
+        self._wake.set()
+
+    async def wait(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout)
+        except TimeoutError:
+            pass
+        self._wake.clear()
+
+
+class OutboxRelay:
+    """Publishes pending outbox entries from the given collections. Safe with several replicas."""
+
+    def __init__(
+        self,
+        db: Database,
+        collections: Sequence[str],
+        publisher: EventPublisher,
+        outbox: Outbox,
+        clock: Clock,
+        *,
+        poll_seconds: float = 1.0,
+        lease_seconds: float = 30.0,
+        on_published: Callable[[OutboxEntry], Awaitable[None]] | None = None,
+    ) -> None:
+        self._collections = [db[name] for name in collections]
+        self._publisher = publisher
+        self._outbox = outbox
+        self._clock = clock
+        self._poll_seconds = poll_seconds
+        self._lease = timedelta(seconds=lease_seconds)
+        # A hook after each confirmed publish, before the entry is removed: for instrumentation,
+        # and for the test that kills the relay exactly there.
+        self._on_published = on_published
+        self._owner = uuid.uuid4().hex
+        self._stopping = asyncio.Event()
+        self._failures = 0
+
+    async def run(self) -> None:
+        logger.info("outbox relay started", extra={"collections": self._names()})
+        while not self._stopping.is_set():
+            try:
+                await self.drain()
+                self._failures = 0
+                await self._outbox.wait(self._poll_seconds)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self._failures += 1
+                # The broker or the database is away: back off, then try again from the stored
+                # entries, which are still there.
+                delay = min(0.2 * 2**self._failures, 5.0)
+                logger.warning("outbox relay cannot publish; retrying in %.1fs", delay, exc_info=True)
+                await self._sleep(delay)
+        logger.info("outbox relay stopped")
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._outbox.written()
+
+    async def drain(self) -> int:
+        """Publish everything claimable now; return how many events were published."""
+        published = 0
+        for collection in self._collections:
+            while not self._stopping.is_set():
+                document = await self._claim(collection)
+                if document is None:
+                    break
+                published += await self._publish_document(collection, document)
+        return published
+
+    async def _claim(self, collection: Collection) -> Document | None:
+        now = self._clock.now()
+        return await collection.find_one_and_update(
+            {
+                PENDING_FIELD: True,
+                "$or": [{LEASE_UNTIL_FIELD: None}, {LEASE_UNTIL_FIELD: {"$lte": now}}],
+            },
+            {"$set": {LEASE_UNTIL_FIELD: now + self._lease, LEASE_OWNER_FIELD: self._owner}},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def _publish_document(self, collection: Collection, document: Document) -> int:
+        raw_entries: list[Document] = list(document.get(OUTBOX_FIELD) or [])
+        done: list[Document] = []
+        try:
+            for raw in raw_entries:
+                entry = OutboxEntry.from_document(raw)
+                try:
+                    await self._publisher.publish(entry)
+                except Exception:
+                    PUBLISH_FAILURES.labels(collection.name).inc()
+                    raise
+                PUBLISHED.labels(collection.name).inc()
+                if self._on_published is not None:
+                    await self._on_published(entry)
+                done.append(raw)
+        finally:
+            await self._release(collection, document["_id"], done)
+        return len(done)
+
+    async def _release(self, collection: Collection, doc_id: Any, done: list[Document]) -> None:
+        update: dict[str, Any] = {"$unset": {LEASE_UNTIL_FIELD: "", LEASE_OWNER_FIELD: ""}}
+        if done:
+            # Whole-element removal of exactly what was published: a writer may have appended
+            # more entries meanwhile, and those stay.
+            update["$pullAll"] = {OUTBOX_FIELD: done}
+        await collection.update_one({"_id": doc_id, LEASE_OWNER_FIELD: self._owner}, update)
+        # Cleared only if nothing new arrived; a writer's append keeps the flag set.
+        await collection.update_one(
+            {"_id": doc_id, OUTBOX_FIELD: {"$size": 0}, PENDING_FIELD: True},
+            {"$unset": {PENDING_FIELD: ""}},
+        )
+
+    def _names(self) -> list[str]:
+        return [collection.name for collection in self._collections]
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except TimeoutError:
+            pass

@@ -1,0 +1,305 @@
+"""Wiring of one service process: the only place where clients are built and loops are started.
+
+A service declares what it is in a `ServiceSpec` (its routers, indexes, outbox collections,
+consumers and sweepers) and calls `create_app(spec, settings)`. Nothing connects at import: the
+FastAPI lifespan builds the Mongo client and the broker, declares the topology, starts consuming,
+and runs the outbox relay and the sweepers in the same event loop; on shutdown it stops them in
+order and drains in-flight messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from faststream.rabbit import RabbitBroker
+from faststream.rabbit.opentelemetry import RabbitTelemetryMiddleware
+from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from pymongo import AsyncMongoClient
+
+from services.common import idempotency
+from services.common.auth import install_auth, verifier_from_settings
+from services.common.broker import (
+    BrokerPublisher,
+    QueueBinding,
+    declare_topology,
+    make_broker,
+    queue_consumer_counts,
+)
+from services.common.calendar import WorkingCalendar
+from services.common.clock import Clock, FileClock, SystemClock
+from services.common.consumer import INBOX_INDEXES, ConsumerRunner, EventConsumer, Inbox
+from services.common.idempotency import IdempotencyStore
+from services.common.mongo import Database, Document, IndexSpec, ensure_indexes, make_client, ping
+from services.common.outbox import Outbox, OutboxRelay, outbox_indexes
+from services.common.problems import install_problem_handlers
+from services.common.settings import ServiceSettings
+from services.common.sweeper import DeadlineSweeper
+from services.common.telemetry import configure_logging, configure_tracing
+
+logger = logging.getLogger(__name__)
+
+HTTP_REQUESTS = Counter(
+    "http_requests_total", "HTTP requests served", ["method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "http_request_duration_seconds", "HTTP request duration", ["method", "route"]
+)
+
+
+@dataclass
+class Runtime:
+    """What a running service has: built once in the lifespan, reachable as `app.state.runtime`."""
+
+    settings: ServiceSettings
+    clock: Clock
+    calendar: WorkingCalendar
+    client: AsyncMongoClient[Document]
+    db: Database
+    broker: RabbitBroker
+    publisher: BrokerPublisher
+    outbox: Outbox
+    inbox: Inbox
+    idempotency: IdempotencyStore
+    # The service's own context object (its store, its domain services), from `spec.setup`.
+    service: Any = None
+    consumers: list[ConsumerRunner] = field(default_factory=list)
+    consumer_queues: list[str] = field(default_factory=list)
+    relay: OutboxRelay | None = None
+    sweepers: list[DeadlineSweeper] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def _no_consumers(runtime: Runtime) -> Sequence[EventConsumer]:
+    return ()
+
+
+def _no_sweepers(runtime: Runtime) -> Sequence[DeadlineSweeper]:
+    return ()
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    title: str
+    description: str
+    version: str = "1.0.0"
+    routers: Sequence[APIRouter] = ()
+    indexes: Sequence[IndexSpec] = ()
+    outbox_collections: Sequence[str] = ()
+    setup: Callable[[Runtime], Any] | None = None
+    consumers: Callable[[Runtime], Sequence[EventConsumer]] = _no_consumers
+    sweepers: Callable[[Runtime], Sequence[DeadlineSweeper]] = _no_sweepers
+    # Queues declared without a consumer here (e.g. a command queue another replica consumes).
+    extra_bindings: Sequence[QueueBinding] = ()
+    on_published: Callable[[Any], Awaitable[None]] | None = None
+
+
+_PROMETHEUS_MIDDLEWARE: RabbitPrometheusMiddleware | None = None
+
+
+def _prometheus_middleware(app_name: str) -> RabbitPrometheusMiddleware:
+    # Its metrics live in the process-wide registry: create it once per process.
+    global _PROMETHEUS_MIDDLEWARE
+    if _PROMETHEUS_MIDDLEWARE is None:
+        _PROMETHEUS_MIDDLEWARE = RabbitPrometheusMiddleware(registry=REGISTRY, app_name=app_name)
+    return _PROMETHEUS_MIDDLEWARE
+
+
+def make_clock(settings: ServiceSettings) -> Clock:
+    return FileClock(settings.clock_file) if settings.clock_file else SystemClock()
+
+
+def create_app(spec: ServiceSpec, settings: ServiceSettings, *, clock: Clock | None = None) -> FastAPI:
+    configure_logging(spec.name, settings.log_level)
+    tracer_provider = configure_tracing(spec.name, settings.otel_exporter_otlp_endpoint)
+    clock = clock or make_clock(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await _start(spec, settings, clock, tracer_provider)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await _stop(runtime)
+
+    app = FastAPI(
+        title=spec.title,
+        description=spec.description,
+        version=spec.version,
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    install_problem_handlers(app)
+    install_auth(app, verifier_from_settings(settings))
+    app.include_router(_operations_router())
+    for router in spec.routers:
+        app.include_router(router)
+    _install_http_metrics(app)
+    FastAPIInstrumentor.instrument_app(
+        app, tracer_provider=tracer_provider, excluded_urls="health,metrics"
+    )
+    return app
+
+
+async def _start(
+    spec: ServiceSpec, settings: ServiceSettings, clock: Clock, tracer_provider: Any
+) -> Runtime:
+    client = make_client(settings.mongo_url, spec.name)
+    db = client[settings.database_name]
+    await ensure_indexes(
+        db,
+        [
+            *spec.indexes,
+            *outbox_indexes(spec.outbox_collections),
+            *INBOX_INDEXES,
+            *idempotency.INDEXES,
+        ],
+    )
+    broker = make_broker(
+        settings,
+        middlewares=[
+            RabbitTelemetryMiddleware(tracer_provider=tracer_provider),
+            _prometheus_middleware(spec.name),
+        ],
+    )
+    publisher = BrokerPublisher(broker, settings)
+    runtime = Runtime(
+        settings=settings,
+        clock=clock,
+        calendar=WorkingCalendar(
+            closures=settings.calendar_closures, openings=settings.calendar_openings
+        ),
+        client=client,
+        db=db,
+        broker=broker,
+        publisher=publisher,
+        outbox=Outbox(),
+        inbox=Inbox(db, clock),
+        idempotency=IdempotencyStore(db, clock),
+    )
+    if spec.setup is not None:
+        runtime.service = spec.setup(runtime)
+    consumers = list(spec.consumers(runtime))
+    runtime.consumers = [
+        ConsumerRunner(
+            consumer,
+            broker=broker,
+            publisher=publisher,
+            inbox=runtime.inbox,
+            clock=clock,
+            settings=settings,
+        )
+        for consumer in consumers
+    ]
+    runtime.consumer_queues = [consumer.queue for consumer in consumers]
+    await broker.connect()
+    await declare_topology(
+        broker, settings, [*(c.binding for c in consumers), *spec.extra_bindings]
+    )
+    await broker.start()
+    if spec.outbox_collections:
+        runtime.relay = OutboxRelay(
+            db,
+            spec.outbox_collections,
+            publisher,
+            runtime.outbox,
+            clock,
+            poll_seconds=settings.outbox_poll_seconds,
+            lease_seconds=settings.outbox_lease_seconds,
+            on_published=spec.on_published,
+        )
+    runtime.sweepers = list(spec.sweepers(runtime))
+    runtime.tasks = [
+        asyncio.create_task(loop.run(), name=f"{spec.name}:{type(loop).__name__}")
+        for loop in [*([runtime.relay] if runtime.relay else []), *runtime.sweepers]
+    ]
+    logger.info("service %s started", spec.name)
+    return runtime
+
+
+async def _stop(runtime: Runtime) -> None:
+    for sweeper in runtime.sweepers:
+        sweeper.stop()
+    if runtime.relay is not None:
+        runtime.relay.stop()
+    for runner in runtime.consumers:
+        runner.stop()
+    if runtime.tasks:
+        _, pending = await asyncio.wait(runtime.tasks, timeout=10)
+        for task in pending:
+            task.cancel()
+    # Stops consuming and waits (graceful_timeout) for the handlers already running.
+    await runtime.broker.stop()
+    await runtime.client.close()
+    logger.info("service %s stopped", runtime.settings.service_name)
+
+
+def _operations_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/health/live", summary="Liveness: the process answers")
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/health/ready", summary="Readiness: database, broker and every consumer are up")
+    async def ready(request: Request) -> JSONResponse:
+        runtime: Runtime = request.app.state.runtime
+        checks: dict[str, Any] = {"database": await ping(runtime.db)}
+        checks["broker"] = await runtime.broker.ping(timeout=2.0)
+        if runtime.consumer_queues:
+            try:
+                counts = await queue_consumer_counts(runtime.broker, runtime.consumer_queues)
+            except Exception:
+                counts = dict.fromkeys(runtime.consumer_queues, 0)
+            checks["consumers"] = counts
+            consuming = all(count > 0 for count in counts.values())
+        else:
+            consuming = True
+        is_ready = bool(checks["database"] and checks["broker"] and consuming)
+        return JSONResponse(
+            {"status": "ready" if is_ready else "not-ready", "checks": checks},
+            status_code=200 if is_ready else 503,
+        )
+
+    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def _install_http_metrics(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        HTTP_REQUESTS.labels(request.method, path, str(response.status_code)).inc()
+        HTTP_LATENCY.labels(request.method, path).observe(time.perf_counter() - started)
+        return response
+
+
+def serve(app: FastAPI, settings: ServiceSettings) -> None:
+    """Run under uvicorn; SIGTERM drains requests and messages before the process exits."""
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        timeout_graceful_shutdown=int(settings.graceful_timeout_seconds),
+        proxy_headers=True,
+    )

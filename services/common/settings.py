@@ -1,0 +1,118 @@
+"""Service settings, read from the environment only (12-factor).
+
+Each service subclasses :class:`ServiceSettings` with its own fields and a `model_config` env prefix
+for them; the shared fields below keep their plain names (`AMQP_URL`, `MONGO_URL`, ...), so one
+ConfigMap can serve every service.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEV_KEYS_DIR = Path(".local/dev-keys")
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class QueueType(StrEnum):
+    QUORUM = "quorum"
+    CLASSIC = "classic"
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class ServiceSettings(BaseSettings):
+    """Settings shared by every service. Every field is documented in `deploy/README.md`."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    environment: Environment = Environment.DEVELOPMENT
+    service_name: str = "service"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    mongo_url: str = "mongodb://127.0.0.1:27017/"
+    # Defaults to the service name: each service owns its own database.
+    mongo_database: str | None = None
+
+    # quorum in a production cluster; classic on Debian's single-node RabbitMQ, whose quorum queues
+    # stay unconsumable for minutes after a crash (measured: see deploy/README.md).
+    queue_type: QueueType = QueueType.QUORUM
+    delivery_limit: int = Field(default=5, ge=1)
+    prefetch_count: int = Field(default=20, ge=1)
+    publish_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    outbox_lease_seconds: float = Field(default=30.0, gt=0)
+    sweeper_poll_seconds: float = Field(default=5.0, gt=0)
+    sweeper_lease_seconds: float = Field(default=60.0, gt=0)
+
+    # A test or a local demo may move time: a file holding an ISO-8601 instant (see clock.py).
+    # Refused in production.
+    clock_file: Path | None = None
+
+    # Working-day calendar: closures announced by the government, and days declared working.
+    calendar_closures: Annotated[list[date], NoDecode] = Field(default_factory=list)
+    calendar_openings: Annotated[list[date], NoDecode] = Field(default_factory=list)
+
+    # JWT verification: a PEM public key (or a file holding it), or a JWKS URL.
+    jwt_public_key: str | None = None
+    jwt_public_key_file: Path | None = None
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_algorithms: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["RS256", "ES256"])
+
+    otel_exporter_otlp_endpoint: str | None = None
+    log_level: str = "INFO"
+    graceful_timeout_seconds: float = Field(default=15.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _csv_lists(cls, values: object) -> object:
+        if isinstance(values, dict):
+            for key in ("calendar_closures", "calendar_openings", "jwt_algorithms"):
+                for candidate in (key, key.upper()):
+                    if candidate in values:
+                        values[candidate] = _split_csv(values[candidate])
+        return values
+
+    @model_validator(mode="after")
+    def _safe_outside_development(self) -> ServiceSettings:
+        if self.environment is Environment.PRODUCTION:
+            if self.clock_file is not None:
+                raise ValueError("CLOCK_FILE moves time and is refused in production")
+            if not (self.jwt_public_key or self.jwt_public_key_file or self.jwt_jwks_url):
+                raise ValueError("production needs JWT_PUBLIC_KEY, JWT_PUBLIC_KEY_FILE or JWT_JWKS_URL")
+            if "guest:guest@" in self.amqp_url:
+                raise ValueError("production refuses RabbitMQ's default guest account in AMQP_URL")
+        return self
+
+    @property
+    def database_name(self) -> str:
+        return self.mongo_database or self.service_name
+
+    def jwt_key_pem(self) -> str | None:
+        """The configured public key; in development, the locally generated dev key if present."""
+        if self.jwt_public_key:
+            return self.jwt_public_key
+        path = self.jwt_public_key_file
+        if path is None and self.environment is not Environment.PRODUCTION:
+            candidate = DEV_KEYS_DIR / "jwt-public.pem"
+            path = candidate if candidate.exists() else None
+        return path.read_text() if path is not None else None

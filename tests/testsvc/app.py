@@ -1,0 +1,196 @@
+"""Wiring and behaviour of the test-only service (see the package docstring)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from contracts import REGISTRY, Applicant, CloudEvent, ContractModel, EventSpec, new_event
+from fastapi import APIRouter, Depends, FastAPI, Request
+from pydantic import BaseModel, Field
+from pydantic_settings import SettingsConfigDict
+from pymongo.errors import DuplicateKeyError
+
+from services.common.auth import CurrentUser
+from services.common.broker import QueueBinding
+from services.common.consumer import EventConsumer
+from services.common.idempotency import Idempotency, IdempotencyKey
+from services.common.mongo import IndexSpec
+from services.common.outbox import OutboxEntry
+from services.common.runtime import Runtime, ServiceSpec, create_app
+from services.common.settings import ServiceSettings
+from services.common.sweeper import DeadlineSweeper, deadline_index
+from services.common.telemetry import current_traceparent
+
+NOTE_CREATED = "testsvc.note.created.v1"
+NOTES = "notes"
+TALLIES = "tallies"
+
+
+class NoteCreated(ContractModel):
+    note_id: str = Field(description="The note")
+    instance: str = Field(description="The test-service instance that wrote it")
+    text: str = Field(description="The note's text")
+    applicant: Applicant = Field(description="Who wrote it")
+
+
+TEST_REGISTRY = REGISTRY.copy()
+TEST_REGISTRY.register(
+    EventSpec(NOTE_CREATED, NoteCreated, producer="testsvc", summary="A note was stored")
+)
+
+
+class TestSettings(ServiceSettings):
+    model_config = SettingsConfigDict(extra="ignore")
+
+    service_name: str = "testsvc"
+    testsvc_instance: str = "default"
+    # Fault injection for the relay test: exit the process right after the first confirmed
+    # publish, before the relay removes the entry.
+    testsvc_exit_after_publish: bool = False
+
+
+class NoteCreate(BaseModel):
+    text: str = Field(min_length=1, max_length=500)
+    phone: str = Field(pattern=r"^\+?[0-9]{9,15}$")
+    remind_at: datetime | None = None
+
+
+class NotePublic(BaseModel):
+    id: str
+    text: str
+
+
+class Notes:
+    """The store and the behaviour, in one small class: this is a test fixture, not a service."""
+
+    def __init__(self, runtime: Runtime, instance: str) -> None:
+        self.runtime = runtime
+        self.instance = instance
+        self.notes = runtime.db[NOTES]
+        self.tallies = runtime.db[TALLIES]
+
+    async def create(self, owner: str, body: NoteCreate) -> NotePublic:
+        note_id = uuid.uuid4().hex
+        event = new_event(
+            NOTE_CREATED,
+            NoteCreated(
+                note_id=note_id,
+                instance=self.instance,
+                text=body.text,
+                applicant=Applicant(name=owner, phone=body.phone),
+            ),
+            source_service="testsvc",
+            subject=note_id,
+            time=self.runtime.clock.now(),
+            traceparent=current_traceparent(),
+            registry=TEST_REGISTRY,
+        )
+        document: dict[str, Any] = {"_id": note_id, "owner": owner, "text": body.text, "version": 1}
+        if body.remind_at is not None:
+            document["remind_at"] = body.remind_at
+        await self.notes.insert_one(self.runtime.outbox.stage_new(document, [event]))
+        self.runtime.outbox.written()
+        return NotePublic(id=note_id, text=body.text)
+
+    async def on_note_created(self, event: CloudEvent, data: NoteCreated) -> None:
+        if data.instance != self.instance:
+            return  # another test's instance: its own queue counts it
+        # The effect and its once-only guard in one update: a redelivery changes nothing.
+        try:
+            await self.tallies.update_one(
+                {"_id": "created", "applied": {"$ne": event.id}},
+                {"$inc": {"count": 1}, "$push": {"applied": event.id}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            pass  # the tally exists and already holds this event
+
+    async def remind(self, document: dict[str, Any]) -> None:
+        await self.notes.update_one(
+            {"_id": document["_id"], "version": document["version"]},
+            {
+                "$unset": {"remind_at": ""},
+                "$inc": {"version": 1, "reminders": 1},
+                "$set": {"reminded_at": self.runtime.clock.now()},
+            },
+        )
+
+
+def get_notes(request: Request) -> Notes:
+    notes: Notes = request.app.state.runtime.service
+    return notes
+
+
+router = APIRouter(prefix="/v1")
+
+
+@router.post("/notes", status_code=201, response_model=NotePublic)
+async def create_note(
+    body: NoteCreate,
+    user: CurrentUser,
+    notes: Annotated[Notes, Depends(get_notes)],
+    idempotency: Idempotency,
+    key: IdempotencyKey,
+) -> Any:
+    """Store a note; its event is published through the outbox."""
+
+    async def create() -> tuple[int, Any]:
+        return 201, await notes.create(user.subject, body)
+
+    return await idempotency.run(scope=user.subject, key=key, payload=body, create=create)
+
+
+@router.get("/tally")
+async def tally(notes: Annotated[Notes, Depends(get_notes)]) -> dict[str, int]:
+    """How many distinct note events this instance has applied."""
+    document = await notes.tallies.find_one({"_id": "created"})
+    return {"count": int(document["count"]) if document else 0}
+
+
+def build(settings: TestSettings) -> FastAPI:
+    async def exit_after_publish(entry: OutboxEntry) -> None:
+        os._exit(17)
+
+    def setup(runtime: Runtime) -> Notes:
+        return Notes(runtime, settings.testsvc_instance)
+
+    def consumers(runtime: Runtime) -> list[EventConsumer]:
+        notes: Notes = runtime.service
+        return [
+            EventConsumer(
+                QueueBinding(f"testsvc.tally.{settings.testsvc_instance}", [NOTE_CREATED]),
+                {NOTE_CREATED: notes.on_note_created},  # type: ignore[dict-item]
+                registry=TEST_REGISTRY,
+            )
+        ]
+
+    def sweepers(runtime: Runtime) -> list[DeadlineSweeper]:
+        notes: Notes = runtime.service
+        return [
+            DeadlineSweeper(
+                "reminders",
+                notes.notes,
+                notes.remind,
+                runtime.clock,
+                field="remind_at",
+                poll_seconds=settings.sweeper_poll_seconds,
+                lease_seconds=settings.sweeper_lease_seconds,
+            )
+        ]
+
+    spec = ServiceSpec(
+        name="testsvc",
+        title="Test service",
+        description="Exists only for the platform foundation's tests.",
+        routers=[router],
+        indexes=[deadline_index(NOTES, "remind_at"), IndexSpec(TALLIES, [("count", 1)])],
+        outbox_collections=[NOTES],
+        setup=setup,
+        consumers=consumers,
+        sweepers=sweepers,
+        on_published=exit_after_publish if settings.testsvc_exit_after_publish else None,
+    )
+    return create_app(spec, settings)
