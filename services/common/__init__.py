@@ -1,4 +1,4 @@
-"""The shared runtime every service uses once: settings, storage, broker, outbox, auth, errors, health.
+"""The shared runtime every service uses: settings, storage, broker, outbox, auth, errors, health.
 
 It holds no domain logic: no word of any seed document appears here.
 """

@@ -20,19 +20,20 @@ from datetime import datetime
 from typing import Any
 
 import aio_pika
-from contracts import CONTENT_TYPE
 from faststream.rabbit import (
     Channel,
     ExchangeType,
-    QueueType as RabbitQueueType,
     RabbitBroker,
     RabbitExchange,
     RabbitQueue,
 )
-
+from faststream.rabbit import (
+    QueueType as RabbitQueueType,
+)
 from opentelemetry import context as otel_context
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from contracts import CONTENT_TYPE
 from services.common.outbox import OutboxEntry
 from services.common.settings import QueueType, ServiceSettings
 
@@ -84,7 +85,8 @@ def make_broker(
 
 def queue_for(settings: ServiceSettings, name: str) -> RabbitQueue:
     """The declaration of a consuming queue, identical wherever it is declared."""
-    arguments: dict[str, Any] = {
+    # Any: FastStream types these arguments as TypedDicts per queue type.
+    arguments: Any = {
         "x-dead-letter-exchange": DEAD_LETTERS.name,
         "x-dead-letter-routing-key": name,
     }
@@ -92,19 +94,14 @@ def queue_for(settings: ServiceSettings, name: str) -> RabbitQueue:
         # The broker's own poison guard: after this many deliveries the message is dead-lettered
         # even if the consumer crashes before it can decide.
         arguments["x-delivery-limit"] = settings.delivery_limit
-        return RabbitQueue(
-            name, queue_type=RabbitQueueType.QUORUM, durable=True, arguments=arguments
-        )
+        return RabbitQueue(name, queue_type=RabbitQueueType.QUORUM, arguments=arguments)
     return RabbitQueue(name, queue_type=RabbitQueueType.CLASSIC, durable=True, arguments=arguments)
 
 
 def dead_letter_queue_for(settings: ServiceSettings, name: str) -> RabbitQueue:
-    queue_type = (
-        RabbitQueueType.QUORUM
-        if settings.queue_type is QueueType.QUORUM
-        else RabbitQueueType.CLASSIC
-    )
-    return RabbitQueue(f"{name}.dlq", queue_type=queue_type, durable=True)  # type: ignore[call-overload]
+    if settings.queue_type is QueueType.QUORUM:
+        return RabbitQueue(f"{name}.dlq", queue_type=RabbitQueueType.QUORUM)
+    return RabbitQueue(f"{name}.dlq", queue_type=RabbitQueueType.CLASSIC, durable=True)
 
 
 async def declare_topology(
@@ -121,7 +118,7 @@ async def declare_topology(
 
 
 class BrokerPublisher:
-    """Publishes stored events (the outbox relay's publisher) and commands, persistent and confirmed."""
+    """Publishes stored events (for the outbox relay) and commands: persistent, confirmed."""
 
     def __init__(self, broker: RabbitBroker, settings: ServiceSettings) -> None:
         self._broker = broker

@@ -21,23 +21,24 @@ Ack happens only after the effect is durably stored.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import aio_pika
 import aiormq
 from aio_pika.abc import AbstractIncomingMessage
-from contracts import REGISTRY, CloudEvent, EventRegistry, UnknownEventType, parse_event
 from faststream import AckPolicy
 from faststream.rabbit import RabbitBroker
 from faststream.rabbit.annotations import RabbitMessage
 from prometheus_client import Counter
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pymongo import ReturnDocument
 from pymongo.errors import ConnectionFailure
 
+from contracts import REGISTRY, CloudEvent, EventRegistry, UnknownEventType, parse_event
 from services.common.broker import BrokerPublisher, QueueBinding, queue_for
 from services.common.clock import Clock
 from services.common.mongo import Database, IndexSpec
@@ -138,8 +139,29 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+class KeyedLocks:
+    """One FIFO lock per key, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
 class ConsumerRunner:
-    """Subscribes an `EventConsumer` on the broker and applies the rules in this module's docstring."""
+    """Subscribes an `EventConsumer` and applies the rules in this module's docstring."""
 
     def __init__(
         self,
@@ -157,6 +179,7 @@ class ConsumerRunner:
         self._clock = clock
         self._delivery_limit = settings.delivery_limit
         self._stopping = False
+        self._locks = KeyedLocks()
         broker.subscriber(
             queue_for(settings, consumer.queue),
             ack_policy=AckPolicy.MANUAL,
@@ -187,13 +210,21 @@ class ConsumerRunner:
 
     async def _process(self, message: RabbitMessage) -> None:
         raw = message.raw_message
-        queue = self._consumer.queue
         try:
             event, data = parse_event(raw.body, self._consumer.registry)
         except (ValueError, ValidationError, UnknownEventType) as error:
             await self._dead_letter(raw, f"malformed: {describe(error)}", cause="malformed")
             await message.ack()
             return
+        # The broker hands a consumer up to `prefetch_count` messages at once and they run
+        # concurrently. Messages about one subject (one request) are applied one at a time, in the
+        # order they arrived: the lock is taken before this task first yields, and is FIFO.
+        async with self._locks.hold(event.subject or event.id):
+            await self._apply(message, event, data)
+
+    async def _apply(self, message: RabbitMessage, event: CloudEvent, data: BaseModel) -> None:
+        raw = message.raw_message
+        queue = self._consumer.queue
         handler = self._consumer.handlers.get(event.routing_key)
         if handler is None:
             await self._dead_letter(

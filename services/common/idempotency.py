@@ -80,7 +80,12 @@ class IdempotencyStore:
 
     async def _begin(self, record_id: str, fingerprint: str) -> JSONResponse | None:
         now = self._clock.now()
-        record = {"_id": record_id, "fingerprint": fingerprint, "state": "running", "created_at": now}
+        record = {
+            "_id": record_id,
+            "fingerprint": fingerprint,
+            "state": "running",
+            "created_at": now,
+        }
         try:
             await self._collection.insert_one(record)
             return None
@@ -90,8 +95,9 @@ class IdempotencyStore:
         if existing is None or _is_stale(existing, now):
             # Expired (or vanished): take it over, unless another request just did.
             result = await self._collection.replace_one(
-                {"_id": record_id, "created_at": existing["created_at"]} if existing else
-                {"_id": record_id},
+                {"_id": record_id, "created_at": existing["created_at"]}
+                if existing
+                else {"_id": record_id},
                 record,
                 upsert=existing is None,
             )
@@ -99,8 +105,10 @@ class IdempotencyStore:
                 return None
             existing = await self._collection.find_one({"_id": record_id})
             if existing is None:
-                raise Conflict("the same Idempotency-Key is being used concurrently",
-                               "يُستخدم مفتاح عدم التكرار نفسه في طلب آخر الآن")
+                raise Conflict(
+                    "the same Idempotency-Key is being used concurrently",
+                    "يُستخدم مفتاح عدم التكرار نفسه في طلب آخر الآن",
+                )
         if existing["fingerprint"] != fingerprint:
             raise Conflict(
                 "this Idempotency-Key was already used with a different request body",

@@ -40,7 +40,7 @@ class IndexSpec:
 
 
 def make_client(url: str, app_name: str) -> AsyncMongoClient[Document]:
-    """One client per process. `tz_aware` so datetimes come back aware; no connection happens here."""
+    """One client per process; `tz_aware` so datetimes come back aware. Connects lazily."""
     return AsyncMongoClient(
         url,
         tz_aware=True,

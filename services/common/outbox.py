@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from contracts import CloudEvent
 from prometheus_client import Counter
 from pymongo import ReturnDocument
 
+from contracts import CloudEvent
 from services.common.clock import Clock
 from services.common.mongo import Collection, Database, Document, IndexSpec
 
@@ -36,7 +36,9 @@ PENDING_FIELD = "outbox_pending"
 LEASE_UNTIL_FIELD = "outbox_lease_until"
 LEASE_OWNER_FIELD = "outbox_lease_owner"
 
-PUBLISHED = Counter("outbox_published_total", "Events published by the outbox relay", ["collection"])
+PUBLISHED = Counter(
+    "outbox_published_total", "Events published by the outbox relay", ["collection"]
+)
 PUBLISH_FAILURES = Counter(
     "outbox_publish_failures_total", "Outbox publish attempts that failed", ["collection"]
 )
@@ -127,9 +129,9 @@ class Outbox:
         """Tell the relay there is something new to publish."""
         self._wake.set()
 
-    async def wait(self, timeout: float) -> None:
+    async def wait(self, seconds: float) -> None:
         try:
-            await asyncio.wait_for(self._wake.wait(), timeout)
+            await asyncio.wait_for(self._wake.wait(), seconds)
         except TimeoutError:
             pass
         self._wake.clear()
@@ -177,7 +179,9 @@ class OutboxRelay:
                 # The broker or the database is away: back off, then try again from the stored
                 # entries, which are still there.
                 delay = min(0.2 * 2**self._failures, 5.0)
-                logger.warning("outbox relay cannot publish; retrying in %.1fs", delay, exc_info=True)
+                logger.warning(
+                    "outbox relay cannot publish; retrying in %.1fs", delay, exc_info=True
+                )
                 await self._sleep(delay)
         logger.info("outbox relay stopped")
 

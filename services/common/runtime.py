@@ -120,7 +120,9 @@ def make_clock(settings: ServiceSettings) -> Clock:
     return FileClock(settings.clock_file) if settings.clock_file else SystemClock()
 
 
-def create_app(spec: ServiceSpec, settings: ServiceSettings, *, clock: Clock | None = None) -> FastAPI:
+def create_app(
+    spec: ServiceSpec, settings: ServiceSettings, *, clock: Clock | None = None
+) -> FastAPI:
     configure_logging(spec.name, settings.log_level)
     tracer_provider = configure_tracing(spec.name, settings.otel_exporter_otlp_endpoint)
     clock = clock or make_clock(settings)
@@ -222,9 +224,11 @@ async def _start(
             on_published=spec.on_published,
         )
     runtime.sweepers = list(spec.sweepers(runtime))
+    loops: list[OutboxRelay | DeadlineSweeper] = [*runtime.sweepers]
+    if runtime.relay is not None:
+        loops.insert(0, runtime.relay)
     runtime.tasks = [
-        asyncio.create_task(loop.run(), name=f"{spec.name}:{type(loop).__name__}")
-        for loop in [*([runtime.relay] if runtime.relay else []), *runtime.sweepers]
+        asyncio.create_task(loop.run(), name=f"{spec.name}:{type(loop).__name__}") for loop in loops
     ]
     logger.info("service %s started", spec.name)
     return runtime
@@ -283,7 +287,9 @@ def _operations_router() -> APIRouter:
 
 def _install_http_metrics(app: FastAPI) -> None:
     @app.middleware("http")
-    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def measure(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         started = time.perf_counter()
         response = await call_next(request)
         route = request.scope.get("route")

@@ -76,7 +76,9 @@ class ServiceSettings(BaseSettings):
     jwt_jwks_url: str | None = None
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
-    jwt_algorithms: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["RS256", "ES256"])
+    jwt_algorithms: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["RS256", "ES256"]
+    )
 
     otel_exporter_otlp_endpoint: str | None = None
     log_level: str = "INFO"
@@ -98,7 +100,9 @@ class ServiceSettings(BaseSettings):
             if self.clock_file is not None:
                 raise ValueError("CLOCK_FILE moves time and is refused in production")
             if not (self.jwt_public_key or self.jwt_public_key_file or self.jwt_jwks_url):
-                raise ValueError("production needs JWT_PUBLIC_KEY, JWT_PUBLIC_KEY_FILE or JWT_JWKS_URL")
+                raise ValueError(
+                    "production needs JWT_PUBLIC_KEY, JWT_PUBLIC_KEY_FILE or JWT_JWKS_URL"
+                )
             if "guest:guest@" in self.amqp_url:
                 raise ValueError("production refuses RabbitMQ's default guest account in AMQP_URL")
         return self

@@ -7,18 +7,21 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from contracts import REGISTRY, Applicant, CloudEvent, ContractModel, EventSpec, new_event
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from opentelemetry import trace
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 from pymongo.errors import DuplicateKeyError
 
-from services.common.auth import CurrentUser
+from contracts import REGISTRY, Applicant, CloudEvent, ContractModel, EventSpec, new_event
+from services.common.auth import CurrentUser, ensure_owner
 from services.common.broker import QueueBinding
 from services.common.consumer import EventConsumer
 from services.common.idempotency import Idempotency, IdempotencyKey
 from services.common.mongo import IndexSpec
 from services.common.outbox import OutboxEntry
+from services.common.problems import NotFound
 from services.common.runtime import Runtime, ServiceSpec, create_app
 from services.common.settings import ServiceSettings
 from services.common.sweeper import DeadlineSweeper, deadline_index
@@ -27,6 +30,8 @@ from services.common.telemetry import current_traceparent
 NOTE_CREATED = "testsvc.note.created.v1"
 NOTES = "notes"
 TALLIES = "tallies"
+# A note with this text makes the consumer's handler raise, every time.
+POISON_TEXT = "poison"
 
 
 class NoteCreated(ContractModel):
@@ -88,7 +93,14 @@ class Notes:
             traceparent=current_traceparent(),
             registry=TEST_REGISTRY,
         )
-        document: dict[str, Any] = {"_id": note_id, "owner": owner, "text": body.text, "version": 1}
+        request_trace_id = f"{trace.get_current_span().get_span_context().trace_id:032x}"
+        document: dict[str, Any] = {
+            "_id": note_id,
+            "owner": owner,
+            "text": body.text,
+            "version": 1,
+            "request_trace_id": request_trace_id,
+        }
         if body.remind_at is not None:
             document["remind_at"] = body.remind_at
         await self.notes.insert_one(self.runtime.outbox.stage_new(document, [event]))
@@ -98,6 +110,12 @@ class Notes:
     async def on_note_created(self, event: CloudEvent, data: NoteCreated) -> None:
         if data.instance != self.instance:
             return  # another test's instance: its own queue counts it
+        if data.text == POISON_TEXT:
+            raise RuntimeError("this note always fails")
+        trace_id = f"{trace.get_current_span().get_span_context().trace_id:032x}"
+        await self.notes.update_one(
+            {"_id": data.note_id}, {"$set": {"consumer_trace_id": trace_id}}
+        )
         # The effect and its once-only guard in one update: a redelivery changes nothing.
         try:
             await self.tallies.update_one(
@@ -141,6 +159,19 @@ async def create_note(
         return 201, await notes.create(user.subject, body)
 
     return await idempotency.run(scope=user.subject, key=key, payload=body, create=create)
+
+
+@router.get("/notes/{note_id}")
+async def get_note(
+    note_id: str, user: CurrentUser, notes: Annotated[Notes, Depends(get_notes)]
+) -> dict[str, Any]:
+    """A note, with the trace ids seen by the request that stored it and by its consumer."""
+    document = await notes.notes.find_one({"_id": note_id})
+    if document is None:
+        raise NotFound("no such note", "لا توجد ملاحظة بهذا الرقم")
+    ensure_owner(user, document["owner"])
+    document.pop("outbox", None)
+    return jsonable_encoder(document)
 
 
 @router.get("/tally")

@@ -1,0 +1,344 @@
+"""Generate the published contract documents from the registry, or check they are up to date.
+
+    python -m contracts.generate          # write them
+    python -m contracts.generate --check  # exit 1 and list what differs; write nothing
+
+Three things are derived from :data:`contracts.REGISTRY` and committed beside the code, because
+other government systems read them without running Python:
+
+- ``schemas/<routing key>.json``: the JSON Schema (draft 2020-12) of each event type's data,
+  its ``$id`` being the ``dataschema`` URL the envelope carries; stale files are removed;
+- ``asyncapi.json``: an AsyncAPI 3.0.0 document of the topic exchange ``amman.events``;
+- the event table of ``README.md``, between the two marker comments.
+
+Output is deterministic (sorted keys, two-space indent, trailing newline), so the check is exact
+and a unit test can fail when a model changed without regenerating.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from contracts.envelope import CONTENT_TYPE, CloudEvent, dataschema_of, event_type_of
+from contracts.registry import REGISTRY, EventRegistry, EventSpec
+
+__all__ = [
+    "ASYNCAPI_FILE",
+    "EXCHANGE",
+    "PACKAGE_DIR",
+    "README_BEGIN",
+    "README_END",
+    "SCHEMA_DIR",
+    "asyncapi_document",
+    "check",
+    "data_schema",
+    "events_table",
+    "expected_files",
+    "main",
+    "render_readme",
+    "write",
+]
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+SCHEMA_DIR = "schemas"
+ASYNCAPI_FILE = "asyncapi.json"
+README_FILE = "README.md"
+README_BEGIN = "<!-- BEGIN GENERATED: event types (python -m contracts.generate) -->"
+README_END = "<!-- END GENERATED: event types -->"
+
+EXCHANGE = "amman.events"
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+AMQP_BINDING_VERSION = "0.3.0"
+# The version of the event catalogue as a whole. Bump the minor when an event type or an
+# optional field is added, the major never (a breaking change is a new .vN type beside the old).
+CATALOGUE_VERSION = "1.0.0"
+
+_ENVELOPE_DESCRIPTION = (
+    "A CloudEvents 1.0 event in structured JSON mode (application/cloudevents+json). "
+    "Attributes not listed are CloudEvents extensions: lowercase letters and digits, scalar values."
+)
+
+
+def _dumps(document: Any) -> str:
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def data_schema(spec: EventSpec) -> dict[str, Any]:
+    """The standalone JSON Schema of one event type's data."""
+    # Validation mode: the schema says what a subscriber accepts, so a field with a default is
+    # optional in it (serialization mode would call it required, and every added optional field
+    # would look like a breaking change).
+    schema = spec.data_model.model_json_schema(mode="validation")
+    schema["$schema"] = JSON_SCHEMA_DIALECT
+    schema["$id"] = dataschema_of(spec.routing_key)
+    schema["description"] = spec.summary
+    return schema
+
+
+def _component_schemas(
+    registry: EventRegistry,
+) -> tuple[dict[type[BaseModel], str], dict[str, Any]]:
+    """Every model (the envelope's and the data's, nested ones too) as AsyncAPI components.
+
+    A data schema's own ``$defs`` would be resolved against the AsyncAPI document's root by most
+    tools, so all models are generated together with their references pointing into
+    ``#/components/schemas``.
+    """
+    models: list[type[BaseModel]] = [CloudEvent]
+    for spec in registry:
+        if spec.data_model not in models:
+            models.append(spec.data_model)
+    mode: JsonSchemaMode = "validation"
+    refs, top = models_json_schema(
+        [(model, mode) for model in models], ref_template="#/components/schemas/{model}"
+    )
+    components: dict[str, Any] = top.get("$defs", {})
+    envelope = components[_component_name(refs[(CloudEvent, mode)])]
+    envelope["description"] = _ENVELOPE_DESCRIPTION
+    return {model: refs[(model, mode)]["$ref"] for model in models}, components
+
+
+def _component_name(ref: dict[str, Any]) -> str:
+    return str(ref["$ref"]).rsplit("/", 1)[1]
+
+
+def asyncapi_document(registry: EventRegistry) -> dict[str, Any]:
+    """The AsyncAPI 3.0.0 document of every registered event type on ``amman.events``."""
+    model_refs, schemas = _component_schemas(registry)
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    messages: dict[str, Any] = {}
+    for spec in registry:
+        key = spec.routing_key
+        message_name = spec.data_model.__name__
+        messages[key] = {
+            "name": key,
+            "title": message_name,
+            "summary": spec.summary,
+            "contentType": CONTENT_TYPE,
+            "payload": {
+                "allOf": [
+                    {"$ref": model_refs[CloudEvent]},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "type": {"const": event_type_of(key)},
+                            "source": {"const": f"/services/{spec.producer}"},
+                            "dataschema": {"const": dataschema_of(key)},
+                            "data": {"$ref": model_refs[spec.data_model]},
+                        },
+                        "required": ["data"],
+                    },
+                ]
+            },
+            "bindings": {
+                "amqp": {"messageType": event_type_of(key), "bindingVersion": AMQP_BINDING_VERSION}
+            },
+            "tags": [{"name": spec.producer}],
+            "x-notifies-applicant": spec.notifies_applicant,
+        }
+        channels[key] = {
+            "address": key,
+            "title": key,
+            "description": spec.summary,
+            "servers": [{"$ref": "#/servers/rabbitmq"}],
+            "messages": {message_name: {"$ref": f"#/components/messages/{key}"}},
+            "bindings": {
+                "amqp": {
+                    "is": "routingKey",
+                    "exchange": {
+                        "name": EXCHANGE,
+                        "type": "topic",
+                        "durable": True,
+                        "autoDelete": False,
+                        "vhost": "/",
+                    },
+                    "bindingVersion": AMQP_BINDING_VERSION,
+                }
+            },
+        }
+        operations[f"{key}.send"] = {
+            "action": "send",
+            "title": f"{spec.producer} publishes {key}",
+            "summary": spec.summary,
+            "channel": {"$ref": f"#/channels/{key}"},
+            "messages": [{"$ref": f"#/channels/{key}/messages/{message_name}"}],
+            "bindings": {
+                "amqp": {
+                    "deliveryMode": 2,
+                    "timestamp": True,
+                    "bindingVersion": AMQP_BINDING_VERSION,
+                }
+            },
+            "tags": [{"name": spec.producer}],
+        }
+    return {
+        "asyncapi": "3.0.0",
+        "id": "urn:jo:gov:amman:events",
+        "info": {
+            "title": "Greater Amman Municipality e-services events",
+            "version": CATALOGUE_VERSION,
+            "description": (
+                "The domain events of the Greater Amman Municipality e-services, published on the "
+                f"durable topic exchange `{EXCHANGE}` with the event type's routing key. Each "
+                "message body is a CloudEvents 1.0 event in structured JSON mode. Subscribe by "
+                f"binding a queue of your own to `{EXCHANGE}`. Within a major version (`.v1`) "
+                "fields are only ever added, optional; a breaking change is a new `.v2` type "
+                "published beside the old one. See contracts/README.md."
+            ),
+        },
+        "defaultContentType": CONTENT_TYPE,
+        "servers": {
+            "rabbitmq": {
+                "host": "{host}",
+                "protocol": "amqp",
+                "protocolVersion": "0.9.1",
+                "description": "The deployment's RabbitMQ.",
+                "variables": {
+                    "host": {
+                        "default": "localhost:5672",
+                        "description": "Host and port of the deployment's RabbitMQ.",
+                    }
+                },
+            }
+        },
+        "channels": channels,
+        "operations": operations,
+        "components": {"schemas": schemas, "messages": messages},
+    }
+
+
+def events_table(registry: EventRegistry) -> str:
+    """The README's table of event types, in Markdown."""
+    lines = [
+        "| Event type (routing key) | Producer | Data | SMS to the applicant | Summary |",
+        "|---|---|---|---|---|",
+    ]
+    for spec in registry:
+        if spec.notifies_applicant:
+            sms = "yes"
+        elif spec.silent_because:
+            sms = f"no: {spec.silent_because}"
+        else:
+            sms = "no"
+        key = spec.routing_key
+        lines.append(
+            f"| [`{key}`]({SCHEMA_DIR}/{key}.json) | {spec.producer} "
+            f"| `{spec.data_model.__name__}` | {sms} | {spec.summary} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def render_readme(text: str, registry: EventRegistry) -> str:
+    """``text`` with the part between the marker comments replaced by the event table.
+
+    Raises ValueError if the markers are missing or out of order.
+    """
+    begin, end = text.find(README_BEGIN), text.find(README_END)
+    if begin < 0 or end < begin:
+        raise ValueError(f"{README_FILE} lacks the markers {README_BEGIN!r} ... {README_END!r}")
+    head = text[: begin + len(README_BEGIN)]
+    return f"{head}\n{events_table(registry)}{text[end:]}"
+
+
+def expected_files(root: Path, registry: EventRegistry) -> dict[Path, str]:
+    """Every generated file under ``root`` with the content it must have.
+
+    The README is hand-written except for its table, so it is read from ``root`` to be rendered.
+    """
+    files = {
+        root / SCHEMA_DIR / f"{spec.routing_key}.json": _dumps(data_schema(spec))
+        for spec in registry
+    }
+    files[root / ASYNCAPI_FILE] = _dumps(asyncapi_document(registry))
+    readme = root / README_FILE
+    current = readme.read_text(encoding="utf-8") if readme.exists() else ""
+    files[readme] = render_readme(current, registry)
+    return files
+
+
+def _stale_schemas(root: Path, expected: dict[Path, str]) -> list[Path]:
+    return sorted(path for path in (root / SCHEMA_DIR).glob("*.json") if path not in expected)
+
+
+def _shown(path: Path, root: Path) -> str:
+    return str(path.relative_to(root.parent))
+
+
+def check(root: Path = PACKAGE_DIR, registry: EventRegistry | None = None) -> list[str]:
+    """What is out of date under ``root``, one line per file; empty when all is current."""
+    registry = registry if registry is not None else REGISTRY
+    try:
+        expected = expected_files(root, registry)
+    except ValueError as error:
+        return [str(error)]
+    problems = []
+    for path, content in sorted(expected.items()):
+        if not path.exists():
+            problems.append(f"{_shown(path, root)}: missing")
+        elif path.read_text(encoding="utf-8") != content:
+            problems.append(f"{_shown(path, root)}: differs from what the models produce")
+    stale = _stale_schemas(root, expected)
+    problems += [f"{_shown(path, root)}: stale, no such event type" for path in stale]
+    return problems
+
+
+def write(root: Path = PACKAGE_DIR, registry: EventRegistry | None = None) -> list[str]:
+    """Bring the generated files under ``root`` up to date; what was written or removed."""
+    registry = registry if registry is not None else REGISTRY
+    expected = expected_files(root, registry)
+    (root / SCHEMA_DIR).mkdir(exist_ok=True)
+    changes = []
+    for path, content in sorted(expected.items()):
+        # Unchanged files are left alone, so their modification times mean something.
+        if not path.exists() or path.read_text(encoding="utf-8") != content:
+            path.write_text(content, encoding="utf-8")
+            changes.append(f"wrote {_shown(path, root)}")
+    for path in _stale_schemas(root, expected):
+        path.unlink()
+        changes.append(f"removed {_shown(path, root)}")
+    return changes
+
+
+def main(argv: Sequence[str] | None = None, *, root: Path = PACKAGE_DIR) -> int:
+    """The command line; ``root`` is where the generated files live (tests pass a copy)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m contracts.generate",
+        description="Generate the JSON Schemas, AsyncAPI document and README table of the events.",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 and list the files that are not up to date",
+    )
+    args = parser.parse_args(argv)
+    if args.check:
+        problems = check(root)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
+            print("run: python -m contracts.generate", file=sys.stderr)
+            return 1
+        print(f"contracts: {len(REGISTRY)} event types, generated files up to date")
+        return 0
+    try:
+        changes = write(root)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 1
+    for change in changes:
+        print(change)
+    print(f"contracts: {len(REGISTRY)} event types, {len(changes)} file(s) changed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""Fixtures for the integration and end-to-end suites: the real RabbitMQ and MongoDB server.
+
+The infrastructure comes from `deploy/infra.sh` (AMQP_URL/MONGO_URL from the environment, else
+testcontainers when a Docker engine answers, else the local RabbitMQ and FerretDB). If it cannot be
+had, every test here FAILS with the reason: integration tests never skip for lack of infrastructure.
+One broker and one database server serve the whole run; each test gets its own database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from services.common.devtoken import ensure_dev_keys, mint_token
+
+ROOT = Path(__file__).resolve().parents[2]
+INFRA = ROOT / "deploy" / "infra.sh"
+
+
+@dataclass(frozen=True)
+class Infra:
+    amqp_url: str
+    mongo_url: str
+    mode: str
+
+    def run(self, *args: str) -> None:
+        """Drive the broker through the infra script (local mode only)."""
+        if self.mode != "local":
+            raise RuntimeError(
+                f"this test stops and starts RabbitMQ through deploy/infra.sh, which it can do "
+                f"only for the local infrastructure, not for mode {self.mode!r}"
+            )
+        subprocess.run(["bash", str(INFRA), *args], check=True, cwd=ROOT)
+
+
+@pytest.fixture(scope="session")
+def infra() -> Infra:
+    result = subprocess.run(
+        ["bash", str(INFRA), "env"], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    if result.returncode != 0:
+        pytest.fail(
+            "the integration tests need RabbitMQ and a MongoDB-protocol server, and "
+            f"deploy/infra.sh could not provide them:\n{result.stderr}",
+            pytrace=False,
+        )
+    values: dict[str, str] = {}
+    for line in result.stdout.splitlines():
+        name, _, value = line.removeprefix("export ").partition("=")
+        values[name] = shlex.split(value)[0] if value else ""
+    return Infra(values["AMQP_URL"], values["MONGO_URL"], values.get("INFRA_MODE", "external"))
+
+
+@pytest.fixture(scope="session")
+def jwt_keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    private, public = ensure_dev_keys(tmp_path_factory.mktemp("keys"))
+    return private.read_text(), public.read_text()
+
+
+@pytest.fixture(scope="session")
+def token_for(jwt_keys: tuple[str, str]) -> Any:
+    def mint(subject: str, *roles: str) -> str:
+        return mint_token(subject, roles or ("citizen",), private_key_pem=jwt_keys[0])
+
+    return mint
+
+
+@pytest.fixture(scope="session")
+async def mongo(infra: Infra) -> AsyncIterator[AsyncMongoClient[dict[str, Any]]]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongo_url, tz_aware=True)
+    await client.admin.command("ping")
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+def database_name() -> str:
+    return f"t_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+async def amqp(infra: Infra) -> AsyncIterator[aio_pika.abc.AbstractRobustConnection]:
+    connection = await aio_pika.connect_robust(infra.amqp_url)
+    yield connection
+    await connection.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class ServiceProcess:
+    """A service run the way production runs it: its own process, configured by environment."""
+
+    module: str
+    env: dict[str, str]
+    log_path: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ServiceProcess:
+        env = {**os.environ, **self.env, "HTTP_PORT": str(self.port), "HTTP_HOST": "127.0.0.1"}
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", self.module], cwd=ROOT, env=env, stdout=log, stderr=log
+        )
+        return self
+
+    async def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient(base_url=self.url, timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if self.process is not None and self.process.poll() is not None:
+                    raise AssertionError(f"{self.module} exited: {self.log_tail()}")
+                try:
+                    response = await client.get("/health/ready")
+                    if response.status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise AssertionError(f"{self.module} not ready in {timeout}s: {self.log_tail()}")
+
+    def terminate(self, timeout: float = 30.0) -> int | None:
+        if self.process is None or self.process.poll() is not None:
+            return None if self.process is None else self.process.returncode
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def wait_exit(self, timeout: float) -> int:
+        assert self.process is not None
+        return self.process.wait(timeout)
+
+    def log_tail(self, lines: int = 30) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@pytest.fixture
+def service_env(infra: Infra, jwt_keys: tuple[str, str], database_name: str) -> dict[str, str]:
+    """The environment every service process in a test gets."""
+    return {
+        "ENVIRONMENT": "test",
+        "AMQP_URL": infra.amqp_url,
+        "MONGO_URL": infra.mongo_url,
+        "MONGO_DATABASE": database_name,
+        "QUEUE_TYPE": os.environ.get("QUEUE_TYPE", "classic"),
+        "JWT_PUBLIC_KEY": jwt_keys[1],
+        "OUTBOX_POLL_SECONDS": "0.5",
+        "SWEEPER_POLL_SECONDS": "0.5",
+        "LOG_LEVEL": "INFO",
+    }
+
+
+@pytest.fixture
+def start_service(tmp_path: Path, service_env: dict[str, str]) -> Iterator[Any]:
+    """Start service processes for one test; all are stopped when it ends."""
+    started: list[ServiceProcess] = []
+
+    def start(module: str, **env: str) -> ServiceProcess:
+        name = module.rsplit(".", 1)[-1]
+        log = tmp_path / f"{name}-{len(started)}.log"
+        process = ServiceProcess(module, {**service_env, **env}, log).start()
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.terminate(timeout=20)
+
+
+async def eventually(
+    probe: Any, *, timeout: float = 20.0, interval: float = 0.2, message: str = ""
+) -> Any:
+    """Poll an async probe until it returns a truthy value; fail with `message` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await probe()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"not within {timeout}s: {message} (last: {last!r})")

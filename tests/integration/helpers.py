@@ -1,0 +1,104 @@
+"""Small helpers the integration tests share: events of the test service, DLQ reads, metrics."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import aio_pika
+import httpx
+
+from contracts import Applicant, CloudEvent, new_event
+from tests.testsvc.app import NOTE_CREATED, TEST_REGISTRY, NoteCreated
+
+
+def note_event(instance: str, text: str = "hello", note_id: str | None = None) -> CloudEvent:
+    note_id = note_id or uuid.uuid4().hex
+    return new_event(
+        NOTE_CREATED,
+        NoteCreated(
+            note_id=note_id,
+            instance=instance,
+            text=text,
+            applicant=Applicant(name="Test", phone="+962791234567"),
+        ),
+        source_service="testsvc",
+        subject=note_id,
+        time=datetime.now(UTC),
+        registry=TEST_REGISTRY,
+    )
+
+
+async def publish_raw(
+    connection: aio_pika.abc.AbstractRobustConnection,
+    body: bytes,
+    routing_key: str = NOTE_CREATED,
+    message_id: str | None = None,
+) -> None:
+    channel = await connection.channel()
+    try:
+        exchange = await channel.get_exchange("amman.events")
+        await exchange.publish(
+            aio_pika.Message(
+                body,
+                message_id=message_id or uuid.uuid4().hex,
+                content_type="application/cloudevents+json",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=routing_key,
+        )
+    finally:
+        await channel.close()
+
+
+async def dead_letters(
+    connection: aio_pika.abc.AbstractRobustConnection, queue: str
+) -> list[aio_pika.abc.AbstractIncomingMessage]:
+    """Take every message now in `<queue>.dlq`."""
+    channel = await connection.channel()
+    taken: list[aio_pika.abc.AbstractIncomingMessage] = []
+    try:
+        dlq = await channel.declare_queue(f"{queue}.dlq", passive=True)
+        while (message := await dlq.get(no_ack=True, fail=False)) is not None:
+            taken.append(message)
+    finally:
+        await channel.close()
+    return taken
+
+
+async def delete_queues(connection: aio_pika.abc.AbstractRobustConnection, *names: str) -> None:
+    channel = await connection.channel()
+    try:
+        for name in names:
+            await channel.queue_delete(name)
+    finally:
+        await channel.close()
+
+
+async def metric(base_url: str, name: str, **labels: str) -> float:
+    """The value of one Prometheus sample from a service's /metrics (0 when absent)."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=5) as client:
+        text = (await client.get("/metrics")).text
+    total = 0.0
+    for line in text.splitlines():
+        match = re.match(rf"^{re.escape(name)}(\{{[^}}]*\}})? ([0-9.e+-]+)$", line)
+        if not match:
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1) or ""))
+        if all(found.get(key) == value for key, value in labels.items()):
+            total += float(match.group(2))
+    return total
+
+
+async def tally(base_url: str) -> int:
+    async with httpx.AsyncClient(base_url=base_url, timeout=5) as client:
+        response = await client.get("/v1/tally")
+        response.raise_for_status()
+        count: int = response.json()["count"]
+        return count
+
+
+def bearer(token: str) -> dict[str, Any]:
+    return {"Authorization": f"Bearer {token}"}
