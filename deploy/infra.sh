@@ -20,6 +20,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LOCAL="$ROOT/.local"
 STATE_ENV="$LOCAL/infra.env"
 FERRETDB_VERSION="v1.24.2"
+# The local build carries one patch (deploy/ferretdb/write_lock.go): its version says so, and a
+# binary without it is rebuilt.
+FERRETDB_BUILD="v1.24.2-amman.1"
 FERRETDB_MODULE="github.com/FerretDB/FerretDB"
 FERRETDB_PORT="${FERRETDB_PORT:-27017}"
 FERRETDB_DIR="$LOCAL/ferretdb"
@@ -65,8 +68,13 @@ rabbitmq_up() {
     say "starting RabbitMQ"
     rabbitmq-server -detached
   fi
-  rabbitmqctl -q await_startup --timeout 120 >/dev/null ||
-    die "RabbitMQ did not start: see /var/log/rabbitmq/"
+  # Right after -detached the node may not answer yet, and await_startup then fails at once.
+  local i
+  for ((i = 0; i < 120; i++)); do
+    rabbitmqctl -q await_startup --timeout 120 >/dev/null 2>&1 && break
+    sleep 1
+  done
+  ((i < 120)) || die "RabbitMQ did not start: see /var/log/rabbitmq/"
   wait_port "$RABBITMQ_PORT" 60 RabbitMQ
 }
 
@@ -103,7 +111,17 @@ ferretdb_build() {
   cp -r "$dir/." "$src/"
   chmod -R u+w "$src"
   # The module zip lacks the generated version file the binary embeds (upstream: `task gen-version`).
-  echo "$FERRETDB_VERSION" >"$src/build/version/version.txt"
+  echo "$FERRETDB_BUILD" >"$src/build/version/version.txt"
+  # Serialise write commands so that conditional single-document updates are atomic, as they are
+  # in MongoDB (see the comment in write_lock.go).
+  cp "$ROOT/deploy/ferretdb/write_lock.go" "$src/internal/handler/write_lock.go"
+  local command
+  for command in MsgUpdate MsgFindAndModify MsgDelete MsgInsert; do
+    sed -i "/^func (h \*Handler) $command(connCtx context.Context, msg \*wire.OpMsg) (\*wire.OpMsg, error) {\$/a writeMu.Lock(); defer writeMu.Unlock()" \
+      "$src/internal/handler/msg_$(echo "${command#Msg}" | tr '[:upper:]' '[:lower:]').go"
+  done
+  [ "$(grep -l 'writeMu.Lock()' "$src"/internal/handler/msg_*.go | wc -l)" = 4 ] ||
+    die "could not apply the write-lock patch to FerretDB's source"
   mkdir -p "$(dirname "$FERRETDB_BIN")"
   (cd "$src" && GOTOOLCHAIN=local go build -trimpath -o "$FERRETDB_BIN" ./cmd/ferretdb)
   rm -rf "$src"
@@ -116,7 +134,7 @@ ferretdb_pid() {
 }
 
 ferretdb_up() {
-  if ! "$FERRETDB_BIN" --version 2>/dev/null | grep -q "version: $FERRETDB_VERSION"; then
+  if ! "$FERRETDB_BIN" --version 2>/dev/null | grep -qx "version: $FERRETDB_BUILD"; then
     ferretdb_build
   fi
   if ferretdb_pid >/dev/null; then
@@ -192,7 +210,7 @@ status() {
   echo "infrastructure ($mode):"
   echo "  RabbitMQ  $AMQP_URL"
   [ "$mode" = local ] && echo "            management UI http://127.0.0.1:15672/ (guest/guest)"
-  echo "  MongoDB   $MONGO_URL$([ "$mode" = local ] && echo " (FerretDB $FERRETDB_VERSION, SQLite)")"
+  echo "  MongoDB   $MONGO_URL$([ "$mode" = local ] && echo " (FerretDB $FERRETDB_BUILD: v1.24.2 with atomic writes, SQLite)")"
   if [ "$mode" = local ]; then
     rabbitmq_running && echo "  RabbitMQ: running" || echo "  RabbitMQ: NOT running"
     ferretdb_pid >/dev/null && echo "  FerretDB: running" || echo "  FerretDB: NOT running"
@@ -203,7 +221,10 @@ case "${1:-}" in
   up) up ;;
   down) down ;;
   status) status ;;
-  env) [ -f "$STATE_ENV" ] || up >/dev/null; cat "$STATE_ENV" ;;
+  env)
+    if [ ! -f "$STATE_ENV" ]; then up >/dev/null; fi
+    cat "$STATE_ENV"
+    ;;
   rabbitmq-stop) rabbitmq_stop ;;
   rabbitmq-start) rabbitmq_up ;;
   rabbitmq-kill) rabbitmq_kill ;;

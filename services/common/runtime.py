@@ -258,24 +258,30 @@ def _operations_router() -> APIRouter:
     async def live() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/health/ready", summary="Readiness: database, broker and every consumer are up")
+    @router.get("/health/ready", summary="Readiness: database up, and consuming if the broker is")
     async def ready(request: Request) -> JSONResponse:
+        """Ready when the database answers and, while the broker answers, every queue is consumed.
+
+        A broker outage alone does not make the pod unready: the outbox keeps the API accepting
+        requests and publishes later. A pod whose consumer vanished while the broker is up
+        (FastStream #2758) is unready, so it stops taking traffic and the operator sees it.
+        """
         runtime: Runtime = request.app.state.runtime
-        checks: dict[str, Any] = {"database": await ping(runtime.db)}
-        checks["broker"] = await runtime.broker.ping(timeout=2.0)
-        if runtime.consumer_queues:
+        database = await ping(runtime.db)
+        broker = await runtime.broker.ping(timeout=2.0)
+        checks: dict[str, Any] = {"database": database, "broker": broker}
+        consuming = True
+        if broker and runtime.consumer_queues:
             try:
                 counts = await queue_consumer_counts(runtime.broker, runtime.consumer_queues)
             except Exception:
                 counts = dict.fromkeys(runtime.consumer_queues, 0)
             checks["consumers"] = counts
             consuming = all(count > 0 for count in counts.values())
-        else:
-            consuming = True
-        is_ready = bool(checks["database"] and checks["broker"] and consuming)
+        is_ready = database and consuming
+        status = "ready" if is_ready and broker else "degraded" if is_ready else "not-ready"
         return JSONResponse(
-            {"status": "ready" if is_ready else "not-ready", "checks": checks},
-            status_code=200 if is_ready else 503,
+            {"status": status, "checks": checks}, status_code=200 if is_ready else 503
         )
 
     @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)

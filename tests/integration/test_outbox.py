@@ -1,0 +1,150 @@
+"""The outbox relay on the real broker and database: leases, ordering, crashes."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aio_pika
+import httpx
+import pytest
+
+from services.common.broker import BrokerPublisher, declare_topology, make_broker
+from services.common.clock import SystemClock
+from services.common.outbox import PENDING_FIELD, Outbox, OutboxEntry, OutboxRelay
+from services.common.settings import QueueType, ServiceSettings
+from tests.integration.conftest import Infra, eventually
+from tests.integration.helpers import delete_queues, metric, note_event, tally
+from tests.testsvc.app import NOTE_CREATED
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def publisher(infra: Infra) -> AsyncIterator[BrokerPublisher]:
+    settings = ServiceSettings(
+        amqp_url=infra.amqp_url, service_name="testsvc", queue_type=QueueType.CLASSIC
+    )
+    broker = make_broker(settings)
+    await broker.connect()
+    await declare_topology(broker, settings, [])
+    yield BrokerPublisher(broker, settings)
+    await broker.stop()
+
+
+@pytest.fixture
+async def received(amqp: Any) -> AsyncIterator[list[aio_pika.abc.AbstractIncomingMessage]]:
+    """Every note event published while the test runs, in arrival order."""
+    channel = await amqp.channel()
+    queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+    await queue.bind("amman.events", routing_key=NOTE_CREATED)
+    messages: list[aio_pika.abc.AbstractIncomingMessage] = []
+
+    async def keep(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        messages.append(message)
+        await message.ack()
+
+    await queue.consume(keep)
+    yield messages
+    await channel.close()
+
+
+async def test_two_relays_publish_every_event_once_and_in_order_per_document(
+    mongo: Any, database_name: str, publisher: BrokerPublisher, received: list[Any]
+) -> None:
+    collection = mongo[database_name]["notes"]
+    instance = uuid.uuid4().hex[:8]
+    expected_order: dict[str, list[str]] = {}
+    documents = []
+    for index in range(120):
+        events = [note_event(instance, text=f"{index}-{n}") for n in range(3)]
+        expected_order[f"doc-{index}"] = [event.id for event in events]
+        documents.append(Outbox.stage_new({"_id": f"doc-{index}"}, events))
+    await collection.insert_many(documents)
+
+    relays = [
+        OutboxRelay(mongo[database_name], ["notes"], publisher, Outbox(), SystemClock())
+        for _ in range(2)
+    ]
+    counts = await asyncio.gather(*(relay.drain() for relay in relays))
+
+    assert sum(counts) == 360
+    assert all(count > 0 for count in counts), "both relays took part"
+    await eventually(lambda: _at_least(received, 360), message="all 360 events arrived")
+    ids = [message.message_id for message in received]
+    assert len(ids) == len(set(ids)) == 360, "no event published twice"
+    position = {message_id: index for index, message_id in enumerate(ids)}
+    for event_ids in expected_order.values():
+        assert [position[i] for i in event_ids] == sorted(position[i] for i in event_ids)
+    assert await collection.count_documents({PENDING_FIELD: True}) == 0
+    assert await collection.count_documents({"outbox.0": {"$exists": True}}) == 0
+
+
+async def test_an_event_appended_while_the_relay_publishes_is_kept_for_the_next_round(
+    mongo: Any, database_name: str, publisher: BrokerPublisher, received: list[Any]
+) -> None:
+    collection = mongo[database_name]["notes"]
+    instance = uuid.uuid4().hex[:8]
+    first, late = note_event(instance), note_event(instance)
+    await collection.insert_one(Outbox.stage_new({"_id": "doc"}, [first]))
+
+    async def append_late(entry: OutboxEntry) -> None:
+        if entry.id == first.id:
+            await collection.update_one({"_id": "doc"}, Outbox.stage({}, [late]))
+
+    relay = OutboxRelay(
+        mongo[database_name],
+        ["notes"],
+        publisher,
+        Outbox(),
+        SystemClock(),
+        on_published=append_late,
+    )
+    assert await relay.drain() == 2
+    await eventually(lambda: _at_least(received, 2), message="both events arrived")
+    assert [message.message_id for message in received] == [first.id, late.id]
+    document = await collection.find_one({"_id": "doc"})
+    assert document is not None
+    assert document["outbox"] == []
+    assert PENDING_FIELD not in document
+
+
+async def test_relay_killed_between_publish_and_removal_the_event_is_applied_once(
+    start_service: Any, mongo: Any, database_name: str, amqp: Any, token_for: Any
+) -> None:
+    instance = uuid.uuid4().hex[:8]
+    queue = f"testsvc.tally.{instance}"
+    env = {"TESTSVC_INSTANCE": instance, "OUTBOX_LEASE_SECONDS": "2"}
+    # The first process declares its queue, publishes the stored event, and dies right after the
+    # broker confirmed it, before removing it from the outbox.
+    event = note_event(instance)
+    notes = mongo[database_name]["notes"]
+    await notes.insert_one(Outbox.stage_new({"_id": "note-1", "version": 1}, [event]))
+    crashing = start_service("tests.testsvc", TESTSVC_EXIT_AFTER_PUBLISH="true", **env)
+    assert await asyncio.to_thread(crashing.wait_exit, 30) == 17
+    document = await notes.find_one({"_id": "note-1"})
+    assert document is not None and len(document["outbox"]) == 1, "the entry was not removed"
+
+    # The second process publishes it again once the dead relay's lease runs out.
+    survivor = start_service("tests.testsvc", **env)
+    await survivor.wait_ready()
+
+    async def republished_and_seen_twice() -> bool:
+        stored = await notes.find_one({"_id": "note-1"})
+        seen_again = await metric(survivor.url, "events_duplicate_total", queue=queue)
+        return stored is not None and stored["outbox"] == [] and seen_again >= 1
+
+    try:
+        await eventually(republished_and_seen_twice, timeout=30, message="republished, deduped")
+        assert await tally(survivor.url) == 1
+        async with httpx.AsyncClient(base_url=survivor.url) as client:
+            assert (await client.get("/v1/tally")).json() == {"count": 1}
+    finally:
+        survivor.terminate()
+        await delete_queues(amqp, queue, f"{queue}.dlq")
+
+
+async def _at_least(messages: list[Any], count: int) -> bool:
+    return len(messages) >= count

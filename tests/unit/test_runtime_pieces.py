@@ -1,0 +1,140 @@
+"""Pure pieces of the shared runtime: outbox staging, settings, clocks, consumer helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from contracts import Applicant, PaymentCancelled, new_event
+from services.common.clock import FileClock, ManualClock, set_file_clock
+from services.common.consumer import KeyedLocks, describe
+from services.common.outbox import OUTBOX_FIELD, PENDING_FIELD, Outbox, OutboxEntry
+from services.common.settings import Environment, QueueType, ServiceSettings
+
+NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+
+
+def an_event(reason: str = "withdrawn") -> object:
+    return new_event(
+        "exams.payment.cancelled.v1",
+        PaymentCancelled(
+            payment_reference="exams:EX-2026-000001:fee",
+            request_number="EX-2026-000001",
+            reason=reason,
+        ),
+        source_service="exams",
+        subject="EX-2026-000001",
+        time=NOW,
+    )
+
+
+def test_stage_appends_events_in_order_and_marks_the_document_pending() -> None:
+    first, second = an_event("a"), an_event("b")
+    update = Outbox.stage(
+        {"$set": {"status": "cancelled"}, "$inc": {"version": 1}}, [first, second]
+    )  # type: ignore[list-item]
+
+    assert update["$set"] == {"status": "cancelled", PENDING_FIELD: True}
+    assert update["$inc"] == {"version": 1}
+    entries = update["$push"][OUTBOX_FIELD]["$each"]
+    assert [entry["id"] for entry in entries] == [first.id, second.id]  # type: ignore[attr-defined]
+    assert entries[0]["routing_key"] == "exams.payment.cancelled.v1"
+
+
+def test_stage_leaves_the_callers_update_untouched_and_no_events_adds_nothing() -> None:
+    original = {"$set": {"status": "x"}}
+    Outbox.stage(original, [an_event()])  # type: ignore[list-item]
+    assert original == {"$set": {"status": "x"}}
+    assert Outbox.stage(original, []) is original
+
+
+def test_an_entry_keeps_the_event_byte_for_byte() -> None:
+    event = an_event()
+    entry = OutboxEntry.from_event(event)  # type: ignore[arg-type]
+    assert entry.body.encode() == event.to_json()  # type: ignore[attr-defined]
+    assert OutboxEntry.from_document(entry.to_document()) == entry
+    assert datetime.fromisoformat(entry.time) == NOW
+
+
+def test_settings_read_lists_from_comma_separated_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CALENDAR_CLOSURES", "2026-12-01, 2026-12-02")
+    monkeypatch.setenv("QUEUE_TYPE", "classic")
+    settings = ServiceSettings()
+    assert [day.isoformat() for day in settings.calendar_closures] == ["2026-12-01", "2026-12-02"]
+    assert settings.queue_type is QueueType.CLASSIC
+    assert settings.database_name == settings.service_name
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            {"clock_file": Path("/tmp/clock"), "jwt_public_key": "k", "amqp_url": "amqp://u:p@h/"},
+            "CLOCK_FILE",
+        ),
+        ({"amqp_url": "amqp://u:p@h/"}, "JWT_PUBLIC_KEY"),
+        ({"jwt_public_key": "k"}, "guest"),
+    ],
+)
+def test_production_refuses_unsafe_settings(override: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        ServiceSettings(environment=Environment.PRODUCTION, **override)  # type: ignore[arg-type]
+
+
+def test_manual_clock_moves_only_when_told() -> None:
+    clock = ManualClock(NOW)
+    assert clock.now() == NOW
+    clock.advance(timedelta(days=3))
+    assert clock.now() == NOW + timedelta(days=3)
+    with pytest.raises(ValueError):
+        ManualClock(datetime(2026, 1, 1))
+
+
+def test_file_clock_jumps_to_the_written_instant_and_then_runs(tmp_path: Path) -> None:
+    path = tmp_path / "clock"
+    clock = FileClock(path, check_seconds=0)
+    assert abs(clock.now() - datetime.now(UTC)) < timedelta(seconds=5)
+    target = datetime(2030, 1, 1, tzinfo=UTC)
+    set_file_clock(path, target)
+    os.utime(path)
+    assert timedelta(0) <= clock.now() - target < timedelta(seconds=5)
+
+
+def test_describe_names_every_failing_field_without_the_input() -> None:
+    class Shape(BaseModel):
+        phone: str
+        amount: int
+
+    with pytest.raises(ValidationError) as caught:
+        Shape.model_validate({"amount": "secret-value"})
+    reason = describe(caught.value)
+    assert "phone: Field required" in reason
+    assert "amount:" in reason
+    assert "secret-value" not in reason
+
+
+async def test_keyed_locks_run_one_subject_at_a_time_in_arrival_order() -> None:
+    locks = KeyedLocks()
+    order: list[str] = []
+
+    async def work(key: str, name: str, pause: float) -> None:
+        async with locks.hold(key):
+            order.append(f"{name}+")
+            await asyncio.sleep(pause)
+            order.append(f"{name}-")
+
+    await asyncio.gather(work("r1", "a", 0.02), work("r1", "b", 0), work("r2", "c", 0))
+    assert order.index("a-") < order.index("b+"), "same subject: strictly one after the other"
+    assert order.index("c+") < order.index("a-"), "another subject does not wait"
+    assert locks._locks == {}
+
+
+def test_applicant_contract_is_what_events_carry() -> None:
+    assert Applicant(name="N", phone="+962791234567").lang == "ar"
