@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -194,7 +195,8 @@ async def _start(
     )
     if spec.setup is not None:
         runtime.service = spec.setup(runtime)
-    consumers = list(spec.consumers(runtime))
+    consumers = [_suffixed(consumer, settings.queue_suffix) for consumer in spec.consumers(runtime)]
+    extra_bindings = [_suffixed_binding(b, settings.queue_suffix) for b in spec.extra_bindings]
     runtime.consumers = [
         ConsumerRunner(
             consumer,
@@ -208,9 +210,7 @@ async def _start(
     ]
     runtime.consumer_queues = [consumer.queue for consumer in consumers]
     await broker.connect()
-    await declare_topology(
-        broker, settings, [*(c.binding for c in consumers), *spec.extra_bindings]
-    )
+    await declare_topology(broker, settings, [*(c.binding for c in consumers), *extra_bindings])
     await broker.start()
     if spec.outbox_collections:
         runtime.relay = OutboxRelay(
@@ -249,6 +249,14 @@ async def _stop(runtime: Runtime) -> None:
     await runtime.broker.stop()
     await runtime.client.close()
     logger.info("service %s stopped", runtime.settings.service_name)
+
+
+def _suffixed_binding(binding: QueueBinding, suffix: str) -> QueueBinding:
+    return dataclasses.replace(binding, name=f"{binding.name}.{suffix}") if suffix else binding
+
+
+def _suffixed(consumer: EventConsumer, suffix: str) -> EventConsumer:
+    return dataclasses.replace(consumer, binding=_suffixed_binding(consumer.binding, suffix))
 
 
 def _operations_router() -> APIRouter:

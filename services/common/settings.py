@@ -53,6 +53,9 @@ class ServiceSettings(BaseSettings):
     # quorum in a production cluster; classic on Debian's single-node RabbitMQ, whose quorum queues
     # stay unconsumable for minutes after a crash (measured: see deploy/README.md).
     queue_type: QueueType = QueueType.QUORUM
+    # Appended to every queue name this process declares (`payments.requests.<suffix>`): lets
+    # tests run isolated instances on one broker. Empty in every real deployment.
+    queue_suffix: str = Field(default="", pattern=r"^[a-z0-9_-]*$")
     delivery_limit: int = Field(default=5, ge=1)
     prefetch_count: int = Field(default=20, ge=1)
     publish_timeout_seconds: float = Field(default=10.0, gt=0)

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,6 +122,11 @@ class ServiceProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def queue(self, name: str) -> str:
+        """The name this process gives its queue `name` (see `QUEUE_SUFFIX`)."""
+        suffix = self.env.get("QUEUE_SUFFIX")
+        return f"{name}.{suffix}" if suffix else name
+
     def start(self) -> ServiceProcess:
         env = {**os.environ, **self.env, "HTTP_PORT": str(self.port), "HTTP_HOST": "127.0.0.1"}
         log = self.log_path.open("ab")
@@ -189,20 +194,50 @@ def service_env(infra: Infra, jwt_keys: tuple[str, str], database_name: str) -> 
 
 
 @pytest.fixture
-def start_service(tmp_path: Path, service_env: dict[str, str]) -> Iterator[Any]:
-    """Start service processes for one test; all are stopped when it ends."""
+async def start_service(
+    tmp_path: Path, service_env: dict[str, str], amqp: aio_pika.abc.AbstractRobustConnection
+) -> AsyncIterator[Any]:
+    """Start service processes for one test; all are stopped when it ends.
+
+    Each test's processes name their queues with a suffix of their own (`QUEUE_SUFFIX`), so no
+    message of another test reaches them; the queues are deleted when the test ends.
+    """
     started: list[ServiceProcess] = []
+    suffix = uuid.uuid4().hex[:8]
 
     def start(module: str, **env: str) -> ServiceProcess:
         name = module.rsplit(".", 1)[-1]
         log = tmp_path / f"{name}-{len(started)}.log"
-        process = ServiceProcess(module, {**service_env, **env}, log).start()
+        merged = {"QUEUE_SUFFIX": suffix, **service_env, **env}
+        process = ServiceProcess(module, merged, log).start()
         started.append(process)
         return process
 
     yield start
     for process in started:
         process.terminate(timeout=20)
+    await delete_suffixed_queues(amqp, suffix)
+
+
+async def delete_suffixed_queues(
+    connection: aio_pika.abc.AbstractRobustConnection, suffix: str
+) -> None:
+    """Delete every queue whose name ends with `.<suffix>` or `.<suffix>.dlq` (management API)."""
+    async with httpx.AsyncClient(timeout=5) as client:
+        try:
+            response = await client.get(
+                "http://127.0.0.1:15672/api/queues?columns=name", auth=("guest", "guest")
+            )
+            names = [queue["name"] for queue in response.json()]
+        except (httpx.HTTPError, ValueError, TypeError):
+            return  # no management API (external broker): the queues stay, unconsumed
+    channel = await connection.channel()
+    try:
+        for name in names:
+            if name.endswith((f".{suffix}", f".{suffix}.dlq")):
+                await channel.queue_delete(name)
+    finally:
+        await channel.close()
 
 
 async def eventually(

@@ -13,7 +13,6 @@ from tests.integration.conftest import eventually
 from tests.integration.helpers import (
     bearer,
     dead_letters,
-    delete_queues,
     metric,
     note_event,
     publish_raw,
@@ -30,10 +29,8 @@ async def testsvc(start_service: Any, amqp: Any) -> Any:
     service = start_service("tests.testsvc", TESTSVC_INSTANCE=instance, DELIVERY_LIMIT="3")
     await service.wait_ready()
     service.instance = instance
-    service.queue = f"testsvc.tally.{instance}"
+    service.tally_queue = service.queue("testsvc.tally")
     yield service
-    service.terminate()
-    await delete_queues(amqp, service.queue, f"{service.queue}.dlq")
 
 
 async def test_malformed_message_goes_to_the_dlq_with_its_reason_and_the_next_is_consumed(
@@ -50,7 +47,7 @@ async def test_malformed_message_goes_to_the_dlq_with_its_reason_and_the_next_is
     dead: list[Any] = []
 
     async def two_dead() -> bool:
-        dead.extend(await dead_letters(amqp, testsvc.queue))
+        dead.extend(await dead_letters(amqp, testsvc.tally_queue))
         return len(dead) >= 2
 
     await eventually(two_dead, message="both bad messages dead-lettered")
@@ -70,7 +67,7 @@ async def test_event_of_an_unknown_type_is_dead_lettered(testsvc: Any, amqp: Any
     dead: list[Any] = []
 
     async def one_dead() -> bool:
-        dead.extend(await dead_letters(amqp, testsvc.queue))
+        dead.extend(await dead_letters(amqp, testsvc.tally_queue))
         return len(dead) >= 1
 
     await eventually(one_dead, message="unknown type dead-lettered")
@@ -83,7 +80,7 @@ async def test_event_delivered_twice_is_applied_once(testsvc: Any, amqp: Any) ->
     await publish_raw(amqp, event.to_json(), message_id=event.id)
 
     async def seen_twice() -> bool:
-        duplicates = await metric(testsvc.url, "events_duplicate_total", queue=testsvc.queue)
+        duplicates = await metric(testsvc.url, "events_duplicate_total", queue=testsvc.tally_queue)
         return duplicates >= 1
 
     await eventually(seen_twice, message="second delivery seen")
@@ -99,7 +96,7 @@ async def test_failing_handler_is_retried_to_the_delivery_limit_then_dead_letter
     dead: list[Any] = []
 
     async def one_dead() -> bool:
-        dead.extend(await dead_letters(amqp, testsvc.queue))
+        dead.extend(await dead_letters(amqp, testsvc.tally_queue))
         return len(dead) >= 1
 
     await eventually(one_dead, timeout=40, message="poison dead-lettered")

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.integration.conftest import Infra, eventually
-from tests.integration.helpers import bearer, delete_queues, metric, tally
+from tests.integration.helpers import bearer, metric, tally
 
 pytestmark = [pytest.mark.integration, pytest.mark.disruptive]
 
@@ -28,11 +28,9 @@ async def testsvc(start_service: Any, amqp: Any, infra: Infra) -> Any:
     instance = uuid.uuid4().hex[:8]
     service = start_service("tests.testsvc", TESTSVC_INSTANCE=instance)
     await service.wait_ready()
-    service.queue = f"testsvc.tally.{instance}"
+    service.tally_queue = service.queue("testsvc.tally")
     yield service
     infra.run("rabbitmq-start")  # whatever happened, leave the broker running
-    service.terminate()
-    await delete_queues(amqp, service.queue, f"{service.queue}.dlq")
 
 
 async def _post_note(url: str, token: str, text: str) -> httpx.Response:
@@ -91,7 +89,7 @@ async def test_consumer_consumes_again_after_rabbitmq_is_killed_and_nothing_stor
 
         await eventually(ready, timeout=RECOVERY_BOUND_SECONDS, message="ready again")
         checks = (await client.get("/health/ready")).json()["checks"]
-    assert checks["consumers"][testsvc.queue] >= 1
+    assert checks["consumers"][testsvc.tally_queue] >= 1
     print(f"\nconsumer applied the outage's events {recovered_after:.1f}s after restart")
     for n in range(2):
         assert (await _post_note(testsvc.url, token, f"after {n}")).status_code == 201

@@ -192,7 +192,7 @@ def build(settings: TestSettings) -> FastAPI:
         notes: Notes = runtime.service
         return [
             EventConsumer(
-                QueueBinding(f"testsvc.tally.{settings.testsvc_instance}", [NOTE_CREATED]),
+                QueueBinding("testsvc.tally", [NOTE_CREATED]),
                 {NOTE_CREATED: notes.on_note_created},  # type: ignore[dict-item]
                 registry=TEST_REGISTRY,
             )
