@@ -95,10 +95,9 @@ class Inbox:
         return f"{consumer}:{event_id}"
 
     async def is_done(self, consumer: str, event_id: str) -> bool:
-        found = await self._collection.find_one(
-            {"_id": self._key(consumer, event_id), "done_at": {"$ne": None}}, {"_id": 1}
-        )
-        return found is not None
+        # By _id alone: FerretDB uses its primary key only for a plain `_id` filter.
+        found = await self._collection.find_one({"_id": self._key(consumer, event_id)})
+        return found is not None and found.get("done_at") is not None
 
     async def mark_done(self, consumer: str, event_id: str) -> None:
         await self._collection.update_one(
@@ -137,6 +136,11 @@ def describe(error: BaseException) -> str:
         )
         return f"{type(error).__name__}: {fields}"
     return f"{type(error).__name__}: {error}"
+
+
+def _channel_closed(message: RabbitMessage) -> bool:
+    channel = getattr(message.raw_message, "channel", None)
+    return bool(getattr(channel, "is_closed", False))
 
 
 class KeyedLocks:
@@ -196,8 +200,9 @@ class ConsumerRunner:
                 await self._process(message)
                 return
             except TRANSIENT_ERRORS:
-                if self._stopping:
-                    # Left unacknowledged: the broker delivers it again after we are gone.
+                if self._stopping or _channel_closed(message):
+                    # Left unacknowledged: its delivery tag died with the channel, and the broker
+                    # delivers the message again (to us after reconnecting, or to a replica).
                     return
                 logger.warning(
                     "consumer %s: infrastructure unavailable, retrying in %.1fs",

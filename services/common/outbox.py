@@ -1,7 +1,7 @@
 """The transactional outbox, without multi-document transactions.
 
 A state change and the events it produces are written in ONE document update: the events go into
-the aggregate's `outbox` array and `outbox_pending` is set. The relay finds pending documents,
+the aggregate's `outbox` array. The relay finds documents with entries,
 claims one with a lease (so several replicas never publish the same document at once), publishes
 its events in array order with publisher confirms, and removes exactly the entries it published.
 Nothing is published before it is stored; nothing stored is lost while the broker is down.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -32,7 +33,8 @@ from services.common.mongo import Collection, Database, Document, IndexSpec
 logger = logging.getLogger(__name__)
 
 OUTBOX_FIELD = "outbox"
-PENDING_FIELD = "outbox_pending"
+# A document has something to publish while this path exists (an entry's id).
+PENDING_PATH = "outbox.id"
 LEASE_UNTIL_FIELD = "outbox_lease_until"
 LEASE_OWNER_FIELD = "outbox_lease_owner"
 
@@ -94,7 +96,7 @@ def outbox_indexes(collections: Iterable[str]) -> list[IndexSpec]:
     # Sparse: only documents with something to publish are in the index, however large the
     # collection grows.
     return [
-        IndexSpec(name, [(PENDING_FIELD, 1)], sparse=True, name="outbox_pending")
+        IndexSpec(name, [(PENDING_PATH, 1)], sparse=True, name="outbox_entries")
         for name in collections
     ]
 
@@ -104,6 +106,7 @@ class Outbox:
 
     def __init__(self) -> None:
         self._wake = asyncio.Event()
+        self._hints: list[tuple[str, Any]] = []
 
     @staticmethod
     def stage(update: dict[str, Any], events: Sequence[CloudEvent]) -> dict[str, Any]:
@@ -113,7 +116,6 @@ class Outbox:
         staged = {key: dict(value) for key, value in update.items()}
         entries = [OutboxEntry.from_event(event).to_document() for event in events]
         staged.setdefault("$push", {})[OUTBOX_FIELD] = {"$each": entries}
-        staged.setdefault("$set", {})[PENDING_FIELD] = True
         return staged
 
     @staticmethod
@@ -121,13 +123,21 @@ class Outbox:
         """Return a new document to insert, carrying its first events."""
         staged = dict(document)
         staged[OUTBOX_FIELD] = [OutboxEntry.from_event(event).to_document() for event in events]
-        if events:
-            staged[PENDING_FIELD] = True
         return staged
 
-    def written(self) -> None:
-        """Tell the relay there is something new to publish."""
+    def written(self, collection: str | None = None, document_id: Any = None) -> None:
+        """Tell the relay there is something new to publish, and where if known.
+
+        The hint lets the relay claim that document by `_id` at once. Without it (or if the
+        hint is lost in a crash) the relay's periodic scan for pending documents finds it.
+        """
+        if collection is not None:
+            self._hints.append((collection, document_id))
         self._wake.set()
+
+    def take_hints(self) -> list[tuple[str, Any]]:
+        hints, self._hints = self._hints, []
+        return hints
 
     async def wait(self, seconds: float) -> None:
         try:
@@ -150,6 +160,7 @@ class OutboxRelay:
         *,
         poll_seconds: float = 1.0,
         lease_seconds: float = 30.0,
+        concurrency: int = 8,
         on_published: Callable[[OutboxEntry], Awaitable[None]] | None = None,
     ) -> None:
         self._collections = [db[name] for name in collections]
@@ -158,18 +169,27 @@ class OutboxRelay:
         self._clock = clock
         self._poll_seconds = poll_seconds
         self._lease = timedelta(seconds=lease_seconds)
+        self._concurrency = concurrency
         # A hook after each confirmed publish, before the entry is removed: for instrumentation,
         # and for the test that kills the relay exactly there.
         self._on_published = on_published
         self._owner = uuid.uuid4().hex
         self._stopping = asyncio.Event()
         self._failures = 0
+        self._last_scan = float("-inf")
 
     async def run(self) -> None:
         logger.info("outbox relay started", extra={"collections": self._names()})
         while not self._stopping.is_set():
             try:
-                await self.drain()
+                hinted = await self.publish_hinted()
+                # The scan for pending documents is the backstop (crashed writers, other
+                # replicas' writes, failed publishes). On FerretDB it reads the whole
+                # collection, so while hints keep arriving it runs only every few polls.
+                since_scan = time.monotonic() - self._last_scan
+                if since_scan >= self._poll_seconds * (10 if hinted else 1):
+                    self._last_scan = time.monotonic()
+                    await self.drain()
                 self._failures = 0
                 await self._outbox.wait(self._poll_seconds)
             except asyncio.CancelledError:
@@ -189,22 +209,53 @@ class OutboxRelay:
         self._stopping.set()
         self._outbox.written()
 
-    async def drain(self) -> int:
-        """Publish everything claimable now; return how many events were published."""
-        published = 0
-        for collection in self._collections:
-            while not self._stopping.is_set():
-                document = await self._claim(collection)
-                if document is None:
-                    break
-                published += await self._publish_document(collection, document)
-        return published
+    async def publish_hinted(self) -> int:
+        """Publish the documents writers named in `Outbox.written`; return how many events."""
+        by_name = {collection.name: collection for collection in self._collections}
+        targets = [
+            (by_name[name], document_id)
+            for name, document_id in dict.fromkeys(self._outbox.take_hints())
+            if name in by_name
+        ]
+        return await self._publish_all(targets)
 
-    async def _claim(self, collection: Collection) -> Document | None:
+    async def drain(self, batch: int = 1000) -> int:
+        """Publish what is pending now (up to `batch` documents per collection); return how many
+        events were published.
+
+        One query lists the pending documents, then each is claimed by `_id`: on FerretDB a
+        filter other than `_id` reads the whole collection, so it is run once per pass, not once
+        per document.
+        """
+        targets: list[tuple[Collection, Any]] = []
+        for collection in self._collections:
+            cursor = collection.find({PENDING_PATH: {"$exists": True}}, {"_id": 1}).limit(batch)
+            targets += [(collection, document["_id"]) async for document in cursor]
+        return await self._publish_all(targets)
+
+    async def _publish_all(self, targets: list[tuple[Collection, Any]]) -> int:
+        # Documents are independent: several in flight at once (each one's entries stay in
+        # order), so a publish confirm and a database write overlap.
+        slots = asyncio.Semaphore(self._concurrency)
+
+        async def one(collection: Collection, document_id: Any) -> int:
+            async with slots:
+                if self._stopping.is_set():
+                    return 0
+                document = await self._claim(collection, document_id)
+                if document is None:
+                    return 0
+                return await self._publish_document(collection, document)
+
+        counts = await asyncio.gather(*(one(c, i) for c, i in targets))
+        return sum(counts)
+
+    async def _claim(self, collection: Collection, document_id: Any) -> Document | None:
         now = self._clock.now()
         return await collection.find_one_and_update(
             {
-                PENDING_FIELD: True,
+                "_id": document_id,
+                PENDING_PATH: {"$exists": True},
                 "$or": [{LEASE_UNTIL_FIELD: None}, {LEASE_UNTIL_FIELD: {"$lte": now}}],
             },
             {"$set": {LEASE_UNTIL_FIELD: now + self._lease, LEASE_OWNER_FIELD: self._owner}},
@@ -237,11 +288,6 @@ class OutboxRelay:
             # more entries meanwhile, and those stay.
             update["$pullAll"] = {OUTBOX_FIELD: done}
         await collection.update_one({"_id": doc_id, LEASE_OWNER_FIELD: self._owner}, update)
-        # Cleared only if nothing new arrived; a writer's append keeps the flag set.
-        await collection.update_one(
-            {"_id": doc_id, OUTBOX_FIELD: {"$size": 0}, PENDING_FIELD: True},
-            {"$unset": {PENDING_FIELD: ""}},
-        )
 
     def _names(self) -> list[str]:
         return [collection.name for collection in self._collections]

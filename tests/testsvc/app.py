@@ -104,7 +104,7 @@ class Notes:
         if body.remind_at is not None:
             document["remind_at"] = body.remind_at
         await self.notes.insert_one(self.runtime.outbox.stage_new(document, [event]))
-        self.runtime.outbox.written()
+        self.runtime.outbox.written(NOTES, note_id)
         return NotePublic(id=note_id, text=body.text)
 
     async def on_note_created(self, event: CloudEvent, data: NoteCreated) -> None:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from contracts import Applicant, PaymentCancelled, new_event
 from services.common.clock import FileClock, ManualClock, set_file_clock
 from services.common.consumer import KeyedLocks, describe
-from services.common.outbox import OUTBOX_FIELD, PENDING_FIELD, Outbox, OutboxEntry
+from services.common.outbox import OUTBOX_FIELD, Outbox, OutboxEntry
 from services.common.settings import Environment, QueueType, ServiceSettings
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
@@ -33,13 +33,13 @@ def an_event(reason: str = "withdrawn") -> object:
     )
 
 
-def test_stage_appends_events_in_order_and_marks_the_document_pending() -> None:
+def test_stage_appends_events_in_order_beside_the_state_change() -> None:
     first, second = an_event("a"), an_event("b")
     update = Outbox.stage(
         {"$set": {"status": "cancelled"}, "$inc": {"version": 1}}, [first, second]
     )  # type: ignore[list-item]
 
-    assert update["$set"] == {"status": "cancelled", PENDING_FIELD: True}
+    assert update["$set"] == {"status": "cancelled"}
     assert update["$inc"] == {"version": 1}
     entries = update["$push"][OUTBOX_FIELD]["$each"]
     assert [entry["id"] for entry in entries] == [first.id, second.id]  # type: ignore[attr-defined]
