@@ -1,0 +1,118 @@
+"""The shared HTTP behaviour, through the test service run as a real process."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.integration.helpers import bearer
+
+pytestmark = pytest.mark.integration
+
+NOTE = {"text": "hello", "phone": "+962791234567"}
+
+
+@pytest.fixture
+async def testsvc(start_service: Any) -> Any:
+    service = start_service("tests.testsvc", TESTSVC_INSTANCE=uuid.uuid4().hex[:8])
+    await service.wait_ready()
+    return service
+
+
+@pytest.fixture
+async def alice(testsvc: Any, token_for: Any) -> Any:
+    async with httpx.AsyncClient(base_url=testsvc.url, headers=bearer(token_for("alice"))) as c:
+        yield c
+
+
+async def test_same_idempotency_key_and_body_returns_the_first_result(alice: Any) -> None:
+    first = await alice.post("/v1/notes", json=NOTE, headers={"Idempotency-Key": "k-1"})
+    again = await alice.post("/v1/notes", json=NOTE, headers={"Idempotency-Key": "k-1"})
+
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+
+
+async def test_same_idempotency_key_with_another_body_is_a_conflict(alice: Any) -> None:
+    await alice.post("/v1/notes", json=NOTE, headers={"Idempotency-Key": "k-2"})
+    other = await alice.post(
+        "/v1/notes", json={**NOTE, "text": "changed"}, headers={"Idempotency-Key": "k-2"}
+    )
+    assert other.status_code == 409
+    assert other.headers["content-type"] == "application/problem+json"
+    assert other.json()["type"].endswith("/conflict")
+
+
+async def test_a_malformed_idempotency_key_is_refused_and_no_key_creates_each_time(
+    alice: Any,
+) -> None:
+    bad = await alice.post("/v1/notes", json=NOTE, headers={"Idempotency-Key": "has space"})
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "header.Idempotency-Key"
+    one = await alice.post("/v1/notes", json=NOTE)
+    two = await alice.post("/v1/notes", json=NOTE)
+    assert one.json()["id"] != two.json()["id"]
+
+
+async def test_the_same_key_from_another_user_is_another_request(
+    alice: Any, testsvc: Any, token_for: Any
+) -> None:
+    mine = await alice.post("/v1/notes", json=NOTE, headers={"Idempotency-Key": "shared"})
+    async with httpx.AsyncClient(base_url=testsvc.url, headers=bearer(token_for("bob"))) as bob:
+        theirs = await bob.post("/v1/notes", json=NOTE, headers={"Idempotency-Key": "shared"})
+    assert theirs.status_code == 201
+    assert theirs.json()["id"] != mine.json()["id"]
+
+
+async def test_a_citizen_cannot_read_another_citizens_note(
+    alice: Any, testsvc: Any, token_for: Any
+) -> None:
+    note_id = (await alice.post("/v1/notes", json=NOTE)).json()["id"]
+    async with httpx.AsyncClient(base_url=testsvc.url, headers=bearer(token_for("bob"))) as bob:
+        response = await bob.get(f"/v1/notes/{note_id}")
+    assert response.status_code == 404
+    assert (await alice.get(f"/v1/notes/{note_id}")).status_code == 200
+
+
+async def test_no_token_is_401_and_a_bad_body_names_every_field(testsvc: Any, alice: Any) -> None:
+    async with httpx.AsyncClient(base_url=testsvc.url) as anonymous:
+        response = await anonymous.post("/v1/notes", json=NOTE)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+
+    bad = await alice.post("/v1/notes", json={"text": "", "phone": "x", "remind_at": "soon"})
+    assert bad.status_code == 422
+    problem = bad.json()
+    assert {error["field"] for error in problem["errors"]} == {"text", "phone", "remind_at"}
+    assert all(error["message_ar"] for error in problem["errors"])
+    assert problem["title_ar"]
+
+
+async def test_health_metrics_and_logs(testsvc: Any, alice: Any) -> None:
+    async with httpx.AsyncClient(base_url=testsvc.url) as client:
+        assert (await client.get("/health/live")).json() == {"status": "ok"}
+        ready = (await client.get("/health/ready")).json()
+        metrics = (await client.get("/metrics")).text
+    assert ready["status"] == "ready"
+    assert ready["checks"]["consumers"] == {testsvc.queue("testsvc.tally"): 1}
+    assert "http_requests_total" in metrics
+
+    await alice.post("/v1/notes", json=NOTE)
+    lines = [json.loads(line) for line in testsvc.log_text().splitlines() if line.startswith("{")]
+    request_lines = [line for line in lines if "POST /v1/notes" in line["message"]]
+    assert request_lines and all(len(line["trace_id"]) == 32 for line in request_lines)
+    assert all(line["service"] == "testsvc" for line in lines)
+
+
+async def test_sigterm_shuts_down_gracefully(testsvc: Any) -> None:
+    # uvicorn drains, runs the lifespan's shutdown, then re-raises SIGTERM for its exit status.
+    assert testsvc.terminate(timeout=30) in (0, -15)
+    log = testsvc.log_text()
+    assert "outbox relay stopped" in log
+    assert "service testsvc stopped" in log
