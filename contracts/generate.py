@@ -27,6 +27,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from contracts import CONTRACT_MODULES
 from contracts.envelope import CONTENT_TYPE, CloudEvent, dataschema_of, event_type_of
 from contracts.registry import REGISTRY, EventRegistry, EventSpec
 
@@ -39,6 +40,7 @@ __all__ = [
     "SCHEMA_DIR",
     "asyncapi_document",
     "check",
+    "command_specs",
     "data_schema",
     "events_table",
     "expected_files",
@@ -81,6 +83,12 @@ def data_schema(spec: EventSpec) -> dict[str, Any]:
     schema["$id"] = dataschema_of(spec.routing_key)
     schema["description"] = spec.summary
     return schema
+
+
+def command_specs() -> list[EventSpec]:
+    """The commands of the contract modules (``COMMAND_SPECS``): not events, so not registered,
+    but published with a JSON Schema of their data like the events."""
+    return [spec for module in CONTRACT_MODULES for spec in getattr(module, "COMMAND_SPECS", ())]
 
 
 def _component_schemas(
@@ -256,7 +264,7 @@ def expected_files(root: Path, registry: EventRegistry) -> dict[Path, str]:
     """
     files = {
         root / SCHEMA_DIR / f"{spec.routing_key}.json": _dumps(data_schema(spec))
-        for spec in registry
+        for spec in [*registry, *command_specs()]
     }
     files[root / ASYNCAPI_FILE] = _dumps(asyncapi_document(registry))
     readme = root / README_FILE

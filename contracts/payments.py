@@ -83,6 +83,16 @@ class PaymentRequested(ContractModel):
         ),
         examples=["exams.exam_fee"],
     )
+    owner_subject: str | None = Field(
+        default=None,
+        min_length=1,
+        description=(
+            "The identity-provider subject (JWT sub) of the citizen who owns the request, so that "
+            "they can see the bill in their own list; absent when staff made the request on "
+            "someone's behalf."
+        ),
+        examples=["citizen-9f3a"],
+    )
 
 
 class PaymentCancelled(ContractModel):
@@ -154,6 +164,14 @@ class BillIssued(ContractModel):
     due_at: UtcDatetime = Field(description="Last instant the bill can be paid.")
     description: LocalizedText = Field(description="What the bill is for.")
     applicant: Applicant = Field(description="The payer, to receive the e-payment number by SMS.")
+    biller_code: str | None = Field(
+        default=None,
+        description=(
+            "The municipality's biller code in the e-bill system: with the e-payment number, "
+            "what the payer enters in a bank or payment app."
+        ),
+        examples=["106"],
+    )
 
 
 class BillPaid(ContractModel):
@@ -171,6 +189,18 @@ class BillPaid(ContractModel):
     currency: Currency = Field(default="JOD", description="Currency of the amount.")
     paid_at: UtcDatetime = Field(description="When the provider says the payment was made.")
     applicant: Applicant = Field(description="The payer.")
+    provider: str | None = Field(
+        default=None,
+        description="The payment provider that notified the payment.",
+        examples=["efawateercom"],
+    )
+    provider_transaction_id: str | None = Field(
+        default=None,
+        description=(
+            "The provider's transaction id (eFAWATEERcom's JOEBPPSTrx): the receipt reference "
+            "for reconciliation."
+        ),
+    )
 
 
 class BillExpired(ContractModel):

@@ -1,0 +1,51 @@
+"""Wiring of the payments service: its routers, indexes, queue and expiry sweeper."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.common.runtime import Runtime, ServiceSpec, create_app
+from services.common.sweeper import DeadlineSweeper
+from services.payments import api, consumers, efawateercom, store
+from services.payments.service import Payments
+from services.payments.settings import PaymentsSettings
+
+DESCRIPTION = """The municipality's biller in the national e-bill system (eFAWATEERcom).
+
+Issues one bill (an e-payment number) per payment request, takes the provider's signed bill
+inquiries and payment notifications, expires and cancels unpaid bills, handles refunds, and gives
+citizens their bills and finance staff their search, exceptions and daily reconciliation."""
+
+
+def build(settings: PaymentsSettings | None = None) -> FastAPI:
+    settings = settings or PaymentsSettings()
+
+    def setup(runtime: Runtime) -> Payments:
+        return Payments(store.BillStore(runtime.db), runtime.outbox, runtime.clock, settings)
+
+    def sweepers(runtime: Runtime) -> list[DeadlineSweeper]:
+        payments: Payments = runtime.service
+        return [
+            DeadlineSweeper(
+                "bill-expiry",
+                payments.store.bills,
+                payments.expire_bill,
+                runtime.clock,
+                field=store.EXPIRES_AT,
+                poll_seconds=settings.sweeper_poll_seconds,
+                lease_seconds=settings.sweeper_lease_seconds,
+            )
+        ]
+
+    spec = ServiceSpec(
+        name="payments",
+        title="Payments",
+        description=DESCRIPTION,
+        routers=[api.router, efawateercom.router],
+        indexes=store.INDEXES,
+        outbox_collections=[store.BILLS],
+        setup=setup,
+        consumers=consumers.consumers,
+        sweepers=sweepers,
+    )
+    return create_app(spec, settings)

@@ -1,0 +1,756 @@
+"""Bills and their refunds: states, the workflow table, and the rules. Pure: no I/O.
+
+A bill answers one payment request (one payment reference). It is `new` until exactly one of:
+paid (by a provider's notification for the exact amount, before the due time), expired (the due
+time passed) or cancelled (the requesting service withdrew the request). A paid bill may then carry
+refunds, which the requesting service asks for and, when the refund needs approval, a finance
+approver decides. Each function takes the current bill and what happened, and returns the new bill
+with the events to publish (a `Change`), or raises one of the errors below.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts import (
+    Applicant,
+    BillCancelled,
+    BillExpired,
+    BillIssued,
+    BillPaid,
+    ContractModel,
+    LocalizedText,
+    PaymentRequested,
+    RefundApproved,
+    RefundRejected,
+    RefundRequested,
+)
+
+FINANCE_APPROVER = "finance.approver"
+FINANCE_STAFF = "finance.staff"
+# Who may read every bill, refund, exception and report.
+FINANCE_READERS = (FINANCE_STAFF, FINANCE_APPROVER)
+SYSTEM = "system"
+
+# Mongo keeps milliseconds: a bill is payable up to and including `due_at`, and expires at the
+# first instant the database can tell apart from it.
+EXPIRY_RESOLUTION = timedelta(milliseconds=1)
+
+
+class BillStatus(StrEnum):
+    NEW = "new"
+    PAID = "paid"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class BillAction(StrEnum):
+    ISSUE = "issue"
+    PAY = "pay"
+    EXPIRE = "expire"
+    CANCEL = "cancel"
+
+
+class RefundStatus(StrEnum):
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class RefundAction(StrEnum):
+    REQUEST = "request"
+    APPROVE_AT_ONCE = "approve_at_once"
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class ExceptionKind(StrEnum):
+    """Why a payment notification was not applied to a bill (the money is flagged for refund)."""
+
+    UNKNOWN_BILL = "unknown-bill"
+    AMOUNT_MISMATCH = "amount-mismatch"
+    BILL_EXPIRED = "bill-expired"
+    BILL_CANCELLED = "bill-cancelled"
+    ALREADY_PAID = "already-paid"
+
+
+# ---- the workflows, as data ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """One allowed move: `action` takes a bill (or refund) from `source` to `target`."""
+
+    action: str
+    source: str | None
+    target: str
+    by: str
+    label_en: str
+    label_ar: str
+    roles: tuple[str, ...] = ()
+
+
+BILL_WORKFLOW: tuple[Step, ...] = (
+    Step(
+        BillAction.ISSUE,
+        None,
+        BillStatus.NEW,
+        "requesting service: <service>.payment.requested.v1",
+        "Bill issued",
+        "صدرت الفاتورة",
+    ),
+    Step(
+        BillAction.PAY,
+        BillStatus.NEW,
+        BillStatus.PAID,
+        "payment provider: signed payment notification, exact amount, by the due time",
+        "Bill paid",
+        "دُفعت الفاتورة",
+    ),
+    Step(
+        BillAction.EXPIRE,
+        BillStatus.NEW,
+        BillStatus.EXPIRED,
+        "system: the due time passed unpaid",
+        "Bill expired",
+        "انتهت صلاحية الفاتورة",
+    ),
+    Step(
+        BillAction.CANCEL,
+        BillStatus.NEW,
+        BillStatus.CANCELLED,
+        "requesting service: <service>.payment.cancelled.v1",
+        "Bill cancelled",
+        "أُلغيت الفاتورة",
+    ),
+)
+
+REFUND_WORKFLOW: tuple[Step, ...] = (
+    Step(
+        RefundAction.REQUEST,
+        None,
+        RefundStatus.PENDING_APPROVAL,
+        "requesting service: <service>.refund.requested.v1, needs_approval true",
+        "Refund requested, awaiting approval",
+        "طُلب استرداد المبلغ بانتظار الموافقة",
+    ),
+    Step(
+        RefundAction.APPROVE_AT_ONCE,
+        None,
+        RefundStatus.APPROVED,
+        "requesting service: <service>.refund.requested.v1, needs_approval false",
+        "Refund approved",
+        "تمت الموافقة على الاسترداد",
+    ),
+    Step(
+        RefundAction.APPROVE,
+        RefundStatus.PENDING_APPROVAL,
+        RefundStatus.APPROVED,
+        "finance approver",
+        "Refund approved",
+        "تمت الموافقة على الاسترداد",
+        roles=(FINANCE_APPROVER,),
+    ),
+    Step(
+        RefundAction.REJECT,
+        RefundStatus.PENDING_APPROVAL,
+        RefundStatus.REJECTED,
+        "finance approver",
+        "Refund rejected",
+        "رُفض الاسترداد",
+        roles=(FINANCE_APPROVER,),
+    ),
+)
+
+
+def step(workflow: tuple[Step, ...], action: str) -> Step:
+    for candidate in workflow:
+        if candidate.action == action:
+            return candidate
+    raise KeyError(action)
+
+
+def roles_for(workflow: tuple[Step, ...], action: str) -> tuple[str, ...]:
+    return step(workflow, action).roles
+
+
+def state_diagram(workflow: tuple[Step, ...]) -> str:
+    """The workflow as a Mermaid state diagram (the README shows it; a test keeps it current)."""
+    lines = ["stateDiagram-v2"]
+    for move in workflow:
+        source = "[*]" if move.source is None else move.source
+        roles = f" ({', '.join(move.roles)})" if move.roles else ""
+        lines.append(f"    {source} --> {move.target}: {move.action}{roles}")
+    return "\n".join(lines)
+
+
+# ---- errors ----------------------------------------------------------------------------------
+
+
+class DomainError(Exception):
+    """A rule said no. `detail_ar` is the Arabic of the message."""
+
+    def __init__(self, detail: str, detail_ar: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.detail_ar = detail_ar
+
+
+class Unknown(DomainError):
+    """What the action is about does not exist."""
+
+
+class NotAllowedNow(DomainError):
+    """The action does not fit the current state (a conflict)."""
+
+
+class RuleBroken(DomainError):
+    """Well-formed, but the rules refuse it."""
+
+
+class NotPermitted(DomainError):
+    """The actor lacks the role the workflow table asks for."""
+
+
+class PaymentRefused(DomainError):
+    """A payment notification that cannot be applied: it becomes a reconciliation exception."""
+
+    def __init__(self, kind: ExceptionKind, detail: str, detail_ar: str) -> None:
+        super().__init__(detail, detail_ar)
+        self.kind = kind
+
+
+# ---- the aggregate ---------------------------------------------------------------------------
+
+
+class Record(BaseModel):
+    """Base of what is stored: immutable values, compared by content."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class PaymentNotice(Record):
+    """A provider's payment notification, in the provider's neutral terms (see efawateercom.py)."""
+
+    provider: str
+    provider_transaction_id: str
+    e_payment_number: str
+    biller_code: str | None = None
+    provider_service_type: str | None = None
+    paid_amount_fils: int = Field(ge=0)
+    fees_fils: int = Field(default=0, ge=0)
+    bank_transaction_id: str | None = None
+    bank_code: str | None = None
+    paid_at: datetime
+    access_channel: str | None = None
+    payment_method: str | None = None
+
+    @property
+    def key(self) -> str:
+        """One notification per provider transaction: the provider repeats it until answered."""
+        return f"{self.provider}:{self.provider_transaction_id}"
+
+
+class Payment(Record):
+    """How a bill was paid, kept for reconciliation."""
+
+    provider: str
+    provider_transaction_id: str
+    bank_transaction_id: str | None = None
+    bank_code: str | None = None
+    paid_amount_fils: int
+    fees_fils: int = 0
+    paid_at: datetime
+    access_channel: str | None = None
+    payment_method: str | None = None
+    received_at: datetime
+
+
+class Refund(Record):
+    refund_reference: str
+    request_number: str
+    amount_fils: int
+    reason: LocalizedText
+    needs_approval: bool
+    status: RefundStatus
+    payer: Applicant
+    requested_at: datetime
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    decided_by_role: str | None = None
+    note: str | None = None
+
+
+class Transition(Record):
+    """One line of the bill's timeline: appended, never rewritten."""
+
+    at: datetime
+    action: str
+    source: str | None
+    target: str
+    by: str
+    why: str | None = None
+
+
+class Bill(Record):
+    e_payment_number: str
+    payment_reference: str
+    request_number: str
+    requesting_service: str
+    service_type: str
+    provider_service_type: str
+    biller_code: str
+    amount_fils: int
+    currency: str = "JOD"
+    description: LocalizedText
+    payer: Applicant
+    owner_subject: str | None = None
+    status: BillStatus
+    issued_at: datetime
+    due_at: datetime
+    closed_at: datetime | None = None
+    payment: Payment | None = None
+    refunds: tuple[Refund, ...] = ()
+    history: tuple[Transition, ...] = ()
+    version: int = 0
+
+    @property
+    def is_payable(self) -> bool:
+        return self.status is BillStatus.NEW
+
+    @property
+    def expires_at(self) -> datetime | None:
+        """When the sweeper must expire it; None once it is no longer new."""
+        return self.due_at + EXPIRY_RESOLUTION if self.status is BillStatus.NEW else None
+
+    @property
+    def refunded_or_held_fils(self) -> int:
+        """Refunds approved or awaiting approval: money no longer free to refund again."""
+        return sum(r.amount_fils for r in self.refunds if r.status is not RefundStatus.REJECTED)
+
+    @property
+    def refundable_fils(self) -> int:
+        paid = self.payment.paid_amount_fils if self.payment else 0
+        return paid - self.refunded_or_held_fils
+
+    def refund(self, refund_reference: str) -> Refund | None:
+        return next((r for r in self.refunds if r.refund_reference == refund_reference), None)
+
+    def next_step(self) -> LocalizedText | None:
+        if self.status is BillStatus.NEW:
+            due = self.due_at.isoformat()
+            return LocalizedText(
+                en=f"Pay with e-payment number {self.e_payment_number} by {due}",
+                ar=f"ادفع باستخدام رقم الدفع الإلكتروني {self.e_payment_number} قبل {due}",
+            )
+        return None
+
+
+@dataclass(frozen=True)
+class Raised:
+    """An event a change produced: its routing key and its contract data."""
+
+    routing_key: str
+    data: ContractModel
+
+
+@dataclass(frozen=True)
+class Change:
+    bill: Bill
+    events: tuple[Raised, ...] = ()
+    is_noop: bool = False
+
+
+@dataclass(frozen=True)
+class Issue:
+    """What the biller adds to a payment request to make a bill."""
+
+    e_payment_number: str
+    biller_code: str
+    provider_service_type: str
+    now: datetime
+
+
+def _about(bill: Bill) -> dict[str, object]:
+    """What every bill event says about its bill."""
+    return {
+        "payment_reference": bill.payment_reference,
+        "request_number": bill.request_number,
+        "e_payment_number": bill.e_payment_number,
+        "applicant": bill.payer,
+    }
+
+
+def _moved(bill: Bill, action: str, *, at: datetime, by: str, why: str | None = None) -> Bill:
+    move = step(BILL_WORKFLOW, action)
+    if move.source != bill.status:
+        raise NotAllowedNow(
+            f"a bill that is {bill.status} cannot be {move.target}",
+            f"لا يمكن تغيير فاتورة حالتها {bill.status} إلى {move.target}",
+        )
+    entry = Transition(at=at, action=action, source=bill.status, target=move.target, by=by, why=why)
+    return bill.model_copy(
+        update={
+            "status": BillStatus(move.target),
+            "closed_at": at,
+            "history": (*bill.history, entry),
+        }
+    )
+
+
+# ---- issue -----------------------------------------------------------------------------------
+
+
+def provider_service_type(service_type: str, mapping: Mapping[str, str], default: str) -> str:
+    """The provider's service-type code of a fee kind: exact key, then its service, else default."""
+    if service_type in mapping:
+        return mapping[service_type]
+    service = service_type.split(".", 1)[0]
+    return mapping.get(service, default)
+
+
+def requesting_service(payment_reference: str) -> str:
+    return payment_reference.split(":", 1)[0]
+
+
+def issue_bill(request: PaymentRequested, issue: Issue) -> Change:
+    if request.due_at <= issue.now:
+        raise RuleBroken(
+            f"the due time {request.due_at.isoformat()} has already passed",
+            "موعد استحقاق الفاتورة قد مضى",
+        )
+    bill = Bill(
+        e_payment_number=issue.e_payment_number,
+        payment_reference=request.payment_reference,
+        request_number=request.request_number,
+        requesting_service=requesting_service(request.payment_reference),
+        service_type=request.service_type,
+        provider_service_type=issue.provider_service_type,
+        biller_code=issue.biller_code,
+        amount_fils=request.amount_fils,
+        currency=request.currency,
+        description=request.description,
+        payer=request.payer,
+        owner_subject=request.owner_subject,
+        status=BillStatus.NEW,
+        issued_at=issue.now,
+        due_at=request.due_at,
+        history=(
+            Transition(
+                at=issue.now,
+                action=BillAction.ISSUE,
+                source=None,
+                target=BillStatus.NEW,
+                by=requesting_service(request.payment_reference),
+            ),
+        ),
+    )
+    issued = BillIssued(
+        **_about(bill),
+        amount_fils=bill.amount_fils,
+        currency=request.currency,
+        due_at=bill.due_at,
+        description=bill.description,
+        biller_code=bill.biller_code,
+    )
+    return Change(bill, (Raised("payments.bill.issued.v1", issued),))
+
+
+# ---- pay -------------------------------------------------------------------------------------
+
+
+def pay(bill: Bill | None, notice: PaymentNotice, now: datetime) -> Change:
+    """Apply a payment notification, or refuse it with the exception kind to record.
+
+    The same provider transaction applied again is a no-op (the provider repeats a notification
+    until it gets an answer). Only the exact amount pays a bill: partial payment is not allowed by
+    any fee schedule, and an overpayment would leave money nobody asked for.
+    """
+    number = notice.e_payment_number
+    if bill is None or notice.biller_code not in (None, bill.biller_code):
+        raise PaymentRefused(
+            ExceptionKind.UNKNOWN_BILL,
+            f"no bill has the number {number}",
+            f"لا توجد فاتورة بالرقم {number}",
+        )
+    if bill.payment is not None and notice.key == _key_of(bill.payment):
+        return Change(bill, is_noop=True)
+    if bill.status is BillStatus.PAID:
+        raise PaymentRefused(
+            ExceptionKind.ALREADY_PAID,
+            f"bill {number} was already paid by another transaction",
+            f"الفاتورة {number} مدفوعة مسبقًا بحركة أخرى",
+        )
+    if bill.status is BillStatus.CANCELLED:
+        raise PaymentRefused(
+            ExceptionKind.BILL_CANCELLED,
+            f"bill {number} is cancelled and cannot be paid",
+            f"الفاتورة {number} ملغاة ولا يمكن دفعها",
+        )
+    if bill.status is BillStatus.EXPIRED or now > bill.due_at:
+        raise PaymentRefused(
+            ExceptionKind.BILL_EXPIRED,
+            f"bill {number} expired at {bill.due_at.isoformat()} and cannot be paid",
+            f"انتهت صلاحية الفاتورة {number} ولا يمكن دفعها",
+        )
+    if notice.paid_amount_fils != bill.amount_fils:
+        raise PaymentRefused(
+            ExceptionKind.AMOUNT_MISMATCH,
+            f"bill {number} is for {bill.amount_fils} fils, not {notice.paid_amount_fils}",
+            f"مبلغ الفاتورة {number} هو {bill.amount_fils} فلس وليس {notice.paid_amount_fils}",
+        )
+    payment = Payment(
+        provider=notice.provider,
+        provider_transaction_id=notice.provider_transaction_id,
+        bank_transaction_id=notice.bank_transaction_id,
+        bank_code=notice.bank_code,
+        paid_amount_fils=notice.paid_amount_fils,
+        fees_fils=notice.fees_fils,
+        paid_at=notice.paid_at,
+        access_channel=notice.access_channel,
+        payment_method=notice.payment_method,
+        received_at=now,
+    )
+    paid = _moved(bill, BillAction.PAY, at=now, by=notice.provider)
+    paid = paid.model_copy(update={"payment": payment})
+    event = BillPaid(
+        **_about(bill),
+        amount_fils=notice.paid_amount_fils,
+        paid_at=notice.paid_at,
+        provider=notice.provider,
+        provider_transaction_id=notice.provider_transaction_id,
+    )
+    return Change(paid, (Raised("payments.bill.paid.v1", event),))
+
+
+def _key_of(payment: Payment) -> str:
+    return f"{payment.provider}:{payment.provider_transaction_id}"
+
+
+# ---- expire and cancel -----------------------------------------------------------------------
+
+
+def expire(bill: Bill, now: datetime) -> Change:
+    """Expire a new bill whose due time has passed; anything else is left as it is."""
+    if bill.status is not BillStatus.NEW or now <= bill.due_at:
+        return Change(bill, is_noop=True)
+    expired = _moved(bill, BillAction.EXPIRE, at=now, by=SYSTEM)
+    event = BillExpired(**_about(bill), at=now)
+    return Change(expired, (Raised("payments.bill.expired.v1", event),))
+
+
+def cancel(bill: Bill, why: str, now: datetime) -> Change:
+    """Cancel an unpaid bill. A paid, expired or already cancelled one stays as it is: its own
+    event (paid, expired, cancelled) already told the requesting service how it ended."""
+    if bill.status is not BillStatus.NEW:
+        return Change(bill, is_noop=True)
+    cancelled = _moved(bill, BillAction.CANCEL, at=now, by=bill.requesting_service, why=why)
+    event = BillCancelled(**_about(bill), at=now)
+    return Change(cancelled, (Raised("payments.bill.cancelled.v1", event),))
+
+
+# ---- refunds ---------------------------------------------------------------------------------
+
+
+def _refund_event(bill: Bill, refund: Refund) -> Raised:
+    assert refund.decided_by_role is not None
+    fields = {
+        "refund_reference": refund.refund_reference,
+        "payment_reference": bill.payment_reference,
+        "request_number": refund.request_number,
+        "amount_fils": refund.amount_fils,
+        "decided_by_role": refund.decided_by_role,
+        "reason": refund.note,
+        "applicant": refund.payer,
+    }
+    if refund.status is RefundStatus.APPROVED:
+        return Raised("payments.refund.approved.v1", RefundApproved.model_validate(fields))
+    return Raised("payments.refund.rejected.v1", RefundRejected.model_validate(fields))
+
+
+def request_refund(bill: Bill | None, request: RefundRequested, now: datetime) -> Change:
+    """Record a refund of a paid bill; one not needing approval is approved at once."""
+    reference = request.payment_reference
+    if bill is None:
+        raise Unknown(f"no bill for payment {reference}", f"لا توجد فاتورة للدفعة {reference}")
+    if bill.refund(request.refund_reference) is not None:
+        return Change(bill, is_noop=True)
+    if bill.status is not BillStatus.PAID:
+        raise RuleBroken(
+            f"the bill for {reference} is {bill.status}, not paid: there is nothing to refund",
+            f"الفاتورة الخاصة بـ {reference} غير مدفوعة ولا يوجد ما يُسترد",
+        )
+    if request.amount_fils > bill.refundable_fils:
+        raise RuleBroken(
+            f"a refund of {request.amount_fils} fils exceeds the {bill.refundable_fils} fils "
+            f"still refundable on {reference}",
+            f"مبلغ الاسترداد {request.amount_fils} فلس يتجاوز المبلغ القابل للاسترداد "
+            f"{bill.refundable_fils} فلس",
+        )
+    action = RefundAction.REQUEST if request.needs_approval else RefundAction.APPROVE_AT_ONCE
+    move = step(REFUND_WORKFLOW, action)
+    refund = Refund(
+        refund_reference=request.refund_reference,
+        request_number=request.request_number,
+        amount_fils=request.amount_fils,
+        reason=request.reason,
+        needs_approval=request.needs_approval,
+        status=RefundStatus(move.target),
+        payer=request.payer,
+        requested_at=now,
+    )
+    events: tuple[Raised, ...] = ()
+    if refund.status is RefundStatus.APPROVED:
+        refund = refund.model_copy(
+            update={"decided_at": now, "decided_by": SYSTEM, "decided_by_role": SYSTEM}
+        )
+        events = (_refund_event(bill, refund),)
+    entry = Transition(
+        at=now,
+        action=f"refund.{action}",
+        source=None,
+        target=f"refund {refund.status}",
+        by=bill.requesting_service,
+        why=request.refund_reference,
+    )
+    changed = bill.model_copy(
+        update={"refunds": (*bill.refunds, refund), "history": (*bill.history, entry)}
+    )
+    return Change(changed, events)
+
+
+def decide_refund(
+    bill: Bill,
+    refund_reference: str,
+    *,
+    approve: bool,
+    by: str,
+    roles: frozenset[str],
+    note: str | None,
+    now: datetime,
+) -> Change:
+    """A finance approver approves or rejects a refund that waits for approval."""
+    action = RefundAction.APPROVE if approve else RefundAction.REJECT
+    move = step(REFUND_WORKFLOW, action)
+    allowed = [role for role in move.roles if role in roles]
+    if not allowed:
+        raise NotPermitted(
+            f"deciding a refund needs the role {', '.join(move.roles)}",
+            f"البت في الاسترداد يتطلب صلاحية {'، '.join(move.roles)}",
+        )
+    refund = bill.refund(refund_reference)
+    if refund is None:
+        raise Unknown(f"no refund {refund_reference}", f"لا يوجد استرداد {refund_reference}")
+    if refund.status != move.source:
+        raise NotAllowedNow(
+            f"refund {refund_reference} is already {refund.status}",
+            f"تم البت في الاسترداد {refund_reference} مسبقًا",
+        )
+    decided = refund.model_copy(
+        update={
+            "status": RefundStatus(move.target),
+            "decided_at": now,
+            "decided_by": by,
+            "decided_by_role": allowed[0],
+            "note": note,
+        }
+    )
+    entry = Transition(
+        at=now,
+        action=f"refund.{action}",
+        source=f"refund {refund.status}",
+        target=f"refund {decided.status}",
+        by=by,
+        why=note,
+    )
+    refunds = tuple(decided if r.refund_reference == refund_reference else r for r in bill.refunds)
+    changed = bill.model_copy(update={"refunds": refunds, "history": (*bill.history, entry)})
+    return Change(changed, (_refund_event(bill, decided),))
+
+
+# ---- what the provider and the people see ----------------------------------------------------
+
+
+def mask_name(name: str) -> str:
+    """Each word's first letter and stars: enough for a payer to recognise, not to identify."""
+    return " ".join(word[0] + "*" * min(max(len(word) - 1, 1), 3) for word in name.split())
+
+
+def presentable(
+    bill: Bill | None, *, number: str, provider_service_type: str | None, biller_code: str | None
+) -> Bill:
+    """The bill a provider asks about, if it is ours and of the service type it names.
+
+    A mismatch answers exactly like a missing number, so an inquiry cannot learn more."""
+    if (
+        bill is None
+        or (
+            provider_service_type is not None
+            and provider_service_type != bill.provider_service_type
+        )
+        or (biller_code is not None and biller_code != bill.biller_code)
+    ):
+        raise Unknown(f"no bill has the number {number}", f"لا توجد فاتورة بالرقم {number}")
+    return bill
+
+
+def status_for_provider(bill: Bill, now: datetime) -> BillStatus:
+    """What a bill inquiry answers: a new bill past its due time is already expired to a payer,
+    even if the sweeper has not recorded it yet."""
+    if bill.status is BillStatus.NEW and now > bill.due_at:
+        return BillStatus.EXPIRED
+    return bill.status
+
+
+class Notification(Record):
+    """A provider's payment notification and what we answered: the reconciliation record."""
+
+    notice: PaymentNotice
+    received_at: datetime
+    # What the notice said, hashed at receipt: the same transaction id with other content is not
+    # a repetition but a conflict.
+    fingerprint: str
+    accepted: bool
+    exception: ExceptionKind | None = None
+    detail: str | None = None
+    detail_ar: str | None = None
+    # Money we received that we must give back (the whole amount of a refused payment).
+    refund_due_fils: int = 0
+
+    @property
+    def key(self) -> str:
+        return self.notice.key
+
+
+def fingerprint(notice: PaymentNotice) -> str:
+    return hashlib.sha256(notice.model_dump_json().encode()).hexdigest()
+
+
+def accepted_notification(notice: PaymentNotice, now: datetime) -> Notification:
+    return Notification(
+        notice=notice,
+        received_at=now,
+        fingerprint=fingerprint(notice),
+        accepted=True,
+    )
+
+
+def refused_notification(
+    notice: PaymentNotice, refused: PaymentRefused, now: datetime
+) -> Notification:
+    return Notification(
+        notice=notice,
+        received_at=now,
+        fingerprint=fingerprint(notice),
+        accepted=False,
+        exception=refused.kind,
+        detail=refused.detail,
+        detail_ar=refused.detail_ar,
+        refund_due_fils=notice.paid_amount_fils,
+    )

@@ -1,0 +1,257 @@
+"""The use cases: load a bill, let the domain decide, store the result with its events.
+
+Consumers, the provider adapter and the people's API all come here; each use case is one short
+method. Concurrency is optimistic: a change is written only over the version it was decided on,
+and on a clash the bill is reloaded and the rule applied again (the second of two racing payments
+then sees a paid bill).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from functools import partial
+
+from contracts import CloudEvent, PaymentCancelled, PaymentRequested, RefundRequested, new_event
+from services.common.auth import Principal
+from services.common.clock import Clock
+from services.common.mongo import Document
+from services.common.outbox import Outbox
+from services.common.telemetry import current_traceparent
+from services.payments import domain, reports
+from services.payments.domain import (
+    Bill,
+    Change,
+    Issue,
+    NotAllowedNow,
+    Notification,
+    PaymentNotice,
+    PaymentRefused,
+    Refund,
+    Unknown,
+)
+from services.payments.numbers import new_e_payment_number
+from services.payments.settings import PaymentsSettings
+from services.payments.store import BILLS, BillStore, payment_key, refund_key
+
+logger = logging.getLogger(__name__)
+
+SOURCE = "payments"
+# Racing writers on one bill: each clash means another writer changed it, so this bounds the
+# number of concurrent changes one call can lose to, not a wait.
+MAX_ATTEMPTS = 20
+
+Load = Callable[[], Awaitable[Bill | None]]
+Decide = Callable[[Bill | None, datetime], Change]
+
+
+class Payments:
+    def __init__(
+        self,
+        store: BillStore,
+        outbox: Outbox,
+        clock: Clock,
+        settings: PaymentsSettings,
+        draw_number: Callable[[], str] | None = None,
+    ) -> None:
+        self.store = store
+        self.outbox = outbox
+        self.clock = clock
+        self.settings = settings
+        self._draw_number = draw_number or partial(
+            new_e_payment_number, settings.payments_number_length
+        )
+
+    def now(self) -> datetime:
+        """The clock, to the millisecond: what the database keeps, so that an answer given now
+        and the same answer read back later are equal."""
+        instant = self.clock.now()
+        return instant.replace(microsecond=instant.microsecond // 1000 * 1000)
+
+    # ---- events in -------------------------------------------------------------------------
+
+    async def issue_bill(self, request: PaymentRequested) -> Bill:
+        """One bill per payment reference: a repeated request gets the bill already issued.
+
+        The reference is bound to a number first, then the bill is inserted under it: a crash in
+        between leaves the binding, and the redelivered request finishes the same bill."""
+        key = payment_key(request.payment_reference)
+        for _ in range(MAX_ATTEMPTS):
+            drawn = self._draw_number()
+            number = await self.store.bind(key, drawn)
+            if number != drawn:
+                # Bound by an earlier delivery: its bill may exist (or it crashed before).
+                existing = await self.store.by_number(number)
+                if existing is not None:
+                    if existing.payment_reference == request.payment_reference:
+                        return existing
+                    # The random number is another bill's (about 1 in 10^11): draw again.
+                    await self.store.rebind(key, number, self._draw_number())
+                    continue
+            change = domain.issue_bill(request, self._issue(request, number))
+            if await self.store.add(change.bill, self._envelopes(change)):
+                self.outbox.written(BILLS, number)
+                logger.info("bill %s issued for %s", number, request.payment_reference)
+                return change.bill
+        raise NotAllowedNow(
+            f"could not issue a bill for {request.payment_reference}; will retry",
+            f"تعذر إصدار فاتورة للدفعة {request.payment_reference}",
+        )
+
+    def _issue(self, request: PaymentRequested, number: str) -> Issue:
+        settings = self.settings
+        return Issue(
+            e_payment_number=number,
+            biller_code=settings.payments_biller_code,
+            provider_service_type=domain.provider_service_type(
+                request.service_type,
+                settings.payments_service_types,
+                settings.payments_default_service_type,
+            ),
+            now=self.now(),
+        )
+
+    async def cancel_bill(self, cancelled: PaymentCancelled) -> Change:
+        def decide(bill: Bill | None, now: datetime) -> Change:
+            if bill is None:
+                raise Unknown(
+                    f"no bill for payment {cancelled.payment_reference}",
+                    f"لا توجد فاتورة للدفعة {cancelled.payment_reference}",
+                )
+            return domain.cancel(bill, cancelled.reason, now)
+
+        return await self._apply(
+            partial(self.store.by_reference, cancelled.payment_reference), decide
+        )
+
+    async def request_refund(self, request: RefundRequested) -> Change:
+        change = await self._apply(
+            partial(self.store.by_reference, request.payment_reference),
+            lambda bill, now: domain.request_refund(bill, request, now),
+        )
+        # After the refund is stored (a redelivery binds it if a crash came in between).
+        await self.store.bind(refund_key(request.refund_reference), change.bill.e_payment_number)
+        return change
+
+    # ---- the deadline sweeper --------------------------------------------------------------
+
+    async def expire_bill(self, document: Document) -> None:
+        """Called by the sweeper for a bill whose `expires_at` has come."""
+        number = str(document["_id"])
+
+        def decide(bill: Bill | None, now: datetime) -> Change:
+            if bill is None:
+                raise Unknown(f"no bill {number}", f"لا توجد فاتورة {number}")
+            return domain.expire(bill, now)
+
+        await self._apply(partial(self.store.by_number, number), decide)
+
+    # ---- the payment provider --------------------------------------------------------------
+
+    async def accept_payment(self, notice: PaymentNotice) -> Notification:
+        """Apply a provider's payment notification once per provider transaction.
+
+        A refused one is recorded as a reconciliation exception (money to give back) and answered
+        with its reason; the same transaction repeated gets the same answer."""
+        previous = await self.store.notification(notice.key)
+        if previous is not None:
+            return self._repeated(previous, notice)
+        try:
+            await self._apply(
+                partial(self.store.by_number, notice.e_payment_number),
+                lambda bill, now: domain.pay(bill, notice, now),
+            )
+            record = domain.accepted_notification(notice, self.now())
+        except PaymentRefused as refused:
+            record = domain.refused_notification(notice, refused, self.now())
+            logger.warning(
+                "payment notification %s refused: %s (%s)",
+                notice.key,
+                refused.kind,
+                refused.detail,
+            )
+        stored = await self.store.record_notification(record)
+        return stored if stored is record else self._repeated(stored, notice)
+
+    def _repeated(self, stored: Notification, notice: PaymentNotice) -> Notification:
+        if stored.fingerprint != domain.fingerprint(notice):
+            raise NotAllowedNow(
+                f"transaction {notice.provider_transaction_id} was already notified with "
+                "different details",
+                f"الحركة {notice.provider_transaction_id} أُبلغ عنها سابقًا بتفاصيل مختلفة",
+            )
+        return stored
+
+    async def bill_for_provider(
+        self, number: str, *, provider_service_type: str | None, biller_code: str | None
+    ) -> Bill:
+        return domain.presentable(
+            await self.store.by_number(number),
+            number=number,
+            provider_service_type=provider_service_type,
+            biller_code=biller_code,
+        )
+
+    # ---- finance staff ---------------------------------------------------------------------
+
+    async def decide_refund(
+        self, refund_reference: str, *, approve: bool, user: Principal, note: str | None
+    ) -> Refund:
+        def decide(bill: Bill | None, now: datetime) -> Change:
+            if bill is None:
+                raise Unknown(
+                    f"no refund {refund_reference}", f"لا يوجد استرداد {refund_reference}"
+                )
+            return domain.decide_refund(
+                bill,
+                refund_reference,
+                approve=approve,
+                by=user.subject,
+                roles=user.roles,
+                note=note,
+                now=now,
+            )
+
+        change = await self._apply(
+            partial(self.store.by_refund_reference, refund_reference), decide
+        )
+        refund = change.bill.refund(refund_reference)
+        assert refund is not None
+        return refund
+
+    async def daily_report(self, day: date) -> reports.DailyReport:
+        start, end = reports.day_window(day)
+        bills = await self.store.touched_between(start, end)
+        exceptions = await self.store.exceptions_between(start, end)
+        return reports.daily_report(day, bills, exceptions)
+
+    # ---- machinery -------------------------------------------------------------------------
+
+    async def _apply(self, load: Load, decide: Decide) -> Change:
+        for _ in range(MAX_ATTEMPTS):
+            change = decide(await load(), self.now())
+            if change.is_noop:
+                return change
+            if await self.store.save(change.bill, self._envelopes(change)):
+                self.outbox.written(BILLS, change.bill.e_payment_number)
+                return change
+        raise NotAllowedNow(
+            "the bill is being changed by others right now; try again",
+            "الفاتورة قيد التعديل الآن؛ حاول مرة أخرى",
+        )
+
+    def _envelopes(self, change: Change) -> list[CloudEvent]:
+        now = self.now()
+        traceparent = current_traceparent()
+        return [
+            new_event(
+                raised.routing_key,
+                raised.data,
+                source_service=SOURCE,
+                subject=change.bill.request_number,
+                time=now,
+                traceparent=traceparent,
+            )
+            for raised in change.events
+        ]
