@@ -125,7 +125,7 @@ class SendSms(ContractModel):
         examples=["one_time_code"],
     )
     values: dict[str, str] = Field(
-        default_factory=dict, description="The template's values, e.g. {\"code\": \"482913\"}."
+        default_factory=dict, description='The template\'s values, e.g. {"code": "482913"}.'
     )
     sensitive: bool = Field(
         default=False,

@@ -1,0 +1,248 @@
+"""Wiring of the notifier: its settings, its gateway, its two queues and its two sweepers.
+
+The only place where the notifier's parts are built; nothing connects at import. `build` takes
+an optional gateway so that a test or a benchmark can plug in its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Literal
+from urllib.parse import urlsplit
+
+from cryptography.fernet import Fernet
+from fastapi import FastAPI
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from services.common.runtime import Runtime, ServiceSpec, create_app
+from services.common.settings import Environment, ServiceSettings
+from services.common.sweeper import DeadlineSweeper
+from services.notifier import api, catalogue, store
+from services.notifier.consumers import consumers
+from services.notifier.domain import InvalidPhone, RetryPolicy, normalise_phone
+from services.notifier.gateways import (
+    HttpGateway,
+    LogGateway,
+    RateLimiter,
+    ReservedNumbers,
+    SmsGateway,
+)
+from services.notifier.sender import DueMessages, Sender
+from services.notifier.service import Notifier, Sealer
+
+logger = logging.getLogger(__name__)
+
+GatewayKind = Literal["log", "http"]
+
+
+class NotifierSettings(ServiceSettings):
+    """The notifier's own settings (`NOTIFIER_*`), documented in its README."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    service_name: str = "notifier"
+
+    notifier_gateway: GatewayKind = "log"
+    notifier_http_url: str | None = None
+    notifier_http_token: SecretStr | None = None
+    notifier_http_timeout_seconds: float = Field(default=10.0, gt=0)
+    notifier_sender_name: str = Field(default="AmmanCity", min_length=1, max_length=11)
+
+    notifier_max_attempts: int = Field(default=5, ge=1, le=20)
+    notifier_backoff_base_seconds: float = Field(default=30.0, gt=0)
+    notifier_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    notifier_unconfirmed_after_seconds: float = Field(default=3 * 86400.0, gt=0)
+    notifier_rate_limit_per_second: float = Field(default=20.0, gt=0)
+
+    notifier_send_workers: int = Field(default=4, ge=1, le=64)
+    notifier_send_poll_seconds: float = Field(default=1.0, gt=0)
+    notifier_send_lease_seconds: float = Field(default=60.0, gt=0)
+
+    notifier_receipt_secret: SecretStr = SecretStr("")
+    notifier_sealing_key: SecretStr | None = None
+
+    notifier_test_number_permanent_failure: str = "+962790000002"
+    notifier_test_number_temporary_failure: str = "+962790000003"
+    notifier_test_number_never_confirmed: str = "+962790000004"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NotifierSettings:
+        if self.notifier_gateway == "http":
+            url = urlsplit(self.notifier_http_url or "")
+            if url.scheme not in ("http", "https") or not url.netloc:
+                raise ValueError("NOTIFIER_GATEWAY=http needs NOTIFIER_HTTP_URL, an http(s) URL")
+            if not self.notifier_http_token or not self.notifier_http_token.get_secret_value():
+                raise ValueError("NOTIFIER_GATEWAY=http needs NOTIFIER_HTTP_TOKEN")
+            if self.notifier_send_lease_seconds <= self.notifier_http_timeout_seconds:
+                # Otherwise a slow answer could let another replica send the message again.
+                raise ValueError(
+                    "NOTIFIER_SEND_LEASE_SECONDS must be longer than NOTIFIER_HTTP_TIMEOUT_SECONDS"
+                )
+        if self.notifier_sealing_key is not None:
+            try:
+                Fernet(self.notifier_sealing_key.get_secret_value())
+            except ValueError:
+                raise ValueError(
+                    "NOTIFIER_SEALING_KEY must be a Fernet key (32 url-safe base64 bytes)"
+                ) from None
+        if self.environment is Environment.PRODUCTION:
+            if self.notifier_gateway != "http":
+                raise ValueError("production sends real SMS: NOTIFIER_GATEWAY must be http")
+            if not self.notifier_receipt_secret.get_secret_value():
+                raise ValueError("production needs NOTIFIER_RECEIPT_SECRET to check receipts")
+            if self.notifier_sealing_key is None:
+                raise ValueError("production needs NOTIFIER_SEALING_KEY for one-time codes")
+        for name in (
+            "notifier_test_number_permanent_failure",
+            "notifier_test_number_temporary_failure",
+            "notifier_test_number_never_confirmed",
+        ):
+            try:
+                setattr(self, name, normalise_phone(getattr(self, name)))
+            except InvalidPhone as error:
+                raise ValueError(f"{name.upper()}: {error}") from None
+        return self
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_attempts=self.notifier_max_attempts,
+            backoff_base=timedelta(seconds=self.notifier_backoff_base_seconds),
+            backoff_max=timedelta(seconds=self.notifier_backoff_max_seconds),
+            unconfirmed_after=timedelta(seconds=self.notifier_unconfirmed_after_seconds),
+        )
+
+    def sealing_key(self) -> bytes:
+        """The configured key; outside production, one derived from the database's name, so a
+        local notifier can still open what it sealed before a restart."""
+        if self.notifier_sealing_key is not None:
+            return self.notifier_sealing_key.get_secret_value().encode()
+        seed = f"amman-notifier-development-only:{self.database_name}".encode()
+        return base64.urlsafe_b64encode(hashlib.sha256(seed).digest())
+
+    def gateway(self) -> SmsGateway:
+        if self.notifier_gateway == "http":
+            assert self.notifier_http_url is not None and self.notifier_http_token is not None
+            return HttpGateway(
+                self.notifier_http_url,
+                self.notifier_http_token.get_secret_value(),
+                sender=self.notifier_sender_name,
+                timeout_seconds=self.notifier_http_timeout_seconds,
+            )
+        return LogGateway(
+            ReservedNumbers(
+                permanent_failure=self.notifier_test_number_permanent_failure,
+                temporary_failure=self.notifier_test_number_temporary_failure,
+                never_confirmed=self.notifier_test_number_never_confirmed,
+            )
+        )
+
+
+def build(settings: NotifierSettings, *, gateway: SmsGateway | None = None) -> FastAPI:
+    due = DueMessages()
+    senders: list[Sender] = []
+
+    def setup(runtime: Runtime) -> Notifier:
+        notifier = Notifier(
+            store=store.MessageStore(runtime.db, runtime.outbox),
+            catalogue=catalogue.load(),
+            gateway=gateway or settings.gateway(),
+            limiter=RateLimiter(settings.notifier_rate_limit_per_second),
+            policy=settings.retry_policy(),
+            clock=runtime.clock,
+            sealer=Sealer(settings.sealing_key()),
+            receipt_secret=settings.notifier_receipt_secret.get_secret_value().encode(),
+            due=due,
+        )
+        senders.append(
+            Sender(
+                notifier.store,
+                notifier.send_due,
+                runtime.clock,
+                due,
+                workers=settings.notifier_send_workers,
+                poll_seconds=settings.notifier_send_poll_seconds,
+                lease_seconds=settings.notifier_send_lease_seconds,
+            )
+        )
+        return notifier
+
+    def sweepers(runtime: Runtime) -> list[DeadlineSweeper]:
+        notifier: Notifier = runtime.service
+        unconfirmed = DeadlineSweeper(
+            "unconfirmed",
+            notifier.store.messages,
+            notifier.expire_unconfirmed,
+            runtime.clock,
+            field=store.CONFIRM_BY,
+            poll_seconds=settings.sweeper_poll_seconds,
+            lease_seconds=settings.sweeper_lease_seconds,
+        )
+        return [unconfirmed]
+
+    spec = ServiceSpec(
+        name="notifier",
+        title="Notifier",
+        description=(
+            "Every SMS of the Greater Amman Municipality e-services, in Arabic and English: "
+            "sent once per event, retried, and tracked to delivery."
+        ),
+        routers=[api.router],
+        indexes=store.INDEXES,
+        outbox_collections=[store.MESSAGES],
+        setup=setup,
+        consumers=lambda runtime: consumers(runtime.service),
+        sweepers=sweepers,
+    )
+    app = create_app(spec, settings)
+    _run_the_sender(app, senders, settings.graceful_timeout_seconds)
+    _keep_query_strings_out_of_access_logs()
+    return app
+
+
+def _run_the_sender(app: FastAPI, senders: list[Sender], drain_seconds: float) -> None:
+    """Run the sender inside the shared lifespan: started once everything else is, stopped
+    before anything else is (the message it holds is recorded while the database is still
+    there), and the gateway's connections closed last. The runtime runs only deadline sweepers
+    and the relay; the sender is neither (see sender.py)."""
+    shared = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with shared(app):
+            [sender] = senders
+            task = asyncio.create_task(sender.run(), name="notifier:Sender")
+            try:
+                yield
+            finally:
+                sender.stop()
+                try:
+                    await asyncio.wait_for(task, drain_seconds)
+                except TimeoutError:
+                    logger.warning("sender did not stop within %.0fs", drain_seconds)
+        notifier: Notifier = app.state.runtime.service
+        await notifier.gateway.close()
+
+    app.router.lifespan_context = lifespan
+
+
+class _WithoutQuery(logging.Filter):
+    """Staff search by phone number (`?phone=...`): access logs keep the path only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (args[0], args[1], args[2].split("?", 1)[0], args[3], args[4])
+        return True
+
+
+def _keep_query_strings_out_of_access_logs() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(existing, _WithoutQuery) for existing in access.filters):
+        access.addFilter(_WithoutQuery())

@@ -1,0 +1,62 @@
+"""The notifier's settings refuse what would be unsafe or could not work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from pydantic import ValidationError
+
+from services.notifier.app import NotifierSettings
+
+PRODUCTION: dict[str, Any] = {
+    "environment": "production",
+    "amqp_url": "amqp://notifier:pw@rabbitmq:5672/",
+    "jwt_jwks_url": "https://id.amman.jo/jwks",
+    "notifier_gateway": "http",
+    "notifier_http_url": "https://sms.example/send",
+    "notifier_http_token": "token",
+    "notifier_receipt_secret": "secret",
+    "notifier_sealing_key": Fernet.generate_key().decode(),
+}
+
+
+def test_a_complete_production_configuration_is_accepted() -> None:
+    settings = NotifierSettings(**PRODUCTION)
+
+    assert settings.sealing_key() == PRODUCTION["notifier_sealing_key"].encode()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"notifier_gateway": "log"}, "NOTIFIER_GATEWAY must be http"),
+        ({"notifier_receipt_secret": ""}, "NOTIFIER_RECEIPT_SECRET"),
+        ({"notifier_sealing_key": None}, "NOTIFIER_SEALING_KEY"),
+        ({"notifier_sealing_key": "not-a-key"}, "Fernet key"),
+        ({"notifier_http_url": None}, "NOTIFIER_HTTP_URL"),
+        ({"notifier_http_url": "ftp://sms"}, "NOTIFIER_HTTP_URL"),
+        ({"notifier_http_token": None}, "NOTIFIER_HTTP_TOKEN"),
+        ({"notifier_send_lease_seconds": 5}, "NOTIFIER_SEND_LEASE_SECONDS"),
+    ],
+)
+def test_production_refuses_what_is_missing_or_unsafe(change: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        NotifierSettings(**{**PRODUCTION, **change})
+
+
+def test_development_runs_on_the_log_gateway_with_a_derived_sealing_key() -> None:
+    settings = NotifierSettings(mongo_database="notifier_dev")
+
+    assert settings.gateway().name == "log"
+    Fernet(settings.sealing_key())  # a valid key, the same at every start
+    assert settings.sealing_key() == NotifierSettings(mongo_database="notifier_dev").sealing_key()
+
+
+def test_reserved_numbers_may_be_given_in_local_form() -> None:
+    settings = NotifierSettings(notifier_test_number_permanent_failure="0790000009")
+
+    assert settings.notifier_test_number_permanent_failure == "+962790000009"
+    with pytest.raises(ValidationError, match="NOTIFIER_TEST_NUMBER_NEVER_CONFIRMED"):
+        NotifierSettings(notifier_test_number_never_confirmed="065123456")
