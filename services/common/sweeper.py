@@ -75,37 +75,48 @@ class DeadlineSweeper:
     def stop(self) -> None:
         self._stopping.set()
 
-    async def sweep(self) -> int:
-        """Act on every item due now; return how many were acted on successfully."""
+    async def sweep(self, batch: int = 500) -> int:
+        """Act on every item due now (up to `batch`); return how many were acted on successfully.
+
+        One query lists the due items, then each is claimed by `_id`: on FerretDB a filter
+        other than `_id` reads the whole collection, so it runs once per sweep, not per item.
+        """
+        now = self._clock.now()
+        cursor = (
+            self._collection.find({self._field: {"$lte": now}}, {"_id": 1})
+            .sort(self._field, 1)
+            .limit(batch)
+        )
+        due = [document["_id"] async for document in cursor]
         acted = 0
-        seen: set[Any] = set()
-        while not self._stopping.is_set():
-            document = await self._claim()
-            if document is None or document["_id"] in seen:
+        for document_id in due:
+            if self._stopping.is_set():
                 break
-            seen.add(document["_id"])
+            document = await self._claim(document_id)
+            if document is None:
+                continue  # another replica holds it, or it is no longer due
             try:
                 await self._handler(document)
             except Exception:
                 FAILED.labels(self.name).inc()
-                logger.exception("sweeper %s: handler failed for %s", self.name, document["_id"])
-                continue
+                logger.exception("sweeper %s: handler failed for %s", self.name, document_id)
+                continue  # the lease stays: retried when it runs out, not in a hot loop
             await self._collection.update_one(
-                {"_id": document["_id"], self._lease_owner: self._owner},
+                {"_id": document_id, self._lease_owner: self._owner},
                 {"$unset": {self._lease_until: "", self._lease_owner: ""}},
             )
             ACTED.labels(self.name).inc()
             acted += 1
         return acted
 
-    async def _claim(self) -> Document | None:
+    async def _claim(self, document_id: Any) -> Document | None:
         now = self._clock.now()
         return await self._collection.find_one_and_update(
             {
+                "_id": document_id,
                 self._field: {"$lte": now},
                 "$or": [{self._lease_until: None}, {self._lease_until: {"$lte": now}}],
             },
             {"$set": {self._lease_until: now + self._lease, self._lease_owner: self._owner}},
-            sort=[(self._field, 1)],
             return_document=ReturnDocument.AFTER,
         )
