@@ -104,6 +104,10 @@ def main() -> int:
     if failed:
         stop(processes)
         return 1
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)  # stopped like Ctrl-C: drain every service
     try:
         signal.pause()
     except KeyboardInterrupt:
