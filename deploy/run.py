@@ -104,6 +104,7 @@ def main() -> int:
     if failed:
         stop(processes)
         return 1
+
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 

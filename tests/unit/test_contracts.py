@@ -46,11 +46,13 @@ from contracts import (
     SmsFailed,
     UnknownEventType,
     event_type_of,
+    exams,
     generate,
     new_event,
     parse_event,
     routing_key_of,
 )
+from tests.unit.courses.test_contract import COURSE_SAMPLES
 
 NOW = datetime(2026, 11, 28, 7, 30, 12, tzinfo=UTC)
 AMMAN = timezone(timedelta(hours=3))
@@ -69,6 +71,28 @@ REFUND: dict[str, Any] = {
     "amount_fils": 75000,
     "applicant": APPLICANT,
 }
+
+EXAM: dict[str, Any] = {
+    "code": "icdl-documents",
+    "type": "official",
+    "name": {"ar": "ICDL معالجة النصوص", "en": "ICDL Documents"},
+    "subject": {
+        "ar": "الرخصة الدولية لقيادة الحاسوب",
+        "en": "International Computer Driving Licence",
+    },
+    "granting_body": {"ar": "ICDL العربية", "en": "ICDL Arabia"},
+}
+CENTRE: dict[str, Any] = {
+    "name": {"ar": "المحطة المعرفية - رأس العين", "en": "Knowledge Station, Ras Al-Ain"},
+    "working_hours": {"ar": "الأحد إلى الخميس 8:30-15:00", "en": "Sunday to Thursday 08:30-15:00"},
+}
+EXAM_REQUEST: dict[str, Any] = {
+    "request_number": "EX-2026-000123",
+    "exam": EXAM,
+    "applicant": APPLICANT,
+    "owner_subject": "citizen-9f3a",
+}
+DOCUMENTS: dict[str, Any] = {"ar": "البطاقة الشخصية سارية المفعول", "en": "your valid ID card"}
 
 # One valid `data` per contract model, as it arrives on the wire. A new model without a sample
 # fails `test_every_registered_model_has_a_sample`, so the generic tests below cover it too.
@@ -109,6 +133,78 @@ SAMPLES: dict[type[BaseModel], dict[str, Any]] = {
     BillCancelled: {**BILL, "at": NOW.isoformat(), "applicant": APPLICANT},
     RefundApproved: {**REFUND, "decided_by_role": "finance.approver"},
     RefundRejected: {**REFUND, "decided_by_role": "finance.approver", "reason": "no receipt"},
+    exams.ExamRequestSubmitted: {
+        **EXAM_REQUEST,
+        "centre": CENTRE,
+        "fee_fils": 25000,
+        "payment_reference": "exams:EX-2026-000123:fee",
+        "payment_due_at": "2026-11-29T20:59:59Z",
+        "submitted_at": NOW.isoformat(),
+    },
+    exams.ExamRequestPaid: {
+        **EXAM_REQUEST,
+        "centre": CENTRE,
+        "e_payment_number": "2026000123457",
+        "amount_fils": 25000,
+        "paid_at": NOW.isoformat(),
+        "session_minimum": 5,
+    },
+    exams.ExamRequestScheduled: {
+        **EXAM_REQUEST,
+        "session_number": "ES-2026-000012",
+        "exam_at": "2026-12-06T07:00:00Z",
+        "venue": CENTRE["name"],
+        "documents": DOCUMENTS,
+    },
+    exams.ExamAttendanceRecorded: {**EXAM_REQUEST, "at": NOW.isoformat()},
+    exams.ExamAbsenceRecorded: {
+        **EXAM_REQUEST,
+        "session_number": "ES-2026-000012",
+        "exam_at": "2026-12-06T07:00:00Z",
+        "at": "2026-12-06T10:00:00Z",
+    },
+    exams.ExamResultRecorded: {
+        **EXAM_REQUEST,
+        "outcome": "passed",
+        "score": 86,
+        "centre": CENTRE,
+        "documents": DOCUMENTS,
+        "recorded_at": NOW.isoformat(),
+    },
+    exams.ExamCertificateCollected: {
+        **EXAM_REQUEST,
+        "collected_at": NOW.isoformat(),
+        "collected_by": "ليلى أحمد",
+    },
+    exams.ExamRequestCancelled: {
+        **EXAM_REQUEST,
+        "cause": "payment_expired",
+        "payment_due_at": "2026-11-29T20:59:59Z",
+        "at": NOW.isoformat(),
+    },
+    exams.ExamSessionMinimumReached: {
+        "session_number": "ES-2026-000012",
+        "exam": EXAM,
+        "minimum": 5,
+        "candidates": 5,
+        "minimum_reached_at": NOW.isoformat(),
+        "date_due_at": "2026-12-03T21:00:00Z",
+    },
+    exams.ExamSessionScheduled: {
+        "session_number": "ES-2026-000012",
+        "exam": EXAM,
+        "exam_at": "2026-12-06T07:00:00Z",
+        "venue": CENTRE["name"],
+        "candidates": ["EX-2026-000123", "EX-2026-000124"],
+        "scheduled_at": NOW.isoformat(),
+    },
+    exams.ExamSessionOverdue: {
+        "session_number": "ES-2026-000012",
+        "exam": EXAM,
+        "candidates": 5,
+        "minimum_reached_at": NOW.isoformat(),
+        "date_due_at": "2026-12-03T21:00:00Z",
+    },
     SmsFailed: {
         "message_id": "msg-1",
         "event_id": "7f1c2b9e4d0a4c6f9b3e2a1d5c8e7f60",
@@ -120,6 +216,8 @@ SAMPLES: dict[type[BaseModel], dict[str, Any]] = {
         "request_number": "EX-2026-000123",
     },
 }
+# The courses models' samples live beside the courses contract tests.
+SAMPLES.update(COURSE_SAMPLES)
 
 
 def bill_issued(**changes: Any) -> BillIssued:
@@ -190,12 +288,12 @@ def test_check_fails_when_an_event_type_is_added_without_regenerating(
 ) -> None:
     extended = REGISTRY.copy()
     extended.register(
-        EventSpec("exams.request.submitted.v1", PaymentCancelled, "exams", "A request arrived.")
+        EventSpec("exams.request.imagined.v1", PaymentCancelled, "exams", "A request arrived.")
     )
 
     problems = generate.check(generated_copy, extended)
 
-    assert "contracts/schemas/exams.request.submitted.v1.json: missing" in problems
+    assert "contracts/schemas/exams.request.imagined.v1.json: missing" in problems
     assert "contracts/README.md: differs from what the models produce" in problems
 
 
@@ -483,12 +581,12 @@ def test_new_event_insists_on_the_registered_model_producer_and_an_aware_time() 
 
 def test_new_event_uses_the_given_registry() -> None:
     registry = EventRegistry(
-        [EventSpec("exams.request.submitted.v1", PaymentCancelled, "exams", "A request arrived.")]
+        [EventSpec("exams.request.imagined.v1", PaymentCancelled, "exams", "A request arrived.")]
     )
     data = PaymentCancelled.model_validate(SAMPLES[PaymentCancelled])
 
     event = new_event(
-        "exams.request.submitted.v1",
+        "exams.request.imagined.v1",
         data,
         source_service="exams",
         subject=None,
@@ -572,7 +670,7 @@ def test_register_refuses_a_model_that_forbids_added_fields() -> None:
 
 
 def test_the_default_registry_is_frozen_and_copies_are_not() -> None:
-    spec = EventSpec("exams.request.submitted.v1", PaymentCancelled, "exams", "A request arrived.")
+    spec = EventSpec("exams.request.imagined.v1", PaymentCancelled, "exams", "A request arrived.")
 
     with pytest.raises(RuntimeError, match="frozen"):
         REGISTRY.register(spec)
@@ -631,7 +729,7 @@ def test_the_payments_contract_is_complete() -> None:
         "notifier.sms.failed.v1": SmsFailed,
     }.items():
         assert REGISTRY.spec_for(key).data_model is model
-    assert len(REGISTRY) == 22
+    assert len(REGISTRY) == sum(len(module.SPECS) for module in contracts.CONTRACT_MODULES)
 
 
 def test_events_that_name_an_applicant_notify_them_or_say_why_not() -> None:

@@ -1,0 +1,63 @@
+"""The events the exams service reacts to, on two queues.
+
+- `exams.payments`: the outcome of each fee (`payments.bill.paid|expired|cancelled.v1`). Every
+  service's bills arrive here; only references starting with `exams:` are acted on.
+- `exams.sessions`: the service's own `exams.session.scheduled.v1`, which tells each candidate
+  of the session its date (so the fan-out survives a crash: the event is in the outbox with the
+  session's change, and a redelivery finishes it).
+
+Each handler only translates: the data to the use case, a domain refusal to a dead letter with
+its reason (such a message can never succeed; an operator reads it in `<queue>.dlq`). Any other
+error is retried by the shared consumer, then dead-lettered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from contracts import BillCancelled, BillExpired, BillPaid, CloudEvent
+from contracts.exams import ExamSessionScheduled
+from services.common.broker import QueueBinding
+from services.common.consumer import EventConsumer, Handler, Reject
+from services.common.runtime import Runtime
+from services.exams.domain import DomainError
+from services.exams.service import Exams
+
+PAYMENTS_QUEUE = "exams.payments"
+SESSIONS_QUEUE = "exams.sessions"
+
+BILL_PAID = "payments.bill.paid.v1"
+BILL_EXPIRED = "payments.bill.expired.v1"
+BILL_CANCELLED = "payments.bill.cancelled.v1"
+SESSION_SCHEDULED = "exams.session.scheduled.v1"
+
+
+def _handler(model: type[Any], use_case: Callable[[Any], Awaitable[None]]) -> Handler:
+    async def handle(event: CloudEvent, data: Any) -> None:
+        if not isinstance(data, model):
+            raise Reject(f"expected {model.__name__}, got {type(data).__name__}")
+        try:
+            await use_case(data)
+        except DomainError as error:
+            raise Reject(error.detail) from None
+
+    return handle
+
+
+def consumers(runtime: Runtime) -> list[EventConsumer]:
+    exams: Exams = runtime.service
+    return [
+        EventConsumer(
+            QueueBinding(PAYMENTS_QUEUE, [BILL_PAID, BILL_EXPIRED, BILL_CANCELLED]),
+            {
+                BILL_PAID: _handler(BillPaid, exams.on_bill_paid),
+                BILL_EXPIRED: _handler(BillExpired, exams.on_bill_expired),
+                BILL_CANCELLED: _handler(BillCancelled, exams.on_bill_cancelled),
+            },
+        ),
+        EventConsumer(
+            QueueBinding(SESSIONS_QUEUE, [SESSION_SCHEDULED]),
+            {SESSION_SCHEDULED: _handler(ExamSessionScheduled, exams.on_session_scheduled)},
+        ),
+    ]

@@ -1,0 +1,89 @@
+"""The workflow tables drive everything: the README shows what they produce, every state is
+reached, roles are the platform's, and the domain stays pure."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from services.exams import domain, readme
+from services.exams.domain import (
+    REQUEST_STATES,
+    REQUEST_WORKFLOW,
+    SESSION_STATES,
+    SESSION_WORKFLOW,
+    RequestAction,
+    RequestStatus,
+    SessionAction,
+    SessionStatus,
+)
+
+EXAMS_DIR = Path(domain.__file__).parent
+KNOWN_ROLES = {domain.CITIZEN, domain.COORDINATOR, domain.SYSTEM}
+
+
+def test_the_readme_shows_the_diagrams_and_tables_the_workflow_tables_produce() -> None:
+    current = readme.README.read_text(encoding="utf-8")
+
+    assert readme.render(current) == current, "run: .venv/bin/python -m services.exams.readme"
+    assert domain.state_diagram(REQUEST_WORKFLOW, REQUEST_STATES) in current
+    assert domain.state_diagram(SESSION_WORKFLOW, SESSION_STATES) in current
+
+
+def test_every_state_is_reached_and_described_in_both_languages() -> None:
+    assert {step.target for step in REQUEST_WORKFLOW} == set(RequestStatus) == set(REQUEST_STATES)
+    assert {step.target for step in SESSION_WORKFLOW} == set(SessionStatus) == set(SESSION_STATES)
+    for state in [*REQUEST_STATES.values(), *SESSION_STATES.values()]:
+        assert state.label_en and state.label_ar
+        assert (state.next_en is None) == (state.next_ar is None)
+
+
+def test_final_states_are_left_only_by_the_refund_of_a_late_payment() -> None:
+    final = {status for status, state in REQUEST_STATES.items() if state.is_final}
+    leaving = {step.source for step in REQUEST_WORKFLOW if step.source in final}
+
+    assert leaving == {RequestStatus.CANCELLED}
+    assert all(
+        step.target == RequestStatus.CANCELLED
+        for step in REQUEST_WORKFLOW
+        if step.source == RequestStatus.CANCELLED
+    )
+
+
+def test_every_action_is_in_the_table_with_known_roles() -> None:
+    assert {step.action for step in REQUEST_WORKFLOW} == set(RequestAction)
+    assert {step.action for step in SESSION_WORKFLOW} == set(SessionAction)
+    for step in (*REQUEST_WORKFLOW, *SESSION_WORKFLOW):
+        assert step.roles and set(step.roles) <= KNOWN_ROLES, step
+        assert step.label_en and step.label_ar and step.trigger
+
+
+def test_people_take_the_steps_the_seed_gives_them_and_events_take_the_rest() -> None:
+    assert domain.roles_for(REQUEST_WORKFLOW, RequestAction.SUBMIT) == (domain.CITIZEN,)
+    assert domain.roles_for(REQUEST_WORKFLOW, RequestAction.RECORD_RESULT) == (domain.COORDINATOR,)
+    assert domain.roles_for(SESSION_WORKFLOW, SessionAction.SCHEDULE) == (domain.COORDINATOR,)
+    assert domain.roles_for(REQUEST_WORKFLOW, RequestAction.PAY) == (domain.SYSTEM,)
+
+
+def test_the_one_working_week_is_the_sla_of_waiting_for_a_date() -> None:
+    assert SESSION_STATES[SessionStatus.AWAITING_DATE].sla_working_days == 5
+    assert REQUEST_STATES[RequestStatus.AWAITING_SESSION].sla_working_days == 5
+
+
+def _imports(path: Path) -> set[str]:
+    imported: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module)
+    return imported
+
+
+def test_the_domain_imports_no_io() -> None:
+    forbidden = ("fastapi", "faststream", "pymongo", "aio_pika", "httpx", "jinja2", "starlette")
+    pure_common = {"services.common.calendar"}
+    imported = _imports(EXAMS_DIR / "domain.py")
+
+    assert not [name for name in imported if name.split(".")[0] in forbidden], imported
+    assert {name for name in imported if name.startswith("services.")} <= pure_common
