@@ -37,8 +37,8 @@ import aio_pika
 import httpx
 from pymongo import AsyncMongoClient
 
-from bench.outbox import Arrivals, infra_urls, summarise
-from bench.payments import baseline, paced
+from bench.outbox import Arrivals, infra_urls, paced, summarise
+from bench.payments import baseline
 from contracts import Applicant, BillIssued, LocalizedText, new_event
 from services.common.settings import QueueType, ServiceSettings
 from tests.integration.conftest import free_port

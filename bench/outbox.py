@@ -1,6 +1,6 @@
 """Outbox throughput and latency, beside a baseline measured in the same run.
 
-    make bench            (or: .venv/bin/python -m bench.outbox --events 1000)
+    make bench            (or: .venv/bin/python -m bench.outbox --events 1000 [--rate 20])
 
 Both runs deliver the same number of events to the same consumer (the platform's ConsumerRunner:
 validation, inbox, ack) over the real RabbitMQ and MongoDB-protocol server:
@@ -8,7 +8,9 @@ validation, inbox, ack) over the real RabbitMQ and MongoDB-protocol server:
 - outbox:   each event written with its document (one insert: state + event), then published by
             the relay, which claims, publishes with confirms and removes it.
 Latency is from the start of the publish (baseline) or of the write (outbox) to the consumer's
-handler; throughput is events over the time from the first start to the last arrival. Prints
+handler; throughput is events over the time from the first start to the last arrival. A burst
+(the default) measures capacity, and its latency is mostly the backlog; `--rate N` offers a steady
+load below capacity, whose latency is the cost of one event's path. Prints
 p50/p95/p99, events per second, the outbox/baseline ratios, and the process's peak RSS.
 """
 
@@ -58,6 +60,12 @@ def infra_urls() -> tuple[str, str]:
         name, _, value = line.removeprefix("export ").partition("=")
         values[name] = shlex.split(value)[0] if value else ""
     return values["AMQP_URL"], values["MONGO_URL"]
+
+
+async def paced(index: int, first: float, rate: float) -> None:
+    """Wait until event `index` is due at `rate` per second (no wait when rate is 0)."""
+    if rate > 0:
+        await asyncio.sleep(max(0.0, first + index / rate - time.perf_counter()))
 
 
 def make(item: int) -> CloudEvent:
@@ -112,6 +120,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--writers", type=int, default=8, help="concurrent writers (outbox run)")
+    parser.add_argument(
+        "--rate", type=float, default=0.0, help="events per second in both runs (0: a burst)"
+    )
     args = parser.parse_args()
     amqp_url, mongo_url = infra_urls()
     settings = ServiceSettings(
@@ -153,7 +164,9 @@ async def main() -> None:
     events = [make(n) for n in range(args.events)]
     arrivals.reset({event.id for event in events})
     started: dict[str, float] = {}
-    for event in events:
+    first = time.perf_counter()
+    for index, event in enumerate(events):
+        await paced(index, first, args.rate)
         started[event.id] = time.perf_counter()
         await publisher.publish(OutboxEntry.from_event(event))
     await asyncio.wait_for(arrivals.done.wait(), 300)
@@ -168,14 +181,17 @@ async def main() -> None:
     started = {}
     collection = db["items"]
 
-    async def writer(batch: list[CloudEvent]) -> None:
-        for event in batch:
+    first = time.perf_counter()
+
+    async def writer(offset: int, batch: list[CloudEvent]) -> None:
+        for index, event in enumerate(batch):
+            await paced(offset + index * args.writers, first, args.rate)
             started[event.id] = time.perf_counter()
             document = Outbox.stage_new({"_id": event.subject, "status": "recorded"}, [event])
             await collection.insert_one(document)
             outbox.written("items", event.subject)
 
-    await asyncio.gather(*(writer(events[i :: args.writers]) for i in range(args.writers)))
+    await asyncio.gather(*(writer(i, events[i :: args.writers]) for i in range(args.writers)))
     await asyncio.wait_for(arrivals.done.wait(), 300)
     through_outbox = summarise("outbox", started, arrivals)
     relay.stop()

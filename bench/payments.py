@@ -34,7 +34,7 @@ from pathlib import Path
 import aio_pika
 from pymongo import AsyncMongoClient
 
-from bench.outbox import KEY, REGISTRY_, ROOT, Arrivals, infra_urls, make, summarise
+from bench.outbox import KEY, REGISTRY_, ROOT, Arrivals, infra_urls, make, paced, summarise
 from contracts import Applicant, CloudEvent, LocalizedText, PaymentRequested, new_event
 from services.common.broker import BrokerPublisher, QueueBinding, declare_topology, make_broker
 from services.common.clock import SystemClock
@@ -44,12 +44,6 @@ from services.common.outbox import OutboxEntry
 from services.common.settings import QueueType, ServiceSettings
 
 ISSUED = "payments.bill.issued.v1"
-
-
-async def paced(index: int, first: float, rate: float) -> None:
-    """Wait until event `index` is due at `rate` per second (no wait when rate is 0)."""
-    if rate > 0:
-        await asyncio.sleep(max(0.0, first + index / rate - time.perf_counter()))
 
 
 def arrived(arrivals: Arrivals, key: str) -> None:
