@@ -6,6 +6,7 @@ import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import aio_pika
 import httpx
@@ -102,3 +103,34 @@ async def tally(base_url: str) -> int:
 
 def bearer(token: str) -> dict[str, Any]:
     return {"Authorization": f"Bearer {token}"}
+
+
+MANAGEMENT_API = "http://127.0.0.1:15672/api"
+
+
+async def create_vhost(amqp_url: str, name: str) -> str | None:
+    """A RabbitMQ virtual host of its own for one test or suite; returns the AMQP URL into it.
+
+    Services of suites running at once on one broker (two developers, or a developer and CI)
+    would otherwise consume each other's events: a payments process would bill another suite's
+    requests. Returns None when no management API answers (an external broker): the caller stays
+    on the shared virtual host, isolated by its queue suffix only.
+    """
+    user = urlsplit(amqp_url).username or "guest"
+    password = urlsplit(amqp_url).password or "guest"
+    everything = {"configure": ".*", "write": ".*", "read": ".*"}
+    try:
+        async with httpx.AsyncClient(timeout=5, auth=(user, password)) as client:
+            (await client.put(f"{MANAGEMENT_API}/vhosts/{name}")).raise_for_status()
+            permissions = f"{MANAGEMENT_API}/permissions/{name}/{user}"
+            (await client.put(permissions, json=everything)).raise_for_status()
+    except httpx.HTTPError:
+        return None
+    return urlunsplit(urlsplit(amqp_url)._replace(path="/" + quote(name, safe="")))
+
+
+async def delete_vhost(amqp_url: str, name: str) -> None:
+    user = urlsplit(amqp_url).username or "guest"
+    password = urlsplit(amqp_url).password or "guest"
+    async with httpx.AsyncClient(timeout=5, auth=(user, password)) as client:
+        await client.delete(f"{MANAGEMENT_API}/vhosts/{name}")

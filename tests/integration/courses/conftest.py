@@ -29,7 +29,7 @@ from services.common.clock import set_file_clock
 from services.common.devtoken import mint_token
 from services.payments import simulator
 from tests.integration.conftest import Infra, ServiceProcess, delete_suffixed_queues, eventually
-from tests.integration.helpers import bearer
+from tests.integration.helpers import bearer, create_vhost, delete_vhost
 
 SECRET = "integration-test-efawateercom-secret-0123456789"
 BILLER_CODE = "106"
@@ -276,32 +276,6 @@ class Platform:
         assert json.loads(response.content) is not None
 
 
-MANAGEMENT = "http://127.0.0.1:15672/api"
-GUEST = ("guest", "guest")
-
-
-async def own_vhost(amqp_url: str, name: str) -> str:
-    """A RabbitMQ virtual host for this package (management API); the shared one if there is
-    no management API to make one (an external broker)."""
-    permissions = {"configure": ".*", "write": ".*", "read": ".*"}
-    try:
-        async with httpx.AsyncClient(timeout=10, auth=GUEST) as client:
-            (await client.put(f"{MANAGEMENT}/vhosts/{name}")).raise_for_status()
-            put = await client.put(f"{MANAGEMENT}/permissions/{name}/guest", json=permissions)
-            put.raise_for_status()
-    except httpx.HTTPError:
-        return amqp_url
-    return amqp_url.rstrip("/") + "/" + name
-
-
-async def drop_vhost(name: str) -> None:
-    try:
-        async with httpx.AsyncClient(timeout=10, auth=GUEST) as client:
-            await client.delete(f"{MANAGEMENT}/vhosts/{name}")
-    except httpx.HTTPError:
-        pass
-
-
 @pytest.fixture(scope="package")
 async def platform(
     infra: Infra,
@@ -317,7 +291,7 @@ async def platform(
     suffix = uuid.uuid4().hex[:8]
     database = f"t_{uuid.uuid4().hex[:10]}"
     vhost = f"courses-{suffix}"
-    amqp_url = await own_vhost(infra.amqp_url, vhost)
+    amqp_url = await create_vhost(infra.amqp_url, vhost) or infra.amqp_url
     common = {
         "ENVIRONMENT": "test",
         "AMQP_URL": amqp_url,
@@ -371,6 +345,6 @@ async def platform(
         if amqp_url == infra.amqp_url:
             await delete_suffixed_queues(amqp, suffix)
         else:
-            await drop_vhost(vhost)
+            await delete_vhost(infra.amqp_url, vhost)
         for name in ("courses", "payments", "notifier"):
             await mongo.drop_database(f"{database}_{name}")

@@ -29,7 +29,6 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
 
 import aio_pika
 import httpx
@@ -42,7 +41,7 @@ from services.exams import catalogue as exam_catalogue
 from services.exams.domain import AMMAN
 from services.payments import simulator
 from tests.integration.conftest import ServiceProcess, eventually
-from tests.integration.helpers import bearer, metric, publish_raw
+from tests.integration.helpers import bearer, create_vhost, delete_vhost, metric, publish_raw
 
 PROVIDER_SECRET = "exams-integration-efawateercom-secret-0123456789"
 BILLER_CODE = "106"
@@ -104,22 +103,8 @@ class Broker:
 @pytest.fixture
 async def broker(infra: Any) -> AsyncIterator[Broker]:
     name = f"exams-{uuid.uuid4().hex[:8]}"
-    api = "http://127.0.0.1:15672/api"
-    credentials = ("guest", "guest")
-    url = infra.amqp_url
-    created = False
-    async with httpx.AsyncClient(timeout=5, auth=credentials) as client:
-        try:
-            (await client.put(f"{api}/vhosts/{name}")).raise_for_status()
-            created = True
-            everything = {"configure": ".*", "write": ".*", "read": ".*"}
-            user = urlsplit(infra.amqp_url).username or "guest"
-            (
-                await client.put(f"{api}/permissions/{name}/{user}", json=everything)
-            ).raise_for_status()
-            url = urlunsplit(urlsplit(infra.amqp_url)._replace(path="/" + quote(name, safe="")))
-        except httpx.HTTPError:
-            pass  # no management API (an external broker): the shared virtual host
+    isolated = await create_vhost(infra.amqp_url, name)
+    url = isolated or infra.amqp_url
     connection = await aio_pika.connect_robust(url)
     # Declared as the services declare it, so the test can bind to it before they start.
     channel = await connection.channel()
@@ -127,9 +112,8 @@ async def broker(infra: Any) -> AsyncIterator[Broker]:
     await channel.close()
     yield Broker(url, connection)
     await connection.close()
-    if created:
-        async with httpx.AsyncClient(timeout=5, auth=credentials) as client:
-            await client.delete(f"{api}/vhosts/{name}")
+    if isolated is not None:
+        await delete_vhost(infra.amqp_url, name)
 
 
 @pytest.fixture
