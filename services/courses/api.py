@@ -6,15 +6,14 @@ workflow tables (`domain.py`).
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-import phonenumbers
 from fastapi import APIRouter, Depends, File, Path, Query, Request, Response, UploadFile
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from contracts import Applicant, LocalizedText
+from contracts.phones import jordan_mobile
 from services.common.auth import CurrentUser, Principal, ensure_owner, require_roles
 from services.common.idempotency import Idempotency, IdempotencyKey
 from services.common.problems import Forbidden, NotFound
@@ -32,7 +31,6 @@ from services.courses.domain import (
 from services.courses.service import REQUEST_NOT_FOUND, Courses
 
 MAX_PAGE_SIZE = 100
-JORDAN_MOBILE = re.compile(r"^\+9627[789][0-9]{7}$")
 COURSE_CODE = r"^CO-[0-9]{4}-[0-9]{6}$"
 REQUEST_NUMBER = r"^CR-[0-9]{4}-[0-9]{6}$"
 
@@ -147,14 +145,7 @@ class ApplicantIn(Schema):
     @field_validator("phone")
     @classmethod
     def _jordanian_mobile(cls, value: str) -> str:
-        try:
-            parsed = phonenumbers.parse(value, "JO")
-        except phonenumbers.NumberParseException as error:
-            raise ValueError("not a phone number") from error
-        e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-        if not JORDAN_MOBILE.match(e164):
-            raise ValueError("not a Jordanian mobile number")
-        return e164
+        return jordan_mobile(value)  # InvalidPhone is a ValueError: a 422 naming the field
 
 
 class RequestCreate(Schema):

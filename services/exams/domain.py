@@ -27,7 +27,6 @@ from enum import StrEnum
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts import (
@@ -54,6 +53,7 @@ from contracts.exams import (
     ExamSessionOverdue,
     ExamSessionScheduled,
 )
+from contracts.phones import InvalidPhone, jordan_mobile
 from services.common.calendar import WorkingCalendar
 
 SERVICE = "exams"
@@ -696,26 +696,12 @@ def normalise_digits(text: str) -> str:
 
 
 def normalise_phone(raw: str) -> str | None:
-    """A Jordanian mobile number in E.164 (+9627XXXXXXXX), or None if it is not one.
-
-    Accepts the forms people type: 07XXXXXXXX, 9627..., 009627..., with spaces, dashes or
-    Arabic-Indic digits."""
-    digits = normalise_digits(raw)
-    if digits.startswith("00"):
-        digits = "+" + digits[2:]
-    elif digits.startswith("962"):
-        digits = "+" + digits
+    """A Jordanian mobile number in E.164, or None if it is not one (the rule of
+    contracts/phones.py, which the notifier applies too)."""
     try:
-        number = phonenumbers.parse(digits, "JO")
-    except phonenumbers.NumberParseException:
+        return jordan_mobile(raw)
+    except InvalidPhone:
         return None
-    if (
-        not phonenumbers.is_valid_number(number)
-        or phonenumbers.region_code_for_number(number) != "JO"
-        or phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE
-    ):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def normalise_id_number(id_type: IdType, raw: str) -> str | None:

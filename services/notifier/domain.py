@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,7 +18,10 @@ from enum import StrEnum
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-import phonenumbers
+# Re-exported: the notifier's modules name the phone rule through its domain.
+from contracts.phones import InvalidPhone as InvalidPhone
+from contracts.phones import jordan_mobile
+from contracts.phones import mask_phone as mask_phone
 
 AMMAN = ZoneInfo("Asia/Amman")
 LANGUAGES: tuple[str, ...] = ("ar", "en")
@@ -429,37 +431,8 @@ def template_file(template: str, lang: str) -> str:
 
 # ---- phones ------------------------------------------------------------------------------------
 
-# Jordan's mobile networks: +962 7 then 7, 8 or 9, then seven digits.
-JORDAN_MOBILE = re.compile(r"\A\+9627[789][0-9]{7}\Z")
-
-
-class InvalidPhone(ValueError):
-    """The number cannot receive an SMS from the municipality; the text says why."""
-
-
-def normalise_phone(raw: str) -> str:
-    """A Jordanian mobile number in E.164 (`+9627[789]XXXXXXX`), from any usual way of writing it.
-
-    Accepts `07XXXXXXXX`, `+962 7X XXX XXXX`, `009627...`, `9627...`, with spaces, dashes,
-    brackets, and Arabic-Indic digits. Raises InvalidPhone otherwise.
-    """
-    try:
-        number = phonenumbers.parse(raw, "JO")
-    except phonenumbers.NumberParseException:
-        raise InvalidPhone("not a phone number") from None
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    if not JORDAN_MOBILE.match(e164) or not phonenumbers.is_valid_number(number):
-        raise InvalidPhone("not a Jordanian mobile number (+9627[789]XXXXXXX)")
-    return e164
-
-
-def mask_phone(phone: str) -> str:
-    """For logs and events: `+962791234567` -> `+96279*****67`; only the last two digits of an
-    unrecognised number are kept."""
-    if JORDAN_MOBILE.match(phone):
-        return phone[:6] + "*" * (len(phone) - 8) + phone[-2:]
-    digits = [character for character in phone if character.isdigit()]
-    return "*" * max(len(digits) - 2, 3) + "".join(digits[-2:])
+# The rule is the contract's (contracts/phones.py): the services that take a phone apply it too.
+normalise_phone = jordan_mobile
 
 
 # ---- segments ----------------------------------------------------------------------------------
