@@ -230,7 +230,10 @@ class Platform:
             return items if len(items) >= count else None
 
         items = await eventually(probe, timeout=timeout, message=f"{count} SMS for {number}")
-        return [item["text"] for item in sorted(items, key=lambda item: item["created_at"])]
+        return [
+            item["text"]
+            for item in sorted(items, key=lambda item: datetime.fromisoformat(item["created_at"]))
+        ]
 
     async def e_payment_number(self, number: str) -> str:
         """The e-payment number, read from the bill's SMS as the applicant reads it."""

@@ -69,7 +69,8 @@ async def test_a_message_shows_its_history_with_arabic_and_english_labels(
     assert [step["status"] for step in body["history"]] == ["queued", "sending", "sent"]
     assert body["history"][-1]["label"] == {"ar": "أُرسلت", "en": "Sent"}
     assert body["status_label"]["en"] == "Sent"
-    times = [step["at"] for step in body["history"]]
+    # Instants, not strings: "…04Z" and "…04.032Z" are both RFC 3339 but do not sort as text.
+    times = [datetime.fromisoformat(step["at"]) for step in body["history"]]
     assert times == sorted(times)
 
 
