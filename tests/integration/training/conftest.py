@@ -222,7 +222,9 @@ class Platform:
         assert response.status_code == 201, response.text
         return response.json()["number"], subject, applicant
 
-    async def upload(self, number: str, token: str, data: bytes, content_type: str) -> httpx.Response:
+    async def upload(
+        self, number: str, token: str, data: bytes, content_type: str
+    ) -> httpx.Response:
         async with httpx.AsyncClient(base_url=self.training.url, timeout=30) as client:
             return await client.put(
                 f"/v1/requests/{number}/attachment",

@@ -200,7 +200,7 @@ async def test_7_training_period_over_completion_letter_ready(platform: Platform
 
 async def test_7_mission_over_asks_for_the_study(platform: Platform) -> None:
     form = platform.mission_form()
-    number, subject, _ = await platform.submitted(form)
+    number, _subject, _ = await platform.submitted(form)
     await platform.approve(number)
     approved = await platform.sms(number, "training.request.approved.v1")
     assert "تبدأ المهمة في" in approved

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.integration
 async def test_1_submitted_request_is_initially_accepted_with_its_number(
     platform: Platform,
 ) -> None:
-    number, subject, applicant = await platform.submitted(platform.student_form())
+    number, subject, _applicant = await platform.submitted(platform.student_form())
 
     text = await platform.sms(number, "training.request.submitted.v1")
 

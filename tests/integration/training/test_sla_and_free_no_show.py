@@ -37,9 +37,7 @@ async def test_reviews_past_five_working_days_are_listed_overdue_and_counted(
     assert listed.json()["counts"]["overdue"] >= 2
 
     async def counted() -> bool:
-        value = await metric(
-            platform.training.url, "training_requests_under_review", sla="overdue"
-        )
+        value = await metric(platform.training.url, "training_requests_under_review", sla="overdue")
         return value >= 2
 
     await eventually(counted, message="the gauge counts the overdue reviews")
@@ -64,6 +62,4 @@ async def test_a_no_show_at_free_training_cancels_it(platform: Platform) -> None
 
     assert cancelled["status"] == "cancelled" and cancelled["refund_fils"] == 0
     text = await platform.sms(number, "training.request.cancelled.v1")
-    assert text == (
-        f"أمانة عمّان الكبرى: أُلغي طلبكم {number}، والسبب: عدم الحضور لمباشرة التدريب."
-    )
+    assert text == (f"أمانة عمّان الكبرى: أُلغي طلبكم {number}، والسبب: عدم الحضور لمباشرة التدريب.")
