@@ -193,3 +193,35 @@ async def test_a_repeated_submission_with_the_same_key_makes_one_request(
     changed = {**form, "department_code": "planning"}
     different = await platform.post_form(subject, changed, key=key)
     assert different.status_code == 409  # the key was used for another request
+
+
+async def test_without_a_token_only_the_catalogue_answers(platform: Platform) -> None:
+    for method, path in (("GET", "/v1/requests"), ("POST", "/v1/requests"),
+                         ("GET", "/v1/staff/requests")):  # fmt: skip
+        answer = await platform.call(method, path, None)
+        assert answer.status_code == 401, path
+    assert (await platform.call("GET", "/v1/catalogue", None)).status_code == 200
+
+
+async def test_two_reviewers_deciding_at_once_one_wins(platform: Platform) -> None:
+    import asyncio
+
+    number, _, _ = await platform.submitted(platform.student_form())
+    reasons = {"reasons": {"ar": "لا يوجد شاغر", "en": "no vacancy"}}
+
+    other = platform.token("reviewer-2", "training.reviewer")
+    approve, reject = await asyncio.gather(
+        platform.call("POST", f"/v1/requests/{number}/approve", platform.reviewer, {}),
+        platform.call("POST", f"/v1/requests/{number}/reject", other, reasons),
+    )
+
+    assert sorted((approve.status_code, reject.status_code)) == [200, 409]
+    found = await platform.request(number)
+    assert len(found["timeline"]) == 2
+    decided = (
+        "training.request.approved.v1"
+        if approve.status_code == 200
+        else ("training.request.rejected.v1")
+    )
+    await platform.sms(number, decided)
+    assert len(await platform.templates(number)) == 2

@@ -372,3 +372,32 @@ def test_the_inquiry_tells_the_next_step_in_both_languages() -> None:
     assert "الكتاب غير مختوم" in found.next_step.ar
     assert "the letter is not stamped" in found.next_step.en
     assert found.deadline == request.due_at
+
+
+def test_a_rejected_refund_is_remembered_once() -> None:
+    offered = domain.record_no_show(paid(), ON_START, "s").request
+    assert offered.due_at is not None
+    cancelled = domain.on_deadline(offered, offered.due_at)
+    assert cancelled is not None
+    reference = cancelled.request.refund_reference
+    assert reference == "training:TR-2026-000001:no_show_refund"
+
+    rejected = domain.refund_decided(cancelled.request, reference, False)
+
+    assert rejected is not None and rejected.refund_status == "rejected"
+    assert domain.refund_decided(rejected, reference, False) is None
+    assert domain.refund_decided(rejected, "training:TR-2026-000001:other", True) is None
+
+
+def test_the_domain_does_no_io() -> None:
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(domain.__file__).read_text(encoding="utf-8"))
+    imported = {
+        (node.module or "").split(".")[0] if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert not imported & {"pymongo", "gridfs", "httpx", "fastapi", "aio_pika", "faststream"}
