@@ -109,6 +109,19 @@ BRANCHES: dict[str, tuple[Callable[[], Change | None], str]] = {
         f"أُلغي طلبكم {N}، والسبب: عدم الحضور في موعد التدريب الجديد بعد التأجيل. خُصم 25% من "
         "الرسوم (50.000 دينار)، واسترداد 150.000 دينار بانتظار موافقة الإدارة العليا.",
     ),
+    "6 no new date chosen: 25 % withheld": (
+        lambda: domain.expire_postponement(
+            domain.record_no_show(paid(), ON_START, "s").request, ON_START
+        ),
+        f"أُلغي طلبكم {N}، والسبب: لم يُختر موعد جديد للتدريب خلال شهر من الموعد الفائت. خُصم "
+        "25% من الرسوم (50.000 دينار)، واسترداد 150.000 دينار بانتظار موافقة الإدارة العليا.",
+    ),
+    "6 no-show at free training": (
+        lambda: domain.record_no_show(
+            domain.approve(submitted(nominated()), NOW, "r", CALENDAR).request, ON_START, "s"
+        ),
+        f"أُلغي طلبكم {N}، والسبب: عدم الحضور لمباشرة التدريب.",
+    ),
     "7 training over": (
         lambda: _completed(nominated()),
         f"انتهى التدريب للطلب {N}. كتاب انتهاء التدريب وتقرير التقييم جاهزان: اطبعوا الكتاب من "
