@@ -1,0 +1,1 @@
+"""Training, and mission facilitation, for students and delegates (seed 003)."""

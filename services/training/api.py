@@ -1,0 +1,470 @@
+"""The HTTP API of the training service: the catalogue, requests, staff actions, the letters.
+
+Translation only: parse, authorise (the roles come from the workflow table), call the use case,
+shape the answer. A request is submitted as `multipart/form-data`: its fields and the attachment.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from contracts import Applicant, LocalizedText
+from contracts.phones import jordan_mobile
+from contracts.training import GisCourse
+from services.common.auth import CurrentUser, Principal, ensure_owner, require_roles
+from services.common.idempotency import Idempotency, IdempotencyKey
+from services.common.problems import Forbidden, NotFound
+from services.training import domain, letters
+from services.training.domain import (
+    STAFF_ROLES,
+    Action,
+    ApplicantType,
+    ApplicationForm,
+    CertificateType,
+    InstitutionType,
+    Kind,
+    Status,
+    TrainingRequest,
+)
+from services.training.service import REQUEST_NOT_FOUND, Training
+
+MAX_PAGE_SIZE = 100
+REQUEST_NUMBER = r"^TR-[0-9]{4}-[0-9]{6}$"
+
+
+def get_training(request: Request) -> Training:
+    training: Training = request.app.state.runtime.service
+    return training
+
+
+TrainingDep = Annotated[Training, Depends(get_training)]
+Reviewer = Annotated[Principal, Depends(require_roles(*domain.roles_for(Action.APPROVE)))]
+Supervisor = Annotated[
+    Principal, Depends(require_roles(*domain.roles_for(Action.RECORD_ATTENDANCE)))
+]
+Staff = Annotated[Principal, Depends(require_roles(*STAFF_ROLES))]
+RequestNumber = Annotated[str, Path(pattern=REQUEST_NUMBER, description="The request number.")]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
+Offset = Annotated[int, Query(ge=0, le=100_000, description="Items to skip.")]
+Upload = Annotated[UploadFile, File(description="PDF, PNG or JPEG, at most 5 MB.")]
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Text(Schema):
+    ar: str = Field(min_length=2, max_length=300)
+    en: str = Field(min_length=2, max_length=300)
+
+    def localized(self) -> LocalizedText:
+        return LocalizedText(ar=self.ar.strip(), en=self.en.strip())
+
+
+# ---- the catalogue ---------------------------------------------------------------------------
+
+
+class DepartmentPublic(BaseModel):
+    code: str
+    name: LocalizedText
+    paid_courses_for_individuals: bool
+
+
+class CataloguePublic(BaseModel):
+    kinds: dict[str, LocalizedText]
+    departments: list[DepartmentPublic]
+    gis_courses: list[GisCourse]
+    fee_rule: LocalizedText
+
+
+KIND_LABELS = {
+    Kind.TRAINING: LocalizedText(ar="تدريب", en="Training"),
+    Kind.MISSION: LocalizedText(ar="تسهيل مهمة", en="Mission facilitation"),
+}
+
+
+# ---- submission ------------------------------------------------------------------------------
+
+
+class RequestForm(BaseModel):
+    """The fields of the submission form (the attachment is its `attachment` part)."""
+
+    kind: Kind
+    applicant_type: ApplicantType = Field(
+        description="nominated: a student or delegate nominated by an institution (attaches its "
+        "signed and stamped letter); individual: attaches a copy of their certificate."
+    )
+    department_code: str = Field(min_length=1, max_length=60)
+    start_date: date
+    end_date: date
+    institution_type: InstitutionType | None = None
+    institution_name: str | None = Field(default=None, min_length=2, max_length=150)
+    certificate_type: CertificateType | None = None
+    course_code: str | None = Field(default=None, min_length=1, max_length=60)
+    study_subject: str | None = Field(default=None, min_length=3, max_length=300)
+    name: str = Field(min_length=2, max_length=100)
+    phone: str = Field(min_length=7, max_length=20, description="A Jordanian mobile number.")
+    lang: Literal["ar", "en"] = "ar"
+    national_id: str | None = Field(
+        default=None, pattern=r"^[0-9]{10}$", description="National or personal number."
+    )
+
+    @field_validator("phone")
+    @classmethod
+    def _jordanian_mobile(cls, value: str) -> str:
+        return jordan_mobile(value)
+
+    def form(self) -> ApplicationForm:
+        return ApplicationForm(
+            kind=self.kind,
+            applicant_type=self.applicant_type,
+            department_code=self.department_code,
+            start_date=self.start_date,
+            end_date=self.end_date,
+            institution_type=self.institution_type,
+            institution_name=self.institution_name,
+            certificate_type=self.certificate_type,
+            course_code=self.course_code,
+            study_subject=self.study_subject,
+        )
+
+
+class AttachmentPublic(BaseModel):
+    kind: str
+    filename: str
+    content_type: str
+    size: int
+    uploaded_at: datetime
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    action: str
+    status_from: str | None
+    status_to: str
+    label: LocalizedText
+    by: str
+    reason: str | None
+
+
+class RequestPublic(BaseModel):
+    number: str
+    kind: str
+    kind_label: LocalizedText
+    applicant_type: str
+    department_code: str
+    department: LocalizedText
+    course: GisCourse | None
+    study_subject: str | None
+    start_date: date
+    end_date: date
+    original_start_date: date | None
+    fee_fils: int
+    status: str
+    status_label: LocalizedText
+    next_step: LocalizedText | None
+    deadline: datetime | None
+    is_overdue: bool
+    applicant: Applicant
+    attachment: AttachmentPublic
+    attachment_note: LocalizedText | None
+    rejection_reasons: LocalizedText | None
+    cancel_reason: LocalizedText | None
+    e_payment_number: str | None
+    withheld_fils: int
+    refund_fils: int
+    refund_status: str | None
+    can_postpone: bool
+    latest_start_date: date | None
+    approval_letter: str | None = Field(description="Where the approval letter is printed.")
+    completion_letter: str | None = Field(description="Where the completion letter is printed.")
+    timeline: list[TimelineEntry]
+
+
+def request_public(
+    request: TrainingRequest, training: Training, *, is_staff: bool
+) -> RequestPublic:
+    now = training.clock.now()
+    found = domain.inquiry(request, now, training.calendar)
+    app = request.application
+    base = f"/v1/requests/{request.number}"
+    return RequestPublic(
+        number=request.number,
+        kind=app.kind,
+        kind_label=KIND_LABELS[app.kind],
+        applicant_type=app.applicant_type,
+        department_code=app.department_code,
+        department=app.department,
+        course=app.course,
+        study_subject=app.study_subject,
+        start_date=app.start_date,
+        end_date=app.end_date,
+        original_start_date=request.original_start_date,
+        fee_fils=app.fee_fils,
+        status=request.status,
+        status_label=found.label,
+        next_step=found.next_step,
+        deadline=found.deadline,
+        is_overdue=found.is_overdue,
+        applicant=request.applicant,
+        attachment=AttachmentPublic(**request.attachment.model_dump()),
+        attachment_note=request.attachment_note,
+        rejection_reasons=request.rejection_reasons,
+        cancel_reason=request.cancel_reason,
+        e_payment_number=request.e_payment_number,
+        withheld_fils=request.withheld_fils,
+        refund_fils=request.refund_fils,
+        refund_status=request.refund_status,
+        can_postpone=request.status is Status.POSTPONEMENT_OFFERED,
+        latest_start_date=request.latest_start_date,
+        approval_letter=f"{base}/approval-letter" if letters.has_approval(request) else None,
+        completion_letter=f"{base}/completion-letter" if letters.has_completion(request) else None,
+        timeline=[
+            TimelineEntry(
+                at=entry.at,
+                action=entry.action,
+                status_from=entry.source,
+                status_to=entry.target,
+                label=domain.entry_label(entry),
+                # A citizen sees that staff acted, not which employee.
+                by=entry.by if is_staff or entry.by in (domain.SYSTEM, domain.PAYMENTS) else
+                ("applicant" if entry.by == request.owner_subject else "staff"),
+                reason=entry.reason,
+            )
+            for entry in request.history
+        ],
+    )  # fmt: skip
+
+
+class Note(Schema):
+    note: Text = Field(description="What is wrong with the attachment (Arabic and English).")
+
+
+class Approval(Schema):
+    note: str | None = Field(default=None, max_length=300)
+
+
+class Rejection(Schema):
+    reasons: Text
+
+
+class Attendance(Schema):
+    attended: bool = Field(description="true: attended; false: a no-show.")
+    note: str | None = Field(default=None, max_length=300)
+
+
+class Postponement(Schema):
+    start_date: date = Field(description="The new start date, within one month of the missed one.")
+
+
+class StaffList(BaseModel):
+    counts: dict[str, int]
+    items: list[RequestPublic]
+
+
+router = APIRouter(prefix="/v1")
+
+
+@router.get("/catalogue", response_model=CataloguePublic, tags=["catalogue"])
+async def catalogue(training: TrainingDep) -> CataloguePublic:
+    """Public: the departments, and the GIS courses with their hours and fees."""
+    cat = training.catalogue
+    return CataloguePublic(
+        kinds={kind.value: label for kind, label in KIND_LABELS.items()},
+        departments=[DepartmentPublic(**d.model_dump()) for d in cat.departments],
+        gis_courses=list(cat.gis_courses),
+        fee_rule=LocalizedText(
+            ar="التدريب مجاني للطلاب المنسَّبين من مؤسسات ولتسهيل المهمة؛ يدفع الأفراد المتدربون "
+            "في دائرة نظم المعلومات الجغرافية رسوم الدورة المختارة؛ لا رسوم في الدوائر الأخرى.",
+            en="Free for students nominated by an institution and for missions; individuals "
+            "training in the GIS department pay the chosen course's fee; other departments: "
+            "no fee.",
+        ),
+    )
+
+
+@router.post("/requests", status_code=201, response_model=RequestPublic, tags=["requests"])
+async def submit_request(
+    body: Annotated[RequestForm, Form()],
+    attachment: Upload,
+    user: CurrentUser,
+    training: TrainingDep,
+    idempotency: Idempotency,
+    key: IdempotencyKey,
+) -> Any:
+    """Submit a request with its attachment: the institution's signed and stamped letter
+    (nominated) or a copy of the certificate (individual). SMS: initially accepted."""
+    if not user.is_citizen:
+        raise Forbidden(
+            "Only applicants (citizens, government bodies) submit requests.",
+            "يقدّم الطلبَ المتقدمون فقط (مواطنون أو جهات حكومية).",
+        )
+    training.check(body.form())  # every field rule before the file is read
+    data = await attachment.read(training.max_upload_bytes + 1)
+    applicant = Applicant(
+        name=body.name.strip(), phone=body.phone, lang=body.lang, national_id=body.national_id
+    )
+
+    async def create() -> tuple[int, Any]:
+        request = await training.submit(
+            user.subject, applicant, body.form(), attachment.filename or "attachment", data
+        )
+        return 201, request_public(request, training, is_staff=False)
+
+    payload = {**body.model_dump(mode="json"), "attachment_size": len(data)}
+    return await idempotency.run(scope=user.subject, key=key, payload=payload, create=create)
+
+
+@router.get("/requests", response_model=list[RequestPublic], tags=["requests"])
+async def my_requests(
+    user: CurrentUser, training: TrainingDep, limit: Limit = 20, offset: Offset = 0
+) -> list[RequestPublic]:
+    """The caller's own requests, newest first."""
+    found = await training.store.of_owner(user.subject, limit, offset)
+    return [request_public(request, training, is_staff=False) for request in found]
+
+
+async def _owned(number: str, user: Principal, training: Training) -> TrainingRequest:
+    request = await training.request(number)
+    ensure_owner(
+        user, request.owner_subject, staff_roles=STAFF_ROLES, not_found=NotFound(*REQUEST_NOT_FOUND)
+    )
+    return request
+
+
+async def _own(number: str, user: Principal, training: Training) -> TrainingRequest:
+    """The applicant's own request (staff act through their own routes)."""
+    request = await training.request(number)
+    if user.subject != request.owner_subject:
+        raise NotFound(*REQUEST_NOT_FOUND)
+    return request
+
+
+@router.get("/requests/{number}", response_model=RequestPublic, tags=["requests"])
+async def inquire(number: RequestNumber, user: CurrentUser, training: TrainingDep) -> RequestPublic:
+    """The inquiry screen: status, next step, deadline, letters and timeline (ar and en)."""
+    request = await _owned(number, user, training)
+    return request_public(request, training, is_staff=user.has_any(*STAFF_ROLES))
+
+
+@router.get("/requests/{number}/attachment", tags=["requests"], response_class=Response)
+async def download_attachment(
+    number: RequestNumber, user: CurrentUser, training: TrainingDep
+) -> Response:
+    """The attached letter or certificate, with the content type found in its bytes."""
+    request = await _owned(number, user, training)
+    data, content_type = await training.attachment_file(request)
+    return Response(
+        data,
+        media_type=content_type,
+        headers={"X-Content-Type-Options": "nosniff", "Content-Disposition": "attachment"},
+    )
+
+
+@router.put("/requests/{number}/attachment", response_model=RequestPublic, tags=["requests"])
+async def correct_attachment(
+    number: RequestNumber, attachment: Upload, user: CurrentUser, training: TrainingDep
+) -> RequestPublic:
+    """Upload the corrected attachment (within the 3 working days): back to review."""
+    await _own(number, user, training)
+    data = await attachment.read(training.max_upload_bytes + 1)
+    request = await training.correct_attachments(number, attachment.filename or "attachment", data)
+    return request_public(request, training, is_staff=False)
+
+
+@router.post("/requests/{number}/postpone", response_model=RequestPublic, tags=["requests"])
+async def postpone(
+    number: RequestNumber, body: Postponement, user: CurrentUser, training: TrainingDep
+) -> RequestPublic:
+    """After a no-show at paid GIS training: choose the new start date (once, one month)."""
+    await _own(number, user, training)
+    request = await training.postpone(number, body.start_date)
+    return request_public(request, training, is_staff=False)
+
+
+@router.get("/requests/{number}/approval-letter", response_class=HTMLResponse, tags=["letters"])
+async def approval_letter(
+    number: RequestNumber, user: CurrentUser, training: TrainingDep
+) -> HTMLResponse:
+    """The approval letter (bilingual HTML, printable): the owner or staff."""
+    request = await _owned(number, user, training)
+    if not letters.has_approval(request):
+        raise NotFound("There is no approval letter for this request.",
+                       "لا يوجد كتاب موافقة لهذا الطلب.")  # fmt: skip
+    return HTMLResponse(letters.approval(request, training.clock.now()))
+
+
+@router.get("/requests/{number}/completion-letter", response_class=HTMLResponse, tags=["letters"])
+async def completion_letter(
+    number: RequestNumber, user: CurrentUser, training: TrainingDep
+) -> HTMLResponse:
+    """The training completion letter (bilingual HTML, printable): the owner or staff."""
+    request = await _owned(number, user, training)
+    if not letters.has_completion(request):
+        raise NotFound("There is no completion letter for this request.",
+                       "لا يوجد كتاب انتهاء تدريب لهذا الطلب.")  # fmt: skip
+    return HTMLResponse(letters.completion(request, training.clock.now()))
+
+
+# ---- staff -----------------------------------------------------------------------------------
+
+
+@router.get("/staff/requests", response_model=StaffList, tags=["staff"])
+async def staff_requests(
+    user: Staff,
+    training: TrainingDep,
+    status: Annotated[Status | None, Query(description="Only this status.")] = None,
+    overdue: Annotated[
+        bool, Query(description="Only requests under review past their SLA (5 working days).")
+    ] = False,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> StaffList:
+    """Staff lists: by status, or the overdue reviews (oldest first)."""
+    now = training.clock.now()
+    found = await training.store.staff_list(status, now if overdue else None, limit, offset)
+    counts = await training.store.count_under_review(now)
+    return StaffList(
+        counts=counts, items=[request_public(r, training, is_staff=True) for r in found]
+    )
+
+
+@router.post("/requests/{number}/attachment-error", response_model=RequestPublic, tags=["staff"])
+async def attachment_error(
+    number: RequestNumber, body: Note, user: Reviewer, training: TrainingDep
+) -> RequestPublic:
+    """The attachment is wrong: the applicant has 3 working days to correct it (SMS)."""
+    request = await training.flag_attachments(number, body.note.localized(), user.subject)
+    return request_public(request, training, is_staff=True)
+
+
+@router.post("/requests/{number}/approve", response_model=RequestPublic, tags=["staff"])
+async def approve(
+    number: RequestNumber, body: Approval, user: Reviewer, training: TrainingDep
+) -> RequestPublic:
+    """Approve: free → the approval letter (SMS); an individual's GIS course → the fee."""
+    request = await training.approve(number, body.note, user.subject)
+    return request_public(request, training, is_staff=True)
+
+
+@router.post("/requests/{number}/reject", response_model=RequestPublic, tags=["staff"])
+async def reject(
+    number: RequestNumber, body: Rejection, user: Reviewer, training: TrainingDep
+) -> RequestPublic:
+    """Reject, with the reasons in Arabic and English (SMS)."""
+    request = await training.reject(number, body.reasons.localized(), user.subject)
+    return request_public(request, training, is_staff=True)
+
+
+@router.post("/requests/{number}/attendance", response_model=RequestPublic, tags=["staff"])
+async def attendance(
+    number: RequestNumber, body: Attendance, user: Supervisor, training: TrainingDep
+) -> RequestPublic:
+    """Record attendance or a no-show, from the start date (training only)."""
+    request = await training.record_attendance(number, body.attended, body.note, user.subject)
+    return request_public(request, training, is_staff=True)

@@ -1,0 +1,76 @@
+"""Wiring of the training service: its router, indexes, payments queue and deadline sweeper."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.common.runtime import Runtime, ServiceSpec, create_app
+from services.common.sweeper import DeadlineSweeper
+from services.training import api, consumers, domain, store
+from services.training.service import Training
+from services.training.settings import TrainingSettings
+
+DESCRIPTION = """Training, and mission facilitation, for students and delegates (seed 003).
+
+A student or delegate nominated by an institution (with its signed and stamped letter), or an
+individual (with a copy of their certificate), asks to train in a department of the municipality
+or to be helped with a study (a mission). Reviewers check the attachment, approve or reject;
+an individual's GIS training is paid per course; supervisors record attendance; a no-show at
+paid GIS training may be postponed once; at the end of the period the applicant is told what
+follows. Every step is an SMS."""
+
+
+class DeadlineAndSlaSweeper(DeadlineSweeper):
+    """Acts on `due_at`, then refreshes the review-SLA gauge from the database (every replica
+    reports the same figures; a restart loses nothing)."""
+
+    def __init__(self, training: Training, runtime: Runtime, settings: TrainingSettings) -> None:
+        super().__init__(
+            "request-deadline",
+            training.store.requests,
+            training.on_deadline,
+            runtime.clock,
+            field=store.DUE_AT,
+            poll_seconds=settings.sweeper_poll_seconds,
+            lease_seconds=settings.sweeper_lease_seconds,
+        )
+        self._training = training
+
+    async def sweep(self, batch: int = 500) -> int:
+        acted = await super().sweep(batch)
+        await self._training.report_sla()
+        return acted
+
+
+def build(settings: TrainingSettings | None = None) -> FastAPI:
+    settings = settings or TrainingSettings()
+    catalogue = (
+        domain.load_catalogue(settings.training_catalogue_file)
+        if settings.training_catalogue_file
+        else domain.load_catalogue()
+    )
+
+    def setup(runtime: Runtime) -> Training:
+        return Training(
+            store.TrainingStore(runtime.db, runtime.outbox),
+            catalogue,
+            runtime.clock,
+            runtime.calendar,
+            settings.training_max_upload_bytes,
+        )
+
+    def sweepers(runtime: Runtime) -> list[DeadlineSweeper]:
+        return [DeadlineAndSlaSweeper(runtime.service, runtime, settings)]
+
+    spec = ServiceSpec(
+        name="training",
+        title="Training and mission facilitation",
+        description=DESCRIPTION,
+        routers=[api.router],
+        indexes=store.INDEXES,
+        outbox_collections=[store.REQUESTS],
+        setup=setup,
+        consumers=consumers.consumers,
+        sweepers=sweepers,
+    )
+    return create_app(spec, settings)

@@ -1,0 +1,39 @@
+"""The events the training service reacts to: the outcomes of its bills and refunds, one queue.
+
+`payments.bill.paid.v1` approves an individual's GIS training (seed 003, step 10);
+`payments.bill.expired.v1` and `payments.bill.cancelled.v1` mean the fee can no longer be paid,
+so the request is cancelled (note 2; payments is the only clock of the unpaid fee, so it cannot
+fire twice). `payments.refund.approved.v1` / `.rejected.v1` are remembered for the inquiry (their
+SMS is the notifier's). Bills and refunds of other services are ignored. Handlers only translate.
+"""
+
+from __future__ import annotations
+
+from services.common.broker import QueueBinding
+from services.common.consumer import EventConsumer, Handler
+from services.common.runtime import Runtime
+from services.training.service import Training
+
+QUEUE = "training.payments"
+KEYS = (
+    "payments.bill.paid.v1",
+    "payments.bill.expired.v1",
+    "payments.bill.cancelled.v1",
+    "payments.refund.approved.v1",
+    "payments.refund.rejected.v1",
+)
+
+
+def handlers(training: Training) -> dict[str, Handler]:
+    return {
+        "payments.bill.paid.v1": training.on_bill_paid,
+        "payments.bill.expired.v1": training.on_bill_ended,
+        "payments.bill.cancelled.v1": training.on_bill_ended,
+        "payments.refund.approved.v1": training.on_refund_decided,
+        "payments.refund.rejected.v1": training.on_refund_decided,
+    }
+
+
+def consumers(runtime: Runtime) -> list[EventConsumer]:
+    training: Training = runtime.service
+    return [EventConsumer(QueueBinding(QUEUE, KEYS), handlers(training))]

@@ -1,0 +1,192 @@
+"""Every SMS of the training service, as the notifier renders it from the events the domain
+raises: the exact Arabic text of each branch, English beside it (GSM-7), and every branch within
+3 segments with the longest realistic values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+
+import pytest
+
+from contracts import REGISTRY, ContractModel, LocalizedText
+from services.notifier.catalogue import event_context, load
+from services.notifier.domain import MAX_SEGMENTS, count_segments
+from services.training import domain
+from services.training.domain import Change, Kind
+from tests.unit.training.test_domain import (
+    CALENDAR,
+    NOTE,
+    NOW,
+    ON_START,
+    billed,
+    nominated,
+    paid,
+    submitted,
+)
+
+CATALOGUE = load()
+PREFIX = "أمانة عمّان الكبرى: "
+N = "TR-2026-000001"
+MISSION = nominated(kind=Kind.MISSION, study_subject="traffic in east Amman")
+
+
+def _second_no_show() -> Change:
+    offered = domain.record_no_show(paid(), ON_START, "s").request
+    moved = domain.postpone(offered, date(2026, 12, 20), ON_START, CALENDAR).request
+    return domain.record_no_show(
+        moved, domain.day_start(date(2026, 12, 20)) + timedelta(hours=8), "s"
+    )
+
+
+def _completed(application: object) -> Change | None:
+    approved = domain.approve(submitted(application), NOW, "r", CALENDAR).request  # type: ignore[arg-type]
+    return domain.complete(approved, domain.period_end(approved.application.end_date))
+
+
+BRANCHES: dict[str, tuple[Callable[[], Change | None], str]] = {
+    "1 submitted": (
+        lambda: domain.submit(
+            N,
+            "c",
+            submitted().applicant,
+            submitted().application,
+            submitted().attachment,
+            NOW,
+            CALENDAR,
+        ),
+        f"تم قبول طلبكم للتدريب مبدئياً، ورقم الطلب {N}. يمكنكم متابعته من شاشة الاستعلام عن "
+        "الطلب على www.amman.jo",
+    ),
+    "2 attachments to correct": (
+        lambda: domain.flag_attachments(submitted(), NOTE, NOW, "r", CALENDAR),
+        f"يرجى تصويب مرفقات الطلب {N} (الكتاب غير مختوم) خلال 3 أيام عمل قبل 26/11/2026 00:00 من "
+        "شاشة الاستعلام على www.amman.jo وإلا يُلغى الطلب.",
+    ),
+    "2 not corrected: cancelled": (
+        lambda: domain.expire_correction(
+            domain.flag_attachments(submitted(), NOTE, NOW, "r", CALENDAR).request, NOW
+        ),
+        f"أُلغي طلبكم {N}، والسبب: لم تُصوَّب المرفقات خلال المدة المحددة.",
+    ),
+    "3 not paid: cancelled": (
+        lambda: domain.expire_payment(billed(), NOW),
+        f"أُلغي طلبكم {N}، والسبب: لم تُدفع الرسوم خلال المدة المحددة.",
+    ),
+    "4 rejected": (
+        lambda: domain.reject(
+            submitted(), LocalizedText(ar="لا يوجد شاغر في الدائرة", en="no vacancy"), NOW, "r"
+        ),
+        f"نعتذر، لم تتم الموافقة على طلبكم {N}. المبررات: لا يوجد شاغر في الدائرة.",
+    ),
+    "5 approved, free": (
+        lambda: domain.approve(submitted(nominated()), NOW, "r", CALENDAR),
+        f"تمت الموافقة على طلبكم {N}. يمكنكم طباعة كتاب الموافقة من شاشة الاستعلام عن الطلب على "
+        "www.amman.jo. يبدأ التدريب في 2026-12-06.",
+    ),
+    "5 approved, paid": (
+        lambda: domain.pay(billed(), "2026000123457", NOW, 200000, NOW),
+        f"تمت الموافقة على طلبكم {N} بعد دفع الرسوم. يمكنكم طباعة كتاب الموافقة من شاشة "
+        "الاستعلام عن الطلب على www.amman.jo. يبدأ التدريب في 2026-12-06.",
+    ),
+    "6 no-show: postponement offered": (
+        lambda: domain.record_no_show(paid(), ON_START, "s"),
+        f"لم تحضروا لمباشرة التدريب (الطلب {N}). يمكنكم تأجيله لمرة واحدة فقط إلى موعد لا "
+        "يتجاوز 2027-01-06 من شاشة الاستعلام على www.amman.jo",
+    ),
+    "6 postponed": (
+        lambda: domain.postpone(
+            domain.record_no_show(paid(), ON_START, "s").request,
+            date(2026, 12, 20),
+            ON_START,
+            CALENDAR,
+        ),
+        f"تم تأجيل التدريب للطلب {N}، ويبدأ في 2026-12-20 وينتهي في 2026-12-31. لا يمكن التأجيل "
+        "مرة أخرى.",
+    ),
+    "6 second no-show: 25 % withheld": (
+        _second_no_show,
+        f"أُلغي طلبكم {N}، والسبب: عدم الحضور في موعد التدريب الجديد بعد التأجيل. خُصم 25% من "
+        "الرسوم (50.000 دينار)، واسترداد 150.000 دينار بانتظار موافقة الإدارة العليا.",
+    ),
+    "6 no new date chosen: 25 % withheld": (
+        lambda: domain.expire_postponement(
+            domain.record_no_show(paid(), ON_START, "s").request, ON_START
+        ),
+        f"أُلغي طلبكم {N}، والسبب: لم يُختر موعد جديد للتدريب خلال شهر من الموعد الفائت. خُصم "
+        "25% من الرسوم (50.000 دينار)، واسترداد 150.000 دينار بانتظار موافقة الإدارة العليا.",
+    ),
+    "6 no-show at free training": (
+        lambda: domain.record_no_show(
+            domain.approve(submitted(nominated()), NOW, "r", CALENDAR).request, ON_START, "s"
+        ),
+        f"أُلغي طلبكم {N}، والسبب: عدم الحضور لمباشرة التدريب.",
+    ),
+    "7 training over": (
+        lambda: _completed(nominated()),
+        f"انتهى التدريب للطلب {N}. كتاب انتهاء التدريب وتقرير التقييم جاهزان: اطبعوا الكتاب من "
+        "شاشة الاستعلام على www.amman.jo واحضروا لاستلام التقرير باليد.",
+    ),
+    "7 mission over": (
+        lambda: _completed(MISSION),
+        f"انتهت المهمة للطلب {N}. يرجى تسليم نسخة ورقية وإلكترونية من الدراسة بعد إنهائها وصدور "
+        "نتائجها.",
+    ),
+}
+
+
+def _sms_event(change: Change | None) -> tuple[str, ContractModel]:
+    assert change is not None
+    (raised,) = [
+        (key, data) for key, data in change.events if REGISTRY.spec_for(key).notifies_applicant
+    ]
+    return raised
+
+
+@pytest.mark.parametrize("branch", list(BRANCHES))
+def test_the_arabic_sms_of_each_branch(branch: str) -> None:
+    make, expected = BRANCHES[branch]
+    key, data = _sms_event(make())
+
+    assert CATALOGUE.render(key, "ar", event_context(data)) == PREFIX + expected
+
+
+@pytest.mark.parametrize("branch", list(BRANCHES))
+def test_the_english_sms_of_each_branch_is_gsm_7(branch: str) -> None:
+    key, data = _sms_event(BRANCHES[branch][0]())
+    text = CATALOGUE.render(key, "en", event_context(data))
+
+    assert text.startswith("Greater Amman Municipality: ")
+    assert N in text
+    assert count_segments(text).encoding == "GSM-7"
+
+
+LONG_AR = "دائرة نظم المعلومات الجغرافية التابعة لأمانة عمّان الكبرى في مبنى الأمانة الرئيسي"
+LONG_EN = (
+    "Geographic Information Systems Department of the Greater Amman Municipality, main building"
+)
+
+
+def _longest(data: ContractModel) -> ContractModel:
+    def stretch(value: object) -> object:
+        if isinstance(value, LocalizedText):
+            return LocalizedText(ar=LONG_AR, en=LONG_EN)
+        if isinstance(value, ContractModel):
+            return value.model_copy(
+                update={name: stretch(getattr(value, name)) for name in type(value).model_fields}
+            )
+        return value
+
+    stretched = stretch(data)
+    assert isinstance(stretched, ContractModel)
+    return stretched.model_copy(update={"request_number": "TR-2026-999999"})
+
+
+@pytest.mark.parametrize("branch", list(BRANCHES))
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_every_sms_fits_three_segments_with_the_longest_values(branch: str, lang: str) -> None:
+    key, data = _sms_event(BRANCHES[branch][0]())
+
+    text = CATALOGUE.render(key, lang, event_context(_longest(data)))
+
+    assert count_segments(text).count <= MAX_SEGMENTS, text
