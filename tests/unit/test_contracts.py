@@ -52,6 +52,7 @@ from contracts import (
     parse_event,
     routing_key_of,
 )
+from tests.unit.contractors.test_contract import CONTRACTOR_SAMPLES
 from tests.unit.courses.test_contract import COURSE_SAMPLES
 
 NOW = datetime(2026, 11, 28, 7, 30, 12, tzinfo=UTC)
@@ -218,6 +219,8 @@ SAMPLES: dict[type[BaseModel], dict[str, Any]] = {
 }
 # The courses models' samples live beside the courses contract tests.
 SAMPLES.update(COURSE_SAMPLES)
+# The contractors models' samples live beside the contractors contract tests.
+SAMPLES.update(CONTRACTOR_SAMPLES)
 
 
 def bill_issued(**changes: Any) -> BillIssued:
