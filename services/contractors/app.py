@@ -65,11 +65,19 @@ class ContractorsSettings(ServiceSettings):
     contractors_lookups_per_window: int = Field(default=10, ge=1, le=1000)
     contractors_lookup_window_seconds: int = Field(default=900, ge=1, le=86400)
     contractors_payment_working_days: int = Field(default=5, ge=1, le=30)
+    # Development only: every code is this value, so a local run can be tried without a phone
+    # (the local notifier's log gateway shows no code). Refused in any other environment.
+    contractors_otp_dev_code: str | None = Field(default=None, pattern=r"^[0-9]{4,10}$")
 
     @model_validator(mode="after")
     def _secret_in_production(self) -> ContractorsSettings:
         if self.environment is Environment.PRODUCTION and self.contractors_otp_secret is None:
             raise ValueError("production needs CONTRACTORS_OTP_SECRET for one-time codes")
+        if self.contractors_otp_dev_code is not None:
+            if self.environment is not Environment.DEVELOPMENT:
+                raise ValueError("CONTRACTORS_OTP_DEV_CODE is for development only")
+            if len(self.contractors_otp_dev_code) != self.contractors_otp_digits:
+                raise ValueError("CONTRACTORS_OTP_DEV_CODE must have CONTRACTORS_OTP_DIGITS digits")
         return self
 
     def otp_secret(self) -> bytes:
@@ -139,6 +147,7 @@ def build(settings: ContractorsSettings | None = None) -> FastAPI:
             policy=settings.policy(),
             limits=settings.limits(),
             payment_working_days=settings.contractors_payment_working_days,
+            dev_code=settings.contractors_otp_dev_code,
         )
 
     def sweepers(runtime: Runtime) -> list[DeadlineSweeper]:

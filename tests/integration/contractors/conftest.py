@@ -197,7 +197,12 @@ class Platform:
         return match.group(1)
 
     def form(
-        self, phone: str, verification_id: str, code: str, permit: dict[str, Any] = PAID, **more: Any
+        self,
+        phone: str,
+        verification_id: str,
+        code: str,
+        permit: dict[str, Any] = PAID,
+        **more: Any,
     ) -> dict[str, Any]:
         return {
             **permit,

@@ -37,7 +37,9 @@ C-88003,مؤسسة ج,Est. C,buildings,2,,P-3,2026,2026-13-01,2026-12-31,closed
 """
 
 
-async def _import(platform: Any, content: bytes, content_type: str, token: str | None = None) -> Any:
+async def _import(
+    platform: Any, content: bytes, content_type: str, token: str | None = None
+) -> Any:
     return await platform.call(
         "POST",
         "/v1/registry/imports",
@@ -66,9 +68,7 @@ async def test_the_registry_import_is_all_or_nothing_and_idempotent(
     changed["rows"][0]["valid_to"] = "2027-02-28"
     updated = await _import(platform, json.dumps(changed).encode(), "application/json")
     assert updated.json()["updated"] == {"contractors": 0, "permits": 1}
-    contractor = await platform.call(
-        "GET", "/v1/registry/contractors/C-77001", platform.reviewer()
-    )
+    contractor = await platform.call("GET", "/v1/registry/contractors/C-77001", platform.reviewer())
     assert contractor.json()["phone"] == "+962795556677"
     assert contractor.json()["permits"][0]["valid_to"] == "2027-02-28"
     found = await platform.call(
@@ -98,7 +98,9 @@ async def test_the_registry_import_is_all_or_nothing_and_idempotent(
     assert not_csv.status_code == 422 and not_csv.json()["errors"][0]["field"] == "body"
     not_json = await _import(platform, b"{", "application/json")
     assert not_json.status_code == 422
-    assert (await _import(platform, BAD_CSV.encode(), "text/csv", platform.reviewer())).status_code == 403
+    assert (
+        await _import(platform, BAD_CSV.encode(), "text/csv", platform.reviewer())
+    ).status_code == 403
 
 
 async def test_ownership_roles_and_bad_input(start_platform: StartPlatform) -> None:
@@ -140,14 +142,16 @@ async def test_ownership_roles_and_bad_input(start_platform: StartPlatform) -> N
         "POST",
         "/v1/verifications",
         owner,
-        {"contractor_number": "C 1!*", "permit_number": "P-1", "permit_year": 2026,
-         "phone": "0612345678"},
+        {
+            "contractor_number": "C 1!*",
+            "permit_number": "P-1",
+            "permit_year": 2026,
+            "phone": "0612345678",
+        },
     )
     assert rules.status_code == 422, rules.text
     assert {e["field"] for e in rules.json()["errors"]} == {"contractor_number"}
-    phone = await platform.call(
-        "POST", "/v1/verifications", owner, {**PAID, "phone": "0612345678"}
-    )
+    phone = await platform.call("POST", "/v1/verifications", owner, {**PAID, "phone": "0612345678"})
     assert phone.status_code == 422 and phone.json()["errors"][0]["field"] == "phone"
     form = await platform.call(
         "POST",

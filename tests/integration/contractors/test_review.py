@@ -51,9 +51,7 @@ async def test_a_rejection_tells_the_applicant_why(start_platform: StartPlatform
         f"نعتذر، رُفض طلب تجديد تصريح المقاول {number}. السبب: التصريح عليه مخالفات غير مسددة"
     )
     # Decided once: a second decision is a conflict; the permit is free for a new renewal.
-    again = await platform.call(
-        "POST", f"/v1/requests/{number}/approval", platform.reviewer(), {}
-    )
+    again = await platform.call("POST", f"/v1/requests/{number}/approval", platform.reviewer(), {})
     assert again.status_code == 409, again.text
 
     english = await platform.renewal(platform.citizen(), lang="en")
@@ -95,7 +93,9 @@ async def test_approved_with_a_fee_paid_renews_the_permit_and_redelivery_changes
     paid = await platform.pay(number)
     assert paid.status_code == 200, paid.text
     completed = await platform.reaches(number, "completed")
-    start, end = new_validity(datetime.fromisoformat("2026-12-31").date(), amman_date(platform.now()))
+    start, end = new_validity(
+        datetime.fromisoformat("2026-12-31").date(), amman_date(platform.now())
+    )
     assert (completed["valid_from"], completed["valid_to"]) == (start.isoformat(), end.isoformat())
     assert completed["fee"]["e_payment_number"]
     texts = await platform.sms(number, 3)
@@ -137,7 +137,9 @@ async def test_approved_with_no_fee_completes_at_once(start_platform: StartPlatf
     done = await platform.decide(number, "approval")
     assert done["status"] == "completed" and done["fee_fils"] == 0 and done["fee"] is None
     # Lapsed on 2026-05-31: one year from today.
-    start, end = new_validity(datetime.fromisoformat("2026-05-31").date(), amman_date(platform.now()))
+    start, end = new_validity(
+        datetime.fromisoformat("2026-05-31").date(), amman_date(platform.now())
+    )
     assert (done["valid_from"], done["valid_to"]) == (start.isoformat(), end.isoformat())
     assert done["timeline"][-1]["label"]["en"] == "Approved; renewed (no fee)"
     texts = await platform.sms(number, 2)

@@ -151,7 +151,9 @@ async def test_an_expired_code_and_a_code_tried_too_often_are_void(
     for left in (4, 3, 2, 1):
         response = await platform.submit_form(citizen, platform.form(phone, verification, wrong))
         assert response.status_code == 422, response.text
-        assert response.json()["detail"] == f"The verification code is wrong; {left} attempt(s) left"
+        assert (
+            response.json()["detail"] == f"The verification code is wrong; {left} attempt(s) left"
+        )
     fifth = await platform.submit_form(citizen, platform.form(phone, verification, wrong))
     assert fifth.status_code == 410, fifth.text
     assert fifth.json()["errors"][0]["type"] == "code_void"
