@@ -420,8 +420,8 @@ class Contractors:
         permit freed once the renewal is over."""
         if request.status is domain.Status.COMPLETED:
             if not await self.store.write_renewal(request):
+                # Removed from the registry since: nothing to write to (said once, not retried).
                 logger.error("renewal %s: permit missing from the registry", request.request_number)
-                return
             await self.store.registry_written(request.request_number)
         if not request.is_open:
             await self.store.release_permit(request.permit_id, request.request_number)

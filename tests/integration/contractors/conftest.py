@@ -143,6 +143,7 @@ class Platform:
     clock_file: Path
     token_for: Callable[..., str]
     amqp: Any
+    database: Any
     offset: timedelta = timedelta(0)
 
     # ---- time ------------------------------------------------------------------------------
@@ -192,7 +193,7 @@ class Platform:
 
         await eventually(arrived, message=f"{count} SMS to {phone}")
         text = self.provider.to(phone)[count - 1].text
-        match = re.search(r"(?:هو|is) (\d{6})", text)
+        match = re.search(r"(?:هو|is) (\d{4,10})", text)
         assert match, text
         return match.group(1)
 
@@ -398,6 +399,7 @@ async def start_platform(
             clock_file=clock_file,
             token_for=token_for,
             amqp=broker.connection,
+            database=mongo[f"{database_name}_contractors"],
         )
         imported = await platform.call(
             "POST",

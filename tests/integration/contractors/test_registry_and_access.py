@@ -4,7 +4,11 @@ staff actions need their role (403), bad input is a problem naming the field, ne
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -176,3 +180,43 @@ async def test_ownership_roles_and_bad_input(start_platform: StartPlatform) -> N
     assert rejection.json()["errors"][0]["field"] == "reason.en"
     extra = await platform.call("POST", "/v1/lookups", owner, {**PAID, "name": "x"})
     assert extra.status_code == 422 and extra.json()["errors"][0]["field"] == "name"
+
+
+async def _cli(path: Path, database: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "services.contractors.registry",
+        "import",
+        str(path),
+        env={**os.environ, "ENVIRONMENT": "test", "MONGO_DATABASE": database},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_the_registry_cli_imports_a_file_all_or_nothing(
+    tmp_path: Path, mongo: Any, database_name: str, infra: Any
+) -> None:
+    database = f"{database_name}_cli"
+    try:
+        good = tmp_path / "registry.json"
+        good.write_text(json.dumps(GOOD_JSON), encoding="utf-8")
+        code, out, _ = await _cli(good, database)
+        assert code == 0, out
+        assert json.loads(out)["created"] == {"contractors": 1, "permits": 1}
+        assert (await _cli(good, database))[0] == 0
+        assert await mongo[database]["permits"].count_documents({}) == 1
+
+        bad = tmp_path / "bad.csv"
+        bad.write_text(BAD_CSV, encoding="utf-8")
+        code, _, err = await _cli(bad, database)
+        assert code == 1
+        assert f"{bad}:3: name_ar: This value is required" in err
+        assert "6 error(s): nothing imported" in err
+        assert await mongo[database]["contractors"].count_documents({}) == 1
+    finally:
+        await mongo.drop_database(database)

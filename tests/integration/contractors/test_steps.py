@@ -4,10 +4,12 @@ renewal submitted with the right code -> SMS with the request number."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 
+from tests.integration.conftest import eventually
 from tests.integration.contractors.conftest import (
     FREE,
     PAID,
@@ -195,3 +197,35 @@ async def test_codes_are_rate_limited_per_phone(start_platform: StartPlatform) -
     await platform.move_clock(start + timedelta(hours=1))
     assert (await platform.send_code(citizen, phone)).status_code == 201
     assert local(phone).startswith("07")
+
+
+async def test_the_code_is_never_stored_or_logged_in_clear(start_platform: StartPlatform) -> None:
+    platform = await start_platform(payments=False, CONTRACTORS_OTP_DIGITS="8")
+    citizen = platform.citizen()
+    phone = random_phone()
+    sent = await platform.send_code(citizen, phone)
+    assert sent.status_code == 201, sent.text
+    code = await platform.code_on(phone)
+    assert len(code) == 8
+
+    async def relayed() -> bool:
+        document = await platform.database["verifications"].find_one(
+            {"_id": sent.json()["verification_id"]}
+        )
+        return bool(document) and not document.get("outbox")
+
+    await eventually(relayed, message="the command left the outbox")
+    dump = []
+    for name in await platform.database.list_collection_names():
+        async for document in platform.database[name].find({}):
+            dump.append(json.dumps(document, default=str, ensure_ascii=False))
+    stored = "\n".join(dump)
+    assert '"code_hash"' in stored
+    assert code not in stored
+    assert code not in platform.contractors.log_text()
+    assert phone not in platform.contractors.log_text()
+    # The citizen sees the SMS in the notifier too, masked.
+    number = await platform.submit_form(
+        citizen, platform.form(phone, sent.json()["verification_id"], code)
+    )
+    assert number.status_code == 201, number.text
