@@ -220,3 +220,17 @@ async def test_the_registry_cli_imports_a_file_all_or_nothing(
         assert await mongo[database]["contractors"].count_documents({}) == 1
     finally:
         await mongo.drop_database(database)
+
+
+async def test_the_sample_registry_is_loaded_at_start_when_asked(
+    start_platform: StartPlatform,
+) -> None:
+    platform = await start_platform(payments=False, CONTRACTORS_LOAD_SAMPLE="true")
+    found = await platform.call(
+        "POST",
+        "/v1/lookups",
+        platform.citizen(),
+        {"contractor_number": "C-20871", "permit_number": "P-2026-0930", "permit_year": 2026},
+    )
+    assert found.status_code == 200, found.text
+    assert found.json()["contractor_name"]["en"] == "Al-Jabal Construction Co."

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from services.contractors.domain import amman_date, amman_time, new_validity
+from tests.integration.conftest import eventually
 from tests.integration.contractors.conftest import (
     FREE,
     PAID,
@@ -184,3 +185,32 @@ async def test_an_unpaid_bill_expires_and_cancels_the_renewal(
     again = await platform.renewal(platform.citizen())
     assert again["request_number"] != number
     assert PAID["permit_number"] == again["permit"]["permit_number"]
+
+
+async def test_a_registry_write_lost_in_a_crash_is_finished_by_the_sweeper(
+    start_platform: StartPlatform,
+) -> None:
+    platform = await start_platform(payments=False)
+    number = (await platform.renewal(platform.citizen(), FREE))["request_number"]
+    done = await platform.decide(number, "approval")
+    # As if the process died between storing the completed renewal and writing the permit.
+    await platform.database["permits"].update_one(
+        {"_id": "P-2025-1201|2025"},
+        {
+            "$set": {"valid_from": "2025-06-01", "valid_to": "2026-05-31"},
+            "$unset": {"last_renewal": ""},
+        },
+    )
+    await platform.database["requests"].update_one(
+        {"_id": number}, {"$set": {"registry_due_at": platform.now() - timedelta(seconds=1)}}
+    )
+
+    async def rewritten() -> bool:
+        permit = await platform.permit("C-30555", "P-2025-1201")
+        return bool(permit["last_renewal"] == number)
+
+    await eventually(rewritten, message="the sweeper rewrote the permit")
+    permit = await platform.permit("C-30555", "P-2025-1201")
+    assert (permit["valid_from"], permit["valid_to"]) == (done["valid_from"], done["valid_to"])
+    stored = await platform.database["requests"].find_one({"_id": number})
+    assert "registry_due_at" not in stored
