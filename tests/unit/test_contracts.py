@@ -52,6 +52,7 @@ from contracts import (
     parse_event,
     routing_key_of,
 )
+from tests.unit.contractors.test_contract import CONTRACTOR_SAMPLES
 from tests.unit.courses.test_contract import COURSE_SAMPLES
 from tests.unit.training.test_contract import TRAINING_SAMPLES
 
@@ -219,7 +220,8 @@ SAMPLES: dict[type[BaseModel], dict[str, Any]] = {
 }
 # The courses models' samples live beside the courses contract tests.
 SAMPLES.update(COURSE_SAMPLES)
-# The training models' samples live beside the training contract tests.
+# The contractors and training models' samples live beside their own contract tests.
+SAMPLES.update(CONTRACTOR_SAMPLES)
 SAMPLES.update(TRAINING_SAMPLES)
 
 

@@ -1,0 +1,1 @@
+"""The contractors service: renewal of a contractor's permit (seed 001)."""

@@ -1,0 +1,7 @@
+"""`python -m services.contractors`: run the contractors service (configured by environment)."""
+
+from services.common.runtime import serve
+from services.contractors.app import ContractorsSettings, build
+
+settings = ContractorsSettings()
+serve(build(settings), settings)

@@ -1,0 +1,377 @@
+"""The contractor and permit registry: parsing an import file, writing it, and its CLI.
+
+    .venv/bin/python -m services.contractors.registry import registry.csv
+    .venv/bin/python -m services.contractors.registry import registry.json
+
+(the database from `MONGO_URL` / `MONGO_DATABASE`, as the service reads them).
+
+One row per permit, the contractor's columns repeated on each of its permits:
+
+    contractor_number,name_ar,name_en,classification,category,phone,permit_number,permit_year,
+    valid_from,valid_to,permit_status
+
+(`phone` may be empty; `permit_status` defaults to `active`; dates are `YYYY-MM-DD`). JSON is a
+list of objects with the same keys, or `{"rows": [...]}`.
+
+**All or nothing**: a file with any bad row imports nothing, and the answer lists every bad row by
+line (CSV: the line in the file, the header being line 1; JSON: the row's position from 1) and
+field. A good file is upserted: contractors by number, permits by number and year; importing the
+same file again changes nothing (`unchanged`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from contracts import LocalizedText
+from services.common.mongo import Collection, Database, Document
+from services.contractors.domain import (
+    Contractor,
+    DomainError,
+    Permit,
+    PermitStatus,
+    check_phone,
+    normalise_number,
+)
+
+CONTRACTORS = "contractors"
+PERMITS = "permits"
+SAMPLE_FILE = Path(__file__).resolve().with_name("sample_registry.csv")
+MAX_ROWS = 50_000
+
+COLUMNS = (
+    "contractor_number",
+    "name_ar",
+    "name_en",
+    "classification",
+    "category",
+    "phone",
+    "permit_number",
+    "permit_year",
+    "valid_from",
+    "valid_to",
+    "permit_status",
+)
+REQUIRED = tuple(c for c in COLUMNS if c not in ("phone", "permit_status"))
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    field: str
+    message: str
+    message_ar: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "field": self.field,
+            "message": self.message,
+            "message_ar": self.message_ar,
+        }
+
+
+@dataclass
+class Parsed:
+    contractors: dict[str, Contractor] = field(default_factory=dict)
+    permits: dict[str, Permit] = field(default_factory=dict)
+    errors: list[RowError] = field(default_factory=list)
+    rows: int = 0
+
+
+class BadFile(Exception):
+    """The file as a whole cannot be read (not CSV/JSON, no header, too big)."""
+
+    def __init__(self, detail: str, detail_ar: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.detail_ar = detail_ar
+
+
+def read_rows(content: bytes, kind: str) -> list[tuple[int, dict[str, Any]]]:
+    """(line, row) pairs of a CSV or JSON file."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BadFile("The file is not UTF-8 text", "الملف ليس نصاً بترميز UTF-8") from None
+    if kind == "json":
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise BadFile("The file is not valid JSON", "الملف ليس بصيغة JSON صحيحة") from None
+        if isinstance(data, dict):
+            data = data.get("rows")
+        if not isinstance(data, list):
+            raise BadFile(
+                'JSON must be a list of rows, or {"rows": [...]}',
+                'يجب أن يكون ملف JSON قائمة صفوف أو {"rows": [...]}',
+            )
+        return [(index, row if isinstance(row, dict) else {}) for index, row in enumerate(data, 1)]
+    reader = csv.DictReader(io.StringIO(text))
+    header = [name.strip() for name in reader.fieldnames or []]
+    missing = [name for name in REQUIRED if name not in header]
+    if missing:
+        raise BadFile(
+            f"The CSV header lacks the columns: {', '.join(missing)}",
+            f"ينقص ترويسة الملف الأعمدة: {', '.join(missing)}",
+        )
+    reader.fieldnames = header
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for row in reader:
+        rows.append((reader.line_num, {k: v for k, v in row.items() if k is not None}))
+    return rows
+
+
+def _text(row: dict[str, Any], name: str) -> str:
+    value = row.get(name)
+    if value is None:
+        return ""
+    return " ".join(str(value).split())
+
+
+def _date(raw: str) -> date | None:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        return None
+
+
+def parse(content: bytes, kind: str) -> Parsed:
+    """Check every row; collect contractors and permits, or the errors of every bad row."""
+    rows = read_rows(content, kind)
+    if len(rows) > MAX_ROWS:
+        raise BadFile(
+            f"At most {MAX_ROWS} rows per file", f"الحد الأقصى {MAX_ROWS} صف في الملف الواحد"
+        )
+    if not rows:
+        raise BadFile("The file has no rows", "الملف لا يحتوي على صفوف")
+    parsed = Parsed(rows=len(rows))
+    for line, row in rows:
+        _parse_row(parsed, line, row)
+    return parsed
+
+
+def _parse_row(parsed: Parsed, line: int, row: dict[str, Any]) -> None:
+    errors: list[RowError] = []
+
+    def bad(name: str, message: str, message_ar: str) -> None:
+        errors.append(RowError(line, name, message, message_ar))
+
+    for name in REQUIRED:
+        if not _text(row, name):
+            bad(name, "This value is required", "هذه القيمة مطلوبة")
+    number = normalise_number(_text(row, "contractor_number"))
+    if _text(row, "contractor_number") and number is None:
+        bad("contractor_number", "Letters, digits, '-' or '/', up to 30", "رقم غير صالح")
+    permit_number = normalise_number(_text(row, "permit_number"))
+    if _text(row, "permit_number") and permit_number is None:
+        bad("permit_number", "Letters, digits, '-' or '/', up to 30", "رقم غير صالح")
+    year_text = _text(row, "permit_year")
+    year = int(year_text) if year_text.isdigit() else None
+    if year_text and (year is None or not 1950 <= year <= 2200):
+        bad("permit_year", "A year between 1950 and 2200", "سنة بين 1950 و2200")
+    dates: dict[str, date | None] = {}
+    for name in ("valid_from", "valid_to"):
+        raw = _text(row, name)
+        dates[name] = _date(raw) if raw else None
+        if raw and dates[name] is None:
+            bad(name, "A date as YYYY-MM-DD", "تاريخ بالصيغة YYYY-MM-DD")
+    start, end = dates["valid_from"], dates["valid_to"]
+    if start is not None and end is not None and end < start:
+        bad("valid_to", "valid_to is before valid_from", "تاريخ الانتهاء قبل تاريخ البدء")
+    phone: str | None = None
+    if _text(row, "phone"):
+        try:
+            phone = check_phone(_text(row, "phone"))
+        except DomainError:
+            bad("phone", "A Jordanian mobile number", "رقم هاتف خلوي أردني")
+    status_text = _text(row, "permit_status").lower() or PermitStatus.ACTIVE.value
+    if status_text not in {s.value for s in PermitStatus}:
+        bad(
+            "permit_status",
+            "One of: " + ", ".join(s.value for s in PermitStatus),
+            "إحدى القيم: " + "، ".join(s.value for s in PermitStatus),
+        )
+    for name in ("name_ar", "name_en", "classification", "category"):
+        if len(_text(row, name)) > 200:
+            bad(name, "At most 200 characters", "بحد أقصى 200 حرف")
+    if errors:
+        parsed.errors.extend(errors)
+        return
+    assert number and permit_number and year and start and end
+    contractor = Contractor(
+        number=number,
+        name=LocalizedText(ar=_text(row, "name_ar"), en=_text(row, "name_en")),
+        classification=_text(row, "classification").lower(),
+        category=_text(row, "category"),
+        phone=phone,
+    )
+    known = parsed.contractors.get(number)
+    if known is not None and known != contractor:
+        parsed.errors.append(
+            RowError(
+                line,
+                "contractor_number",
+                "This contractor appears earlier in the file with other details",
+                "هذا المقاول مذكور سابقاً في الملف ببيانات مختلفة",
+            )
+        )
+        return
+    permit = Permit(
+        contractor_number=number,
+        number=permit_number,
+        year=year,
+        valid_from=start,
+        valid_to=end,
+        status=PermitStatus(status_text),
+    )
+    if permit.id in parsed.permits:
+        parsed.errors.append(
+            RowError(
+                line,
+                "permit_number",
+                "This permit number and year appear earlier in the file",
+                "رقم التصريح وسنته مذكوران سابقاً في الملف",
+            )
+        )
+        return
+    parsed.contractors[number] = contractor
+    parsed.permits[permit.id] = permit
+
+
+# ---- storage -----------------------------------------------------------------------------------
+
+
+def contractor_document(contractor: Contractor) -> Document:
+    document: Document = contractor.model_dump(mode="json", exclude={"number"})
+    document["_id"] = contractor.number
+    return document
+
+
+def to_contractor(document: Document) -> Contractor:
+    return Contractor.model_validate({**document, "number": document["_id"]})
+
+
+def permit_fields(permit: Permit) -> Document:
+    """What an import sets on a permit (never `last_renewal`, which renewals write)."""
+    return permit.model_dump(mode="json", exclude={"last_renewal"})
+
+
+def to_permit(document: Document) -> Permit:
+    return Permit.model_validate(document)
+
+
+@dataclass
+class Report:
+    rows: int = 0
+    created: dict[str, int] = field(default_factory=lambda: {CONTRACTORS: 0, PERMITS: 0})
+    updated: dict[str, int] = field(default_factory=lambda: {CONTRACTORS: 0, PERMITS: 0})
+    unchanged: dict[str, int] = field(default_factory=lambda: {CONTRACTORS: 0, PERMITS: 0})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+        }
+
+
+async def _upsert(
+    collection: Collection, document_id: str, fields: Document, kind: str, report: Report
+) -> None:
+    now = datetime.now(UTC)
+    for _ in range(3):
+        existing = await collection.find_one({"_id": document_id})
+        if existing is None:
+            try:
+                await collection.insert_one({"_id": document_id, **fields, "imported_at": now})
+            except DuplicateKeyError:
+                continue
+            report.created[kind] += 1
+            return
+        if all(existing.get(key) == value for key, value in fields.items()):
+            report.unchanged[kind] += 1
+            return
+        await collection.update_one({"_id": document_id}, {"$set": {**fields, "imported_at": now}})
+        report.updated[kind] += 1
+        return
+
+
+async def write(db: Database, parsed: Parsed) -> Report:
+    """Upsert a parsed file with no errors (contractors first, then their permits)."""
+    assert not parsed.errors
+    report = Report(rows=parsed.rows)
+    for contractor in parsed.contractors.values():
+        fields = contractor_document(contractor)
+        number = fields.pop("_id")
+        await _upsert(db[CONTRACTORS], number, fields, CONTRACTORS, report)
+    for permit in parsed.permits.values():
+        await _upsert(db[PERMITS], permit.id, permit_fields(permit), PERMITS, report)
+    return report
+
+
+def kind_of(path: Path) -> str:
+    return "json" if path.suffix.lower() == ".json" else "csv"
+
+
+async def import_file(db: Database, path: Path) -> tuple[Report | None, list[RowError]]:
+    content = await asyncio.to_thread(path.read_bytes)
+    parsed = parse(content, kind_of(path))
+    if parsed.errors:
+        return None, parsed.errors
+    return await write(db, parsed), []
+
+
+# ---- the CLI -----------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from services.common.mongo import make_client
+    from services.contractors.app import ContractorsSettings
+
+    parser = argparse.ArgumentParser(
+        prog="python -m services.contractors.registry",
+        description="Import contractors and permits (CSV or JSON) into the contractors registry.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    importing = commands.add_parser("import", help="import a CSV or JSON file (all or nothing)")
+    importing.add_argument("file", type=Path)
+    args = parser.parse_args(argv)
+    settings = ContractorsSettings()
+
+    async def run() -> int:
+        client = make_client(settings.mongo_url, "contractors-registry")
+        try:
+            report, errors = await import_file(client[settings.database_name], args.file)
+        except BadFile as error:
+            print(f"{args.file}: {error.detail}", file=sys.stderr)
+            return 2
+        finally:
+            await client.close()
+        if errors:
+            for item in errors:
+                print(f"{args.file}:{item.line}: {item.field}: {item.message}", file=sys.stderr)
+            print(f"{len(errors)} error(s): nothing imported", file=sys.stderr)
+            return 1
+        assert report is not None
+        print(json.dumps(report.as_dict()))
+        return 0
+
+    return asyncio.run(run())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

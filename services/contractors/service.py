@@ -1,0 +1,527 @@
+"""The use cases: look a permit up, send a code, submit, review, react to payments, write the
+registry.
+
+The API, the consumers and the sweepers all come here. Concurrency is optimistic: a change is
+written only over the version it was decided on; a person's action that loses a race is answered
+409, an event's effect is decided again on the new state.
+
+A completed renewal is first stored (with its SMS event, in the outbox) together with a
+`registry_due_at` mark, then its new validity is written to the permit (once: guarded by the
+request number) and the mark removed. A crash in between leaves the mark, and the registry
+sweeper finishes the write.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from cryptography.fernet import Fernet
+from prometheus_client import Counter
+
+from contracts import BillCancelled, BillExpired, BillPaid, CloudEvent, LocalizedText, new_event
+from contracts.notifier import SendSms, send_sms_command
+from contracts.phones import mask_phone
+from services.common.calendar import WorkingCalendar
+from services.common.clock import Clock
+from services.common.mongo import Document
+from services.common.telemetry import current_traceparent
+from services.contractors import domain, otp
+from services.contractors.domain import (
+    SERVICE,
+    Actor,
+    Change,
+    Contractor,
+    DomainError,
+    FeeSchedule,
+    FieldError,
+    NotAllowedNow,
+    Permit,
+    PermitKey,
+    Raised,
+    RenewalRequest,
+    RuleBroken,
+    Throttled,
+    Unknown,
+)
+from services.contractors.otp import OtpPolicy, Outcome, Verification
+from services.contractors.store import ContractorStore, RequestQuery
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 20
+ONE_ATTEMPT = 1
+
+TRANSITIONS = Counter("contractors_transitions_total", "Renewal transitions", ["action"])
+CODES = Counter("contractors_codes_total", "One-time codes sent and checked", ["outcome"])
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Rate limits (settings, documented in the README)."""
+
+    lookups_per_window: int = 10
+    lookup_window: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class CodeSent:
+    verification: Verification
+    resend_after: datetime
+
+
+@dataclass(frozen=True)
+class RenewalForm:
+    contractor_number: str
+    permit_number: str
+    permit_year: int
+    reason: str
+    phone: str
+    verification_id: str
+    code: str
+    lang: Literal["ar", "en"] = "ar"
+
+
+def sealer_for(secret: bytes) -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"seal:" + secret).digest()))
+
+
+def request_not_found(number: str) -> Unknown:
+    return Unknown(f"no renewal request {number}", f"لا يوجد طلب تجديد بالرقم {number}")
+
+
+class Contractors:
+    def __init__(
+        self,
+        store: ContractorStore,
+        fees: FeeSchedule,
+        clock: Clock,
+        calendar: WorkingCalendar,
+        *,
+        secret: bytes,
+        policy: OtpPolicy,
+        limits: Limits,
+        payment_working_days: int,
+        dev_code: str | None = None,
+    ) -> None:
+        self.store = store
+        self.fees = fees
+        self.clock = clock
+        self.calendar = calendar
+        self.secret = secret
+        self.sealer = sealer_for(secret)
+        self.policy = policy
+        self.limits = limits
+        self.payment_working_days = payment_working_days
+        self.dev_code = dev_code
+
+    def now(self) -> datetime:
+        instant = self.clock.now()
+        return instant.replace(microsecond=instant.microsecond // 1000 * 1000)
+
+    # ---- step 1: lookup ------------------------------------------------------------------------
+
+    async def _throttle_lookups(self, subject: str, now: datetime) -> None:
+        window = self.limits.lookup_window
+        start = datetime.fromtimestamp(
+            now.timestamp() // window.total_seconds() * window.total_seconds(), tz=now.tzinfo
+        )
+        end = start + window
+        count = await self.store.count_in_window(f"lookup:{subject}:{start.isoformat()}", end)
+        if count > self.limits.lookups_per_window:
+            raise Throttled(
+                "Too many permit lookups; try again later",
+                "عدد محاولات الاستعلام كبير؛ حاول لاحقاً",
+                retry_after=max(int((end - now).total_seconds()), 1),
+            )
+
+    async def _match(self, key: PermitKey) -> tuple[Contractor, Permit]:
+        permit = await self.store.permit(key.permit_id)
+        if permit is None or permit.contractor_number != key.contractor_number:
+            raise domain.no_match()
+        contractor = await self.store.contractor(key.contractor_number)
+        if contractor is None:
+            raise domain.no_match()
+        return contractor, permit
+
+    async def lookup(self, key: PermitKey, user: Actor) -> LocalizedText:
+        """Seed 001, step 1: the contractor's name if the three match (and nothing else)."""
+        await self._throttle_lookups(user.subject, self.now())
+        contractor, _ = await self._match(key)
+        return contractor.name
+
+    # ---- step 2: the one-time code --------------------------------------------------------------
+
+    async def send_code(
+        self, key: PermitKey, phone: str, lang: Literal["ar", "en"], user: Actor
+    ) -> CodeSent:
+        """A one-time code to `phone`, for this citizen and permit (rate-limited)."""
+        now = self.now()
+        await self._throttle_lookups(user.subject, now)
+        _, permit = await self._match(key)
+        domain.check_renewable(permit)
+        await self._refuse_if_open(permit.id)
+        phone_key = hashlib.sha256(phone.encode()).hexdigest()[:24]
+        last = await self.store.stamp_if_quiet(f"resend:{phone_key}", now, self.policy.resend_after)
+        if last is not None:
+            wait = max(int((last + self.policy.resend_after - now).total_seconds()), 1)
+            raise Throttled(
+                f"A code was sent to this phone just now; ask again in {wait} seconds",
+                f"أُرسل رمز إلى هذا الهاتف للتو؛ أعد الطلب بعد {wait} ثانية",
+                retry_after=wait,
+            )
+        hour = now.replace(minute=0, second=0, microsecond=0)
+        sent = await self.store.count_in_window(
+            f"hourly:{phone_key}:{hour.isoformat()}", hour + timedelta(hours=1)
+        )
+        if sent > self.policy.per_phone_per_hour:
+            raise Throttled(
+                f"At most {self.policy.per_phone_per_hour} codes per phone per hour",
+                f"الحد الأقصى {self.policy.per_phone_per_hour} رموز للهاتف الواحد في الساعة",
+                retry_after=max(int((hour + timedelta(hours=1) - now).total_seconds()), 1),
+            )
+        verification_id = secrets.token_hex(16)
+        code = self.dev_code or otp.new_code(self.policy.digits)
+        verification = otp.issue(
+            verification_id=verification_id,
+            owner_subject=user.subject,
+            phone=phone,
+            permit_id=permit.id,
+            contractor_number=key.contractor_number,
+            code=code,
+            secret=self.secret,
+            now=now,
+            policy=self.policy,
+        )
+        command = send_sms_command(
+            SendSms(
+                message_id=f"{SERVICE}:verification:{verification_id}",
+                phone=phone,
+                lang=lang,
+                template="one_time_code",
+                values={"code": code},
+                sensitive=True,
+                owner_subject=user.subject,
+                expires_at=verification.expires_at,
+            ),
+            source_service=SERVICE,
+            time=now,
+            traceparent=current_traceparent(),
+        )
+        sealed = self.sealer.encrypt(command.to_json()).decode()
+        await self.store.add_verification(
+            verification, sealed, command, prune_at=verification.expires_at + timedelta(days=1)
+        )
+        CODES.labels("sent").inc()
+        logger.info("one-time code %s sent to %s", verification_id, mask_phone(phone))
+        return CodeSent(verification, now + self.policy.resend_after)
+
+    def open_command(self, sealed: str) -> bytes:
+        """The command's JSON, for the relay (sealed at rest)."""
+        return self.sealer.decrypt(sealed.encode())
+
+    async def _refuse_if_open(self, permit_id: str) -> None:
+        number = await self.store.open_renewal(permit_id)
+        if number is None:
+            return
+        holder = await self.store.request(number)
+        if holder is not None and not holder.is_open:
+            await self.store.release_permit(permit_id, number)  # left over by a crash
+            return
+        raise NotAllowedNow(
+            "This permit already has a renewal request in progress",
+            "يوجد طلب تجديد قيد الإجراء لهذا التصريح",
+        )
+
+    async def _use_code(self, form: RenewalForm, phone: str, key: PermitKey, user: Actor) -> None:
+        """Accept the form's code, or raise the problem that names the `code` field."""
+        unknown = RuleBroken(
+            "No such code request; ask for a new code",
+            "لا يوجد طلب رمز تحقق بهذا المعرف؛ اطلب رمزاً جديداً",
+            [_code_error("verification_id", "unknown_verification")],
+        )
+        for _ in range(MAX_ATTEMPTS):
+            verification = await self.store.verification(form.verification_id)
+            if verification is None or verification.owner_subject != user.subject:
+                raise unknown
+            if verification.permit_id != key.permit_id:
+                raise unknown
+            if verification.phone != phone:
+                raise RuleBroken(
+                    "The code was sent to another phone",
+                    "أُرسل رمز التحقق إلى رقم هاتف آخر",
+                    [
+                        FieldError(
+                            "phone",
+                            "Use the phone the code was sent to, or ask for a new code",
+                            "استخدم رقم الهاتف الذي أُرسل إليه الرمز أو اطلب رمزاً جديداً",
+                            "phone_mismatch",
+                        )
+                    ],
+                )
+            result = otp.check(verification, form.code, secret=self.secret, now=self.now())
+            if result.changed and not await self.store.save_verification(result.verification):
+                continue
+            CODES.labels(result.outcome.value).inc()
+            _raise_for(result.outcome, result.verification)
+            return
+        raise _changed_meanwhile()
+
+    async def submit(self, form: RenewalForm, user: Actor) -> RenewalRequest:
+        """Seed 001, step 2: the renewal, with its verified phone -> SMS with the number."""
+        key, phone, reason = _checked(form)
+        contractor, permit = await self._match(key)
+        domain.check_renewable(permit)
+        await self._refuse_if_open(permit.id)
+        await self._use_code(form, phone, key, user)
+        now = self.now()
+        number = await self.store.new_request_number(now)
+        holder = await self.store.hold_permit(permit.id, number)
+        if holder is not None:
+            raise NotAllowedNow(
+                "This permit already has a renewal request in progress",
+                "يوجد طلب تجديد قيد الإجراء لهذا التصريح",
+            )
+        change = domain.submit(
+            request_number=number,
+            owner=user,
+            contractor=contractor,
+            permit=permit,
+            reason=reason,
+            phone=phone,
+            lang=form.lang,
+            now=now,
+        )
+        try:
+            await self.store.add_request(change.request, self._envelopes(change))
+        except BaseException:
+            await self.store.release_permit(permit.id, number)
+            raise
+        TRANSITIONS.labels("submit").inc()
+        logger.info("renewal %s submitted", number)
+        return change.request
+
+    # ---- staff -------------------------------------------------------------------------------
+
+    async def approve(self, number: str, actor: Actor, note: str | None) -> RenewalRequest:
+        async def decide(request: RenewalRequest, now: datetime) -> Change:
+            permit = await self._permit_of(request)
+            due = domain.payment_due(self.calendar, now, self.payment_working_days)
+            return domain.approve(
+                request, actor, now, fees=self.fees, permit=permit, payment_due_at=due, note=note
+            )
+
+        return await self._change(number, decide, ONE_ATTEMPT)
+
+    async def reject(self, number: str, actor: Actor, reason: LocalizedText) -> RenewalRequest:
+        async def decide(request: RenewalRequest, now: datetime) -> Change:
+            return domain.reject(request, actor, now, reason=reason)
+
+        return await self._change(number, decide, ONE_ATTEMPT)
+
+    # ---- reads -------------------------------------------------------------------------------
+
+    async def request(self, number: str) -> RenewalRequest:
+        request = await self.store.request(number)
+        if request is None:
+            raise request_not_found(number)
+        return request
+
+    async def search(
+        self, query: RequestQuery, *, skip: int, limit: int
+    ) -> tuple[list[RenewalRequest], int]:
+        return await self.store.search_requests(query, skip=skip, limit=limit)
+
+    # ---- events in ---------------------------------------------------------------------------
+
+    async def on_bill_paid(self, bill: BillPaid) -> None:
+        number = domain.request_number_of(bill.payment_reference)
+        if number is None:
+            return
+        paid = domain.PaymentMade(bill.e_payment_number, bill.amount_fils, bill.paid_at)
+
+        async def decide(request: RenewalRequest, now: datetime) -> Change:
+            if request.status is not domain.Status.AWAITING_PAYMENT:
+                return domain.record_payment(request, paid, None, now)
+            return domain.record_payment(request, paid, await self._permit_of(request), now)
+
+        await self._change(number, decide, MAX_ATTEMPTS)
+
+    async def on_bill_expired(self, bill: BillExpired) -> None:
+        await self._cancel(bill.payment_reference, "payment_expired")
+
+    async def on_bill_cancelled(self, bill: BillCancelled) -> None:
+        await self._cancel(bill.payment_reference, "bill_cancelled")
+
+    async def _cancel(self, reference: str, cause: domain.CancelCause) -> None:
+        number = domain.request_number_of(reference)
+        if number is None:
+            return
+
+        async def decide(request: RenewalRequest, now: datetime) -> Change:
+            return domain.cancel_unpaid(request, now, cause)
+
+        await self._change(number, decide, MAX_ATTEMPTS)
+
+    # ---- sweepers ----------------------------------------------------------------------------
+
+    async def finish_registry(self, document: Document) -> None:
+        """Write a completed renewal's validity to the registry (after a crash)."""
+        request = await self.store.request(str(document["_id"]))
+        if request is not None:
+            await self._after(request)
+
+    # ---- machinery ---------------------------------------------------------------------------
+
+    async def _permit_of(self, request: RenewalRequest) -> Permit:
+        permit = await self.store.permit(request.permit_id)
+        if permit is None:
+            raise NotAllowedNow(
+                f"permit {request.permit.permit_number}/{request.permit.permit_year} is no "
+                "longer in the registry",
+                "لم يعد التصريح موجوداً في السجل",
+            )
+        return permit
+
+    async def _change(
+        self,
+        number: str,
+        decide: Callable[[RenewalRequest, datetime], Awaitable[Change]],
+        attempts: int,
+    ) -> RenewalRequest:
+        for _ in range(attempts):
+            request = await self.store.request(number)
+            if request is None:
+                raise request_not_found(number)
+            change = await decide(request, self.now())
+            if change.is_noop:
+                return change.request
+            completed = change.request.status is domain.Status.COMPLETED and (
+                request.status is not domain.Status.COMPLETED
+            )
+            if await self.store.save_request(
+                change.request, self._envelopes(change), registry_due=completed
+            ):
+                for entry in change.request.history[len(request.history) :]:
+                    TRANSITIONS.labels(entry.action).inc()
+                stored = change.request.model_copy(update={"version": request.version + 1})
+                await self._after(stored)
+                return stored
+        raise _changed_meanwhile()
+
+    async def _after(self, request: RenewalRequest) -> None:
+        """What follows a stored change: the registry write of a completed renewal, and the
+        permit freed once the renewal is over."""
+        if request.status is domain.Status.COMPLETED:
+            if not await self.store.write_renewal(request):
+                # Removed from the registry since: nothing to write to (said once, not retried).
+                logger.error("renewal %s: permit missing from the registry", request.request_number)
+            await self.store.registry_written(request.request_number)
+        if not request.is_open:
+            await self.store.release_permit(request.permit_id, request.request_number)
+
+    def _envelopes(self, change: Change) -> list[CloudEvent]:
+        return _envelopes(change.events, change.request.request_number, self.now())
+
+
+def _checked(form: RenewalForm) -> tuple[PermitKey, str, str]:
+    """The form's fields checked together, so that one answer names every bad field."""
+    errors: list[FieldError] = []
+    key = phone = reason = None
+    try:
+        key = domain.check_key(form.contractor_number, form.permit_number, form.permit_year)
+    except RuleBroken as error:
+        errors.extend(error.errors)
+    try:
+        phone = domain.check_phone(form.phone)
+    except RuleBroken as error:
+        errors.extend(error.errors)
+    try:
+        reason = domain.check_reason(form.reason)
+    except RuleBroken as error:
+        errors.extend(error.errors)
+    domain.raise_if(errors)
+    assert key is not None and phone is not None and reason is not None
+    return key, phone, reason
+
+
+def _raise_for(outcome: Outcome, verification: Verification) -> None:
+    if outcome is Outcome.ACCEPTED:
+        return
+    if outcome is Outcome.WRONG:
+        left = verification.attempts_left
+        raise RuleBroken(
+            f"The verification code is wrong; {left} attempt(s) left",
+            f"رمز التحقق غير صحيح؛ المحاولات المتبقية: {left}",
+            [_code_error("code", "wrong_code")],
+        )
+    texts = {
+        Outcome.EXHAUSTED: (
+            "Too many wrong codes: this code is void; ask for a new code",
+            "تجاوزت عدد المحاولات المسموح: أُلغي رمز التحقق؛ اطلب رمزاً جديداً",
+            "code_void",
+        ),
+        Outcome.VOID: (
+            "This code is void after too many wrong attempts; ask for a new code",
+            "أُلغي رمز التحقق بعد محاولات خاطئة كثيرة؛ اطلب رمزاً جديداً",
+            "code_void",
+        ),
+        Outcome.EXPIRED: (
+            "The verification code has expired; ask for a new code",
+            "انتهت صلاحية رمز التحقق؛ اطلب رمزاً جديداً",
+            "code_expired",
+        ),
+        Outcome.USED: (
+            "This code was already used; ask for a new code",
+            "استُخدم رمز التحقق هذا من قبل؛ اطلب رمزاً جديداً",
+            "code_used",
+        ),
+    }
+    detail, detail_ar, kind = texts[outcome]
+    raise domain.Gone(detail, detail_ar, [_code_error("code", kind)])
+
+
+def _code_error(field: str, kind: str) -> FieldError:
+    messages = {
+        "unknown_verification": (
+            "Ask for a code first (POST /v1/verifications)",
+            "اطلب رمز تحقق أولاً",
+        ),
+        "wrong_code": ("The code does not match the one sent", "الرمز لا يطابق الرمز المرسل"),
+        "code_void": ("The code is void", "الرمز ملغى"),
+        "code_expired": ("The code has expired", "انتهت صلاحية الرمز"),
+        "code_used": ("The code was already used", "استُخدم الرمز من قبل"),
+    }
+    message, message_ar = messages[kind]
+    return FieldError(field, message, message_ar, kind)
+
+
+def _changed_meanwhile() -> NotAllowedNow:
+    return NotAllowedNow(
+        "it was changed by someone else just now; reload it and try again",
+        "تم تعديله من قبل مستخدم آخر للتو؛ أعد تحميله وحاول مرة أخرى",
+    )
+
+
+def _envelopes(events: Sequence[Raised], subject: str, now: datetime) -> list[CloudEvent]:
+    traceparent = current_traceparent()
+    return [
+        new_event(
+            raised.routing_key,
+            raised.data,
+            source_service=SERVICE,
+            subject=subject,
+            time=now,
+            traceparent=traceparent,
+        )
+        for raised in events
+    ]
+
+
+__all__ = ["CodeSent", "Contractors", "DomainError", "Limits", "RenewalForm"]

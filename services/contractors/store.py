@@ -1,0 +1,277 @@
+"""Every query of the contractors service, and the indexes they need.
+
+Collections:
+- `contractors`, `permits`: the registry (`_id` = contractor number; `<permit number>|<year>`).
+- `requests`: one document per renewal, `_id` = the request number (`CP-2026-000123`); its
+  timeline inside it, its events in its outbox, guarded by `version`. `registry_due_at` is set
+  when a renewal completes and removed once the new validity is in `permits` (a sweeper finishes
+  it after a crash).
+- `open_renewals`: `_id` = the permit's id, holding the one open request's number; inserting it is
+  what makes a second renewal of the same permit a conflict.
+- `verifications`: the one-time codes (hash only). Their `notifier.sms.send` command is staged in
+  the same insert, in the document's outbox, **sealed** (Fernet), and relayed to `amman.commands`
+  by the service's command relay, which removes it once the broker confirmed it.
+- `rate_limits`: fixed-window counters and resend stamps, pruned by a sweeper (`prune_at`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from contracts import CloudEvent
+from contracts.notifier import SEND_SMS_ROUTING_KEY
+from services.common.mongo import Collection, Database, Document, IndexSpec, request_number
+from services.common.outbox import OUTBOX_FIELD, PENDING_PATH, Outbox, OutboxEntry
+from services.common.sweeper import deadline_index
+from services.contractors import registry
+from services.contractors.domain import (
+    REQUEST_PREFIX,
+    Contractor,
+    Permit,
+    RenewalRequest,
+    Status,
+)
+from services.contractors.otp import Verification
+
+REQUESTS = "requests"
+OPEN = "open_renewals"
+VERIFICATIONS = "verifications"
+RATE_LIMITS = "rate_limits"
+REGISTRY_DUE_AT = "registry_due_at"
+PRUNE_AT = "prune_at"
+
+INDEXES = [
+    IndexSpec(REQUESTS, [("owner_subject", 1), ("submitted_at", -1)], name="citizen_requests"),
+    IndexSpec(REQUESTS, [("status", 1), ("submitted_at", -1)], name="requests_by_status"),
+    IndexSpec(REQUESTS, [("submitted_at", -1)], name="requests_by_submission"),
+    IndexSpec(registry.PERMITS, [("contractor_number", 1)], name="permits_by_contractor"),
+    deadline_index(REQUESTS, REGISTRY_DUE_AT),
+    # The command relay's index (the shared relay's own, for a collection it does not relay).
+    IndexSpec(VERIFICATIONS, [(PENDING_PATH, 1)], sparse=True, name="outbox_entries"),
+    deadline_index(VERIFICATIONS, PRUNE_AT),
+    deadline_index(RATE_LIMITS, PRUNE_AT),
+]
+
+
+@dataclass(frozen=True)
+class RequestQuery:
+    owner_subject: str | None = None
+    status: Status | None = None
+
+    def filter(self) -> Document:
+        query: Document = {}
+        if self.owner_subject is not None:
+            query["owner_subject"] = self.owner_subject
+        if self.status is not None:
+            query["status"] = str(self.status)
+        return query
+
+
+def _request_document(request: RenewalRequest) -> Document:
+    document: Document = request.model_dump(mode="json", exclude={"request_number"})
+    # Instants as BSON dates (sortable, comparable), days as ISO text.
+    for name in ("submitted_at", "completed_at"):
+        document[name] = getattr(request, name)
+    document["_id"] = request.request_number
+    return document
+
+
+def _to_request(document: Document) -> RenewalRequest:
+    return RenewalRequest.model_validate({**document, "request_number": document["_id"]})
+
+
+class ContractorStore:
+    def __init__(self, db: Database, outbox: Outbox, command_outbox: Outbox) -> None:
+        self._db = db
+        self._outbox = outbox
+        self._command_outbox = command_outbox
+        self.db = db
+        self.requests: Collection = db[REQUESTS]
+        self.open: Collection = db[OPEN]
+        self.verifications: Collection = db[VERIFICATIONS]
+        self.rate_limits: Collection = db[RATE_LIMITS]
+        self.contractors: Collection = db[registry.CONTRACTORS]
+        self.permits: Collection = db[registry.PERMITS]
+
+    # ---- the registry ------------------------------------------------------------------------
+
+    async def contractor(self, number: str) -> Contractor | None:
+        document = await self.contractors.find_one({"_id": number})
+        return None if document is None else registry.to_contractor(document)
+
+    async def permit(self, permit_id: str) -> Permit | None:
+        document = await self.permits.find_one({"_id": permit_id})
+        return None if document is None else registry.to_permit(document)
+
+    async def permits_of(self, contractor_number: str) -> list[Permit]:
+        cursor = self.permits.find({"contractor_number": contractor_number})
+        found = [registry.to_permit(document) async for document in cursor]
+        return sorted(found, key=lambda permit: (permit.year, permit.number))
+
+    async def write_renewal(self, request: RenewalRequest) -> bool:
+        """Write a completed renewal's validity to its permit, once (guarded by the request
+        number); True if written now or before."""
+        assert request.valid_from is not None and request.valid_to is not None
+        result = await self.permits.update_one(
+            {"_id": request.permit_id, "last_renewal": {"$ne": request.request_number}},
+            {
+                "$set": {
+                    "valid_from": request.valid_from.isoformat(),
+                    "valid_to": request.valid_to.isoformat(),
+                    "last_renewal": request.request_number,
+                }
+            },
+        )
+        return (
+            result.matched_count == 1
+            or await self.permits.count_documents(
+                {"_id": request.permit_id, "last_renewal": request.request_number}
+            )
+            == 1
+        )
+
+    # ---- requests ----------------------------------------------------------------------------
+
+    async def new_request_number(self, now: datetime) -> str:
+        return await request_number(self._db, REQUEST_PREFIX, now)
+
+    async def add_request(self, request: RenewalRequest, events: Sequence[CloudEvent]) -> None:
+        await self.requests.insert_one(Outbox.stage_new(_request_document(request), events))
+        self._outbox.written(REQUESTS, request.request_number)
+
+    async def save_request(
+        self, request: RenewalRequest, events: Sequence[CloudEvent], *, registry_due: bool = False
+    ) -> bool:
+        document = _request_document(request)
+        document.pop("_id")
+        document["version"] = request.version + 1
+        if registry_due:
+            document[REGISTRY_DUE_AT] = request.completed_at
+        update: dict[str, Any] = {"$set": document}
+        result = await self.requests.update_one(
+            {"_id": request.request_number, "version": request.version},
+            Outbox.stage(update, events),
+        )
+        if result.modified_count != 1:
+            return False
+        self._outbox.written(REQUESTS, request.request_number)
+        return True
+
+    async def registry_written(self, number: str) -> None:
+        await self.requests.update_one({"_id": number}, {"$unset": {REGISTRY_DUE_AT: ""}})
+
+    async def request(self, number: str) -> RenewalRequest | None:
+        document = await self.requests.find_one({"_id": number}, {OUTBOX_FIELD: 0})
+        return None if document is None else _to_request(document)
+
+    async def search_requests(
+        self, query: RequestQuery, *, skip: int, limit: int
+    ) -> tuple[list[RenewalRequest], int]:
+        condition = query.filter()
+        total = await self.requests.count_documents(condition)
+        cursor = (
+            self.requests.find(condition, {OUTBOX_FIELD: 0})
+            .sort([("submitted_at", DESCENDING), ("_id", DESCENDING)])
+            .skip(skip)
+            .limit(limit)
+        )
+        return [_to_request(document) async for document in cursor], total
+
+    # ---- one open renewal per permit ---------------------------------------------------------
+
+    async def open_renewal(self, permit_id: str) -> str | None:
+        document = await self.open.find_one({"_id": permit_id})
+        return None if document is None else str(document["request_number"])
+
+    async def hold_permit(self, permit_id: str, number: str) -> str | None:
+        """Take the permit for `number`; the number already holding it if another does."""
+        try:
+            await self.open.insert_one({"_id": permit_id, "request_number": number})
+        except DuplicateKeyError:
+            return await self.open_renewal(permit_id) or await self.hold_permit(permit_id, number)
+        return None
+
+    async def release_permit(self, permit_id: str, number: str) -> None:
+        await self.open.delete_one({"_id": permit_id, "request_number": number})
+
+    # ---- one-time codes ----------------------------------------------------------------------
+
+    async def add_verification(
+        self,
+        verification: Verification,
+        sealed_command: str,
+        command: CloudEvent,
+        prune_at: datetime,
+    ) -> None:
+        """Insert the code's record (its hash) with its SMS command, sealed, in its outbox."""
+        document: Document = verification.model_dump(mode="python", exclude={"id"})
+        document["_id"] = verification.id
+        document[PRUNE_AT] = prune_at
+        entry = OutboxEntry(
+            id=command.id,
+            routing_key=SEND_SMS_ROUTING_KEY,
+            body=sealed_command,
+            time=command.time.isoformat(),
+            traceparent=command.traceparent,
+        )
+        document[OUTBOX_FIELD] = [entry.to_document()]
+        await self.verifications.insert_one(document)
+        self._command_outbox.written(VERIFICATIONS, verification.id)
+
+    async def verification(self, verification_id: str) -> Verification | None:
+        document = await self.verifications.find_one({"_id": verification_id}, {OUTBOX_FIELD: 0})
+        if document is None:
+            return None
+        return Verification.model_validate({**document, "id": document["_id"]})
+
+    async def save_verification(self, verification: Verification) -> bool:
+        document: Document = verification.model_dump(mode="python", exclude={"id"})
+        document["version"] = verification.version + 1
+        result = await self.verifications.update_one(
+            {"_id": verification.id, "version": verification.version}, {"$set": document}
+        )
+        return result.modified_count == 1
+
+    async def prune_verification(self, document: Document) -> None:
+        """Delete an old code's record once its SMS command has left (never an unsent one)."""
+        await self.verifications.delete_one(
+            {"_id": document["_id"], f"{OUTBOX_FIELD}.id": {"$exists": False}}
+        )
+
+    # ---- rate limits -------------------------------------------------------------------------
+
+    async def count_in_window(self, key: str, window_end: datetime) -> int:
+        """Add one to the fixed-window counter `key`; return the count including this one."""
+        document = await self.rate_limits.find_one_and_update(
+            {"_id": key},
+            {"$inc": {"count": 1}, "$setOnInsert": {PRUNE_AT: window_end}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        assert document is not None
+        return int(document["count"])
+
+    async def stamp_if_quiet(self, key: str, now: datetime, gap: timedelta) -> datetime | None:
+        """Record `now` under `key` unless the last stamp is less than `gap` ago; return the
+        last stamp when refused."""
+        try:
+            await self.rate_limits.insert_one({"_id": key, "at": now, PRUNE_AT: now + gap})
+            return None
+        except DuplicateKeyError:
+            pass
+        result = await self.rate_limits.update_one(
+            {"_id": key, "at": {"$lte": now - gap}}, {"$set": {"at": now, PRUNE_AT: now + gap}}
+        )
+        if result.modified_count == 1:
+            return None
+        document = await self.rate_limits.find_one({"_id": key})
+        return None if document is None else document["at"]
+
+    async def prune_rate_limit(self, document: Document) -> None:
+        await self.rate_limits.delete_one({"_id": document["_id"], PRUNE_AT: document[PRUNE_AT]})
