@@ -53,6 +53,7 @@ from contracts import (
     routing_key_of,
 )
 from tests.unit.courses.test_contract import COURSE_SAMPLES
+from tests.unit.licensing.test_contract import LICENSING_SAMPLES
 
 NOW = datetime(2026, 11, 28, 7, 30, 12, tzinfo=UTC)
 AMMAN = timezone(timedelta(hours=3))
@@ -218,6 +219,8 @@ SAMPLES: dict[type[BaseModel], dict[str, Any]] = {
 }
 # The courses models' samples live beside the courses contract tests.
 SAMPLES.update(COURSE_SAMPLES)
+# The licensing models' samples live beside the licensing contract tests.
+SAMPLES.update(LICENSING_SAMPLES)
 
 
 def bill_issued(**changes: Any) -> BillIssued:
