@@ -268,6 +268,9 @@ class Platform:
     async def to_committee(self, number: str) -> None:
         """Documents accepted, inspection scheduled and passed: before the committee."""
         assert (await self.check_documents(number)).status_code == 200
+        await self.to_committee_from_inspection(number)
+
+    async def to_committee_from_inspection(self, number: str) -> None:
         assert (await self.schedule(number, self.next_slot())).status_code == 200
         response = await self.inspect(number, compliant=True)
         assert response.status_code == 200, response.text

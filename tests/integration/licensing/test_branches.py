@@ -260,7 +260,7 @@ async def test_6_external_approval_given_then_approved_billed_paid_licensed(
     await platform.pay(bill["e_payment_number"], bill["amount_fils"])
 
     text = await platform.sms(number, "licensing.licence.issued.v1")
-    assert text.startswith(f"أمانة عمّان الكبرى: صدرت رخصة المهن PL-")
+    assert text.startswith("أمانة عمّان الكبرى: صدرت رخصة المهن PL-")
     await check_licence(platform, number, subject, text)
 
 
