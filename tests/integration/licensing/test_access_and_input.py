@@ -247,3 +247,32 @@ async def test_the_fee_schedule_and_quotes_are_public(platform: Platform) -> Non
     assert quote.json()["fee_fils"] == 33_000 and quote.json()["fee_jod"] == "33.000"
     assert too_big.status_code == 422 and too_big.json()["errors"][0]["field"] == "area_m2"
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "profession"
+
+
+async def test_the_same_idempotency_key_creates_one_request(platform: Platform) -> None:
+    subject = platform.citizen()
+    body = platform.request_body()
+    headers = {"Idempotency-Key": "create-once-1"}
+
+    first = await platform.call(
+        "POST", "/v1/requests", platform.token(subject), body, headers=headers
+    )
+    again = await platform.call(
+        "POST", "/v1/requests", platform.token(subject), body, headers=headers
+    )
+    other = await platform.call(
+        "POST", "/v1/requests", platform.token(subject), {**body, "area_m2": 40}, headers=headers
+    )
+
+    assert first.status_code == 201 and again.status_code == 201
+    assert again.json()["number"] == first.json()["number"]
+    assert other.status_code in (409, 422), other.text
+    mine = await platform.call("GET", "/v1/requests", platform.token(subject))
+    assert [r["number"] for r in mine.json()] == [first.json()["number"]]
+
+
+async def test_the_api_description_is_served(platform: Platform) -> None:
+    response = await platform.call("GET", "/openapi.json", None)
+
+    assert response.status_code == 200
+    assert "/v1/requests/{number}/committee-decision" in response.json()["paths"]
