@@ -301,10 +301,9 @@ class Licensing:
 
     async def overdue(self, limit: int, offset: int) -> list[LicenceRequest]:
         """Open requests past their target (the staff list of SLA breaches)."""
-        now = self.now()
-        open_requests = await self.store.requests_in(list(domain.OPEN), 10_000, 0)
-        late = [r for r in open_requests if domain.is_overdue(r, now)]
-        return late[offset : offset + limit]
+        running = [s.status for s in domain.REQUEST_STATES if s.sla == "running"]
+        paused = [s.status for s in domain.REQUEST_STATES if s.sla == "paused"]
+        return await self.store.overdue(running, paused, self.now(), limit, offset)
 
     async def check_sla(self, document: Document) -> None:
         """Sweeper handler on `sla_check_at`: record a missed target once."""

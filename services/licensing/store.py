@@ -119,6 +119,25 @@ class LicensingStore:
         )
         return [request_from(document) async for document in cursor]
 
+    async def overdue(
+        self,
+        running: Sequence[str],
+        paused: Sequence[str],
+        now: datetime,
+        limit: int,
+        offset: int,
+    ) -> list[LicenceRequest]:
+        """Open requests past their target (`domain.is_overdue` as a query): running past it, or
+        paused after it was passed."""
+        query = {
+            "$or": [
+                {"status": {"$in": list(running)}, "sla_due_at": {"$lte": now}},
+                {"status": {"$in": list(paused)}, "sla_breached_at": {"$ne": None}},
+            ]
+        }
+        cursor = self.requests.find(query).sort("created_at", 1).skip(offset).limit(limit)
+        return [request_from(document) async for document in cursor]
+
     # ---- licences --------------------------------------------------------------------------
 
     async def record_licence_token(self, token: str, number: str, at: datetime) -> None:
