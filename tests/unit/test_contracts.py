@@ -54,6 +54,7 @@ from contracts import (
 )
 from tests.unit.contractors.test_contract import CONTRACTOR_SAMPLES
 from tests.unit.courses.test_contract import COURSE_SAMPLES
+from tests.unit.licensing.test_contract import LICENSING_SAMPLES
 from tests.unit.training.test_contract import TRAINING_SAMPLES
 
 NOW = datetime(2026, 11, 28, 7, 30, 12, tzinfo=UTC)
@@ -218,10 +219,10 @@ SAMPLES: dict[type[BaseModel], dict[str, Any]] = {
         "request_number": "EX-2026-000123",
     },
 }
-# The courses models' samples live beside the courses contract tests.
+# The other services' samples live beside their own contract tests.
 SAMPLES.update(COURSE_SAMPLES)
-# The contractors and training models' samples live beside their own contract tests.
 SAMPLES.update(CONTRACTOR_SAMPLES)
+SAMPLES.update(LICENSING_SAMPLES)
 SAMPLES.update(TRAINING_SAMPLES)
 
 

@@ -1,0 +1,88 @@
+"""The README's generated sections, from the workflow table in `domain.py` and the fee schedule.
+
+    .venv/bin/python -m services.licensing.readme           rewrite them
+    .venv/bin/python -m services.licensing.readme --check   exit 1 if the README is out of date
+
+The state diagram, the transition table (who may take each step, what starts it), the state table
+(labels, next steps, where the SLA clock stands) and the fee schedule are written once, as data,
+and only derived here; a unit test fails while the README differs from what they produce.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from services.licensing import reference
+from services.licensing.domain import state_diagram, states_table, transitions_table
+
+README = Path(__file__).resolve().with_name("README.md")
+BEGIN = "<!-- BEGIN GENERATED: workflow (python -m services.licensing.readme) -->"
+END = "<!-- END GENERATED: workflow -->"
+FEES_BEGIN = "<!-- BEGIN GENERATED: fee schedule (python -m services.licensing.readme) -->"
+FEES_END = "<!-- END GENERATED: fee schedule -->"
+
+
+def _jod(fils: int) -> str:
+    return f"{fils // 1000}.{fils % 1000:03d}"
+
+
+def workflow_section() -> str:
+    return "\n".join(
+        ["```mermaid", state_diagram(), "```", "", transitions_table(), "", states_table()]
+    )
+
+
+def fees_section() -> str:
+    data = reference.load()
+    lines = [
+        "| code | profession | base fee (JOD) | covers up to | then per m² (JOD) | max area |",
+        "|---|---|---|---|---|---|",
+    ]
+    for p in data.fees.professions:
+        lines.append(
+            f"| `{p.code}` | {p.name.en} / {p.name.ar} | {_jod(p.base_fils)} | "
+            f"{p.included_m2} m² | {_jod(p.per_m2_fils)} | {p.max_area_m2} m² |"
+        )
+    camps = ", ".join(f"`{c.code}` ({c.name.en})" for c in data.camps.camps)
+    authorities = ", ".join(f"`{a.code}` ({a.name.en})" for a in data.authorities.authorities)
+    lines += ["", f"Camps: {camps}.", "", f"Authorities: {authorities}."]
+    return "\n".join(lines)
+
+
+def _replace(text: str, begin: str, end: str, body: str) -> str:
+    start, stop = text.find(begin), text.find(end)
+    if start < 0 or stop < start:
+        raise ValueError(f"README.md lacks the markers {begin!r} ... {end!r}")
+    return f"{text[: start + len(begin)]}\n{body}\n{text[stop:]}"
+
+
+def render(text: str) -> str:
+    text = _replace(text, BEGIN, END, workflow_section())
+    return _replace(text, FEES_BEGIN, FEES_END, fees_section())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m services.licensing.readme",
+        description="Rewrite the licensing README's generated sections from the data.",
+    )
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if stale")
+    args = parser.parse_args(argv)
+    current = README.read_text(encoding="utf-8")
+    expected = render(current)
+    if args.check:
+        if current != expected:
+            print(f"{README} is out of date: run python -m services.licensing.readme")
+            return 1
+        return 0
+    if current != expected:
+        README.write_text(expected, encoding="utf-8")
+        print(f"wrote {README}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
