@@ -182,14 +182,19 @@ async def test_ownership_roles_and_bad_input(start_platform: StartPlatform) -> N
     assert extra.status_code == 422 and extra.json()["errors"][0]["field"] == "name"
 
 
-async def _cli(path: Path, database: str) -> tuple[int, str, str]:
+async def _cli(path: Path, database: str, mongo_url: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "services.contractors.registry",
         "import",
         str(path),
-        env={**os.environ, "ENVIRONMENT": "test", "MONGO_DATABASE": database},
+        env={
+            **os.environ,
+            "ENVIRONMENT": "test",
+            "MONGO_URL": mongo_url,
+            "MONGO_DATABASE": database,
+        },
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -205,15 +210,15 @@ async def test_the_registry_cli_imports_a_file_all_or_nothing(
     try:
         good = tmp_path / "registry.json"
         good.write_text(json.dumps(GOOD_JSON), encoding="utf-8")
-        code, out, _ = await _cli(good, database)
+        code, out, _ = await _cli(good, database, infra.mongo_url)
         assert code == 0, out
         assert json.loads(out)["created"] == {"contractors": 1, "permits": 1}
-        assert (await _cli(good, database))[0] == 0
+        assert (await _cli(good, database, infra.mongo_url))[0] == 0
         assert await mongo[database]["permits"].count_documents({}) == 1
 
         bad = tmp_path / "bad.csv"
         bad.write_text(BAD_CSV, encoding="utf-8")
-        code, _, err = await _cli(bad, database)
+        code, _, err = await _cli(bad, database, infra.mongo_url)
         assert code == 1
         assert f"{bad}:3: name_ar: This value is required" in err
         assert "6 error(s): nothing imported" in err
