@@ -9,7 +9,7 @@ run: install infra-up  ## install, start RabbitMQ + MongoDB (FerretDB), start ev
 	$(PY) -m deploy.run
 
 test: install infra-up lint typecheck contracts-check  ## install, start infrastructure, run every check and test
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --durations=15 tests
 
 install:
 	@bash deploy/setup.sh
