@@ -41,11 +41,19 @@ from services.common.calendar import WorkingCalendar
 from services.common.clock import Clock, FileClock, SystemClock
 from services.common.consumer import INBOX_INDEXES, ConsumerRunner, EventConsumer, Inbox
 from services.common.idempotency import IdempotencyStore
-from services.common.mongo import Database, Document, IndexSpec, ensure_indexes, make_client, ping
+from services.common.mongo import (
+    Collection,
+    Database,
+    Document,
+    IndexSpec,
+    ensure_indexes,
+    make_client,
+    ping,
+)
 from services.common.outbox import Outbox, OutboxRelay, outbox_indexes
 from services.common.problems import install_problem_handlers
 from services.common.settings import ServiceSettings
-from services.common.sweeper import DeadlineSweeper
+from services.common.sweeper import DeadlineHandler, DeadlineSweeper
 from services.common.telemetry import configure_logging, configure_tracing
 
 logger = logging.getLogger(__name__)
@@ -79,6 +87,28 @@ class Runtime:
     relay: OutboxRelay | None = None
     sweepers: list[DeadlineSweeper] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def sweeper(
+        self,
+        name: str,
+        collection: Collection,
+        handler: DeadlineHandler,
+        *,
+        field: str,
+        after_sweep: Callable[[], Awaitable[None]] | None = None,
+    ) -> DeadlineSweeper:
+        """A `DeadlineSweeper` on this runtime's clock, polling and leasing as the settings say
+        (`SWEEPER_POLL_SECONDS`, `SWEEPER_LEASE_SECONDS`)."""
+        return DeadlineSweeper(
+            name,
+            collection,
+            handler,
+            self.clock,
+            field=field,
+            poll_seconds=self.settings.sweeper_poll_seconds,
+            lease_seconds=self.settings.sweeper_lease_seconds,
+            after_sweep=after_sweep,
+        )
 
 
 def _no_consumers(runtime: Runtime) -> Sequence[EventConsumer]:

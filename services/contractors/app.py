@@ -152,34 +152,24 @@ def build(settings: ContractorsSettings | None = None) -> FastAPI:
 
     def sweepers(runtime: Runtime) -> list[DeadlineSweeper]:
         service: Contractors = runtime.service
-        common = {
-            "poll_seconds": settings.sweeper_poll_seconds,
-            "lease_seconds": settings.sweeper_lease_seconds,
-        }
         return [
-            DeadlineSweeper(
+            runtime.sweeper(
                 "registry-write",
                 service.store.requests,
                 service.finish_registry,
-                runtime.clock,
                 field=store.REGISTRY_DUE_AT,
-                **common,
             ),
-            DeadlineSweeper(
+            runtime.sweeper(
                 "verification-prune",
                 service.store.verifications,
                 service.store.prune_verification,
-                runtime.clock,
                 field=store.PRUNE_AT,
-                **common,
             ),
-            DeadlineSweeper(
+            runtime.sweeper(
                 "rate-limit-prune",
                 service.store.rate_limits,
                 service.store.prune_rate_limit,
-                runtime.clock,
                 field=store.PRUNE_AT,
-                **common,
             ),
         ]
 

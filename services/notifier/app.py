@@ -175,14 +175,11 @@ def build(settings: NotifierSettings, *, gateway: SmsGateway | None = None) -> F
 
     def sweepers(runtime: Runtime) -> list[DeadlineSweeper]:
         notifier: Notifier = runtime.service
-        unconfirmed = DeadlineSweeper(
+        unconfirmed = runtime.sweeper(
             "unconfirmed",
             notifier.store.messages,
             notifier.expire_unconfirmed,
-            runtime.clock,
             field=store.CONFIRM_BY,
-            poll_seconds=settings.sweeper_poll_seconds,
-            lease_seconds=settings.sweeper_lease_seconds,
         )
         return [unconfirmed]
 
