@@ -1,10 +1,11 @@
 """Wiring of one service process: the only place where clients are built and loops are started.
 
 A service declares what it is in a `ServiceSpec` (its routers, indexes, outbox collections,
-consumers and sweepers) and calls `create_app(spec, settings)`. Nothing connects at import: the
-FastAPI lifespan builds the Mongo client and the broker, declares the topology, starts consuming,
-and runs the outbox relay and the sweepers in the same event loop; on shutdown it stops them in
-order and drains in-flight messages.
+consumers, sweepers, its own loops and start/stop hooks) and calls `create_app(spec, settings)`.
+Nothing connects at import: the FastAPI lifespan builds the Mongo client and the broker, declares
+the topology, starts consuming, runs the outbox relay and the sweepers in the same event loop, then
+`on_start` and the service's own `loops`; on shutdown it stops them in the reverse order, drains
+in-flight messages, and calls `on_stop` last.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -41,11 +42,19 @@ from services.common.calendar import WorkingCalendar
 from services.common.clock import Clock, FileClock, SystemClock
 from services.common.consumer import INBOX_INDEXES, ConsumerRunner, EventConsumer, Inbox
 from services.common.idempotency import IdempotencyStore
-from services.common.mongo import Database, Document, IndexSpec, ensure_indexes, make_client, ping
+from services.common.mongo import (
+    Collection,
+    Database,
+    Document,
+    IndexSpec,
+    ensure_indexes,
+    make_client,
+    ping,
+)
 from services.common.outbox import Outbox, OutboxRelay, outbox_indexes
 from services.common.problems import install_problem_handlers
 from services.common.settings import ServiceSettings
-from services.common.sweeper import DeadlineSweeper
+from services.common.sweeper import DeadlineHandler, DeadlineSweeper
 from services.common.telemetry import configure_logging, configure_tracing
 
 logger = logging.getLogger(__name__)
@@ -56,6 +65,14 @@ HTTP_REQUESTS = Counter(
 HTTP_LATENCY = Histogram(
     "http_request_duration_seconds", "HTTP request duration", ["method", "route"]
 )
+
+
+class Loop(Protocol):
+    """A background loop: `run` until `stop` is called, then return (finishing what it holds)."""
+
+    async def run(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 @dataclass
@@ -79,6 +96,31 @@ class Runtime:
     relay: OutboxRelay | None = None
     sweepers: list[DeadlineSweeper] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # The service's own loops (`spec.loops`) and their tasks.
+    loops: list[Loop] = field(default_factory=list)
+    loop_tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def sweeper(
+        self,
+        name: str,
+        collection: Collection,
+        handler: DeadlineHandler,
+        *,
+        field: str,
+        after_sweep: Callable[[], Awaitable[None]] | None = None,
+    ) -> DeadlineSweeper:
+        """A `DeadlineSweeper` on this runtime's clock, polling and leasing as the settings say
+        (`SWEEPER_POLL_SECONDS`, `SWEEPER_LEASE_SECONDS`)."""
+        return DeadlineSweeper(
+            name,
+            collection,
+            handler,
+            self.clock,
+            field=field,
+            poll_seconds=self.settings.sweeper_poll_seconds,
+            lease_seconds=self.settings.sweeper_lease_seconds,
+            after_sweep=after_sweep,
+        )
 
 
 def _no_consumers(runtime: Runtime) -> Sequence[EventConsumer]:
@@ -86,6 +128,10 @@ def _no_consumers(runtime: Runtime) -> Sequence[EventConsumer]:
 
 
 def _no_sweepers(runtime: Runtime) -> Sequence[DeadlineSweeper]:
+    return ()
+
+
+def _no_loops(runtime: Runtime) -> Sequence[Loop]:
     return ()
 
 
@@ -104,6 +150,13 @@ class ServiceSpec:
     # Queues declared without a consumer here (e.g. a command queue another replica consumes).
     extra_bindings: Sequence[QueueBinding] = ()
     on_published: Callable[[Any], Awaitable[None]] | None = None
+    # Run once the shared start is done (consuming, relay and sweepers running), before `loops`.
+    on_start: Callable[[Runtime], Awaitable[None]] | None = None
+    # The service's own loops: started after `on_start`; stopped first at shutdown (before the
+    # sweepers, the relay and consuming), each awaited up to GRACEFUL_TIMEOUT_SECONDS.
+    loops: Callable[[Runtime], Sequence[Loop]] = _no_loops
+    # Run at shutdown once everything else has stopped (broker and database client closed).
+    on_stop: Callable[[Runtime], Awaitable[None]] | None = None
 
 
 _PROMETHEUS_MIDDLEWARE: RabbitPrometheusMiddleware | None = None
@@ -133,9 +186,15 @@ def create_app(
         runtime = await _start(spec, settings, clock, tracer_provider)
         app.state.runtime = runtime
         try:
+            if spec.on_start is not None:
+                await spec.on_start(runtime)
+            _start_loops(spec, runtime)
             yield
         finally:
+            await _stop_loops(runtime)
             await _stop(runtime)
+            if spec.on_stop is not None:
+                await spec.on_stop(runtime)
 
     app = FastAPI(
         title=spec.title,
@@ -232,6 +291,32 @@ async def _start(
     ]
     logger.info("service %s started", spec.name)
     return runtime
+
+
+def _start_loops(spec: ServiceSpec, runtime: Runtime) -> None:
+    runtime.loops = list(spec.loops(runtime))
+    runtime.loop_tasks = [
+        asyncio.create_task(loop.run(), name=f"{spec.name}:{type(loop).__name__}")
+        for loop in runtime.loops
+    ]
+
+
+async def _stop_loops(runtime: Runtime) -> None:
+    """Ask the service's own loops to stop and wait for them (each may finish what it holds) up
+    to the graceful timeout; a loop still running then is cancelled."""
+    for loop in runtime.loops:
+        loop.stop()
+    if not runtime.loop_tasks:
+        return
+    timeout = runtime.settings.graceful_timeout_seconds
+    _, pending = await asyncio.wait(runtime.loop_tasks, timeout=timeout)
+    for task in pending:
+        logger.warning("%s did not stop within %.0fs", task.get_name(), timeout)
+        task.cancel()
+    outcomes = await asyncio.gather(*runtime.loop_tasks, return_exceptions=True)
+    for task, outcome in zip(runtime.loop_tasks, outcomes, strict=True):
+        if isinstance(outcome, Exception):
+            logger.error("%s failed", task.get_name(), exc_info=outcome)
 
 
 async def _stop(runtime: Runtime) -> None:

@@ -5,7 +5,8 @@ due document at a time by setting a lease on it (`<field>_lease_until`, `<field>
 two replicas never act on the same item; then it calls the handler, whose own update must move or
 clear the deadline together with the state change (and should be guarded by the aggregate's version,
 so that even an expired lease cannot make it act twice). A handler that fails leaves the lease in
-place: the item is retried when the lease runs out, not in a hot loop.
+place: the item is retried when the lease runs out, not in a hot loop. `after_sweep`, if given,
+runs after every pass (e.g. to refresh a gauge from the database).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class DeadlineSweeper:
         field: str = "deadline_at",
         poll_seconds: float = 5.0,
         lease_seconds: float = 60.0,
+        after_sweep: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.name = name
         self._collection = collection
@@ -58,6 +60,7 @@ class DeadlineSweeper:
         self._lease = timedelta(seconds=lease_seconds)
         self._owner = uuid.uuid4().hex
         self._stopping = asyncio.Event()
+        self._after_sweep = after_sweep
 
     async def run(self) -> None:
         while not self._stopping.is_set():
@@ -107,6 +110,8 @@ class DeadlineSweeper:
             )
             ACTED.labels(self.name).inc()
             acted += 1
+        if self._after_sweep is not None:
+            await self._after_sweep()
         return acted
 
     async def _claim(self, document_id: Any) -> Document | None:

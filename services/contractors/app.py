@@ -4,13 +4,10 @@ the command relay of the one-time codes, and the sample registry in local runs.
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -152,36 +149,51 @@ def build(settings: ContractorsSettings | None = None) -> FastAPI:
 
     def sweepers(runtime: Runtime) -> list[DeadlineSweeper]:
         service: Contractors = runtime.service
-        common = {
-            "poll_seconds": settings.sweeper_poll_seconds,
-            "lease_seconds": settings.sweeper_lease_seconds,
-        }
         return [
-            DeadlineSweeper(
+            runtime.sweeper(
                 "registry-write",
                 service.store.requests,
                 service.finish_registry,
-                runtime.clock,
                 field=store.REGISTRY_DUE_AT,
-                **common,
             ),
-            DeadlineSweeper(
+            runtime.sweeper(
                 "verification-prune",
                 service.store.verifications,
                 service.store.prune_verification,
-                runtime.clock,
                 field=store.PRUNE_AT,
-                **common,
             ),
-            DeadlineSweeper(
+            runtime.sweeper(
                 "rate-limit-prune",
                 service.store.rate_limits,
                 service.store.prune_rate_limit,
-                runtime.clock,
                 field=store.PRUNE_AT,
-                **common,
             ),
         ]
+
+    async def load_registry(runtime: Runtime) -> None:
+        """The registry file of local runs (upserted: harmless if already there)."""
+        path = settings.registry_file()
+        if path is None:
+            return
+        report, errors = await registry.import_file(runtime.db, path)
+        if errors:
+            logger.error("registry file %s: %d bad row(s), not loaded", path, len(errors))
+        else:
+            logger.info("registry file %s loaded: %s", path, report)
+
+    def command_relay(runtime: Runtime) -> list[OutboxRelay]:
+        """Relays the sealed one-time-code commands from `verifications` to `amman.commands`
+        (the shared relay publishes to `amman.events` only, where a secret must never go)."""
+        relay = OutboxRelay(
+            runtime.db,
+            [store.VERIFICATIONS],
+            CommandPublisher(runtime),
+            command_outbox,
+            runtime.clock,
+            poll_seconds=settings.outbox_poll_seconds,
+            lease_seconds=settings.outbox_lease_seconds,
+        )
+        return [relay]
 
     spec = ServiceSpec(
         name="contractors",
@@ -193,46 +205,7 @@ def build(settings: ContractorsSettings | None = None) -> FastAPI:
         setup=setup,
         consumers=consumers.consumers,
         sweepers=sweepers,
+        on_start=load_registry,
+        loops=command_relay,
     )
-    app = create_app(spec, settings)
-    _with_command_relay(app, settings, command_outbox)
-    return app
-
-
-def _with_command_relay(app: FastAPI, settings: ContractorsSettings, outbox: Outbox) -> None:
-    """Inside the shared lifespan: load the registry file (local runs), and relay the sealed
-    one-time-code commands from `verifications` to `amman.commands` (the shared relay publishes
-    to `amman.events` only, where a secret must never go)."""
-    shared = app.router.lifespan_context
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with shared(app):
-            runtime: Runtime = app.state.runtime
-            path = settings.registry_file()
-            if path is not None:
-                report, errors = await registry.import_file(runtime.db, path)
-                if errors:
-                    logger.error("registry file %s: %d bad row(s), not loaded", path, len(errors))
-                else:
-                    logger.info("registry file %s loaded: %s", path, report)
-            relay = OutboxRelay(
-                runtime.db,
-                [store.VERIFICATIONS],
-                CommandPublisher(runtime),
-                outbox,
-                runtime.clock,
-                poll_seconds=settings.outbox_poll_seconds,
-                lease_seconds=settings.outbox_lease_seconds,
-            )
-            task = asyncio.create_task(relay.run(), name="contractors:CommandRelay")
-            try:
-                yield
-            finally:
-                relay.stop()
-                try:
-                    await asyncio.wait_for(task, settings.graceful_timeout_seconds)
-                except TimeoutError:
-                    task.cancel()
-
-    app.router.lifespan_context = lifespan
+    return create_app(spec, settings)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Path, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from contracts import Applicant, LocalizedText
@@ -17,6 +17,7 @@ from contracts.phones import jordan_mobile
 from services.common.auth import CurrentUser, Principal, ensure_owner, require_roles
 from services.common.idempotency import Idempotency, IdempotencyKey
 from services.common.problems import Forbidden, NotFound
+from services.common.uploads import Upload, download, read_upload
 from services.courses import domain
 from services.courses.domain import (
     COURSE_WORKFLOW,
@@ -434,14 +435,13 @@ async def attach_proof(
     number: RequestNumber,
     user: CurrentUser,
     courses: CoursesDep,
-    file: Annotated[UploadFile, File(description="PDF, PNG or JPEG, at most 5 MB.")],
+    file: Upload,
 ) -> RequestPublic:
     """Attach proof of the prerequisite (replaces one not yet accepted); staff review it."""
     request = await _owned(number, user, courses)
     if user.subject != request.owner_subject:
         raise NotFound(*REQUEST_NOT_FOUND)
-    # One byte more than the limit is enough to know the file is too large.
-    data = await file.read(courses.settings.courses_max_upload_bytes + 1)
+    data = await read_upload(file, courses.upload_rules)
     request = await courses.attach_proof(number, file.filename or "proof", data)
     return request_public(request, await courses.course(request.course_code), is_staff=False)
 
@@ -450,12 +450,7 @@ async def attach_proof(
 async def download_proof(number: RequestNumber, user: CurrentUser, courses: CoursesDep) -> Response:
     """The attached proof, with the content type found in its bytes."""
     request = await _owned(number, user, courses)
-    data, content_type = await courses.proof_file(request)
-    return Response(
-        data,
-        media_type=content_type,
-        headers={"X-Content-Type-Options": "nosniff", "Content-Disposition": "attachment"},
-    )
+    return download(*await courses.proof_file(request))
 
 
 @router.post("/requests/{number}/proof/review", response_model=RequestPublic, tags=["staff"])

@@ -28,32 +28,17 @@ def build(settings: CoursesSettings | None = None) -> FastAPI:
     def sweepers(runtime: Runtime) -> list[DeadlineSweeper]:
         courses: Courses = runtime.service
         return [
-            DeadlineSweeper(
+            runtime.sweeper(
                 "course-start",
                 courses.store.courses,
                 courses.start_course,
-                runtime.clock,
                 field=store.START_DUE_AT,
-                poll_seconds=settings.sweeper_poll_seconds,
-                lease_seconds=settings.sweeper_lease_seconds,
             ),
-            DeadlineSweeper(
-                "seat-check",
-                courses.store.requests,
-                courses.check_seat,
-                runtime.clock,
-                field=store.SEAT_CHECK_AT,
-                poll_seconds=settings.sweeper_poll_seconds,
-                lease_seconds=settings.sweeper_lease_seconds,
+            runtime.sweeper(
+                "seat-check", courses.store.requests, courses.check_seat, field=store.SEAT_CHECK_AT
             ),
-            DeadlineSweeper(
-                "course-sync",
-                courses.store.courses,
-                courses.sync_from_sweeper,
-                runtime.clock,
-                field=store.SYNC_AT,
-                poll_seconds=settings.sweeper_poll_seconds,
-                lease_seconds=settings.sweeper_lease_seconds,
+            runtime.sweeper(
+                "course-sync", courses.store.courses, courses.sync_from_sweeper, field=store.SYNC_AT
             ),
         ]
 

@@ -915,19 +915,3 @@ def review_proof(
         return _book_or_bill(change, RequestAction.ACCEPT_PROOF, course, now, by)
     change = _move(Change(updated), RequestAction.ACCEPT_PROOF, now, by, note)
     return Change(change.request, change.entries, change.events, records_pass=True)
-
-
-# Magic numbers of the accepted proof files: the declared content type is never trusted.
-_SIGNATURES: tuple[tuple[bytes, str], ...] = (
-    (b"%PDF-", "application/pdf"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-)
-
-
-def detect_content_type(data: bytes) -> str | None:
-    """PDF, PNG or JPEG by their first bytes; None for anything else."""
-    for signature, content_type in _SIGNATURES:
-        if data.startswith(signature):
-            return content_type
-    return None

@@ -21,6 +21,7 @@ from services.common.clock import Clock
 from services.common.mongo import Document, request_number
 from services.common.problems import Conflict, Invalid, NotFound
 from services.common.telemetry import current_traceparent
+from services.common.uploads import UploadRules
 from services.courses import domain
 from services.courses.domain import (
     COURSE_PREFIX,
@@ -69,6 +70,8 @@ class Courses:
         self.store = store
         self.clock = clock
         self.settings = settings
+        # An empty file is refused as not a PDF, PNG or JPEG (no rule of its own).
+        self.upload_rules = UploadRules(settings.courses_max_upload_bytes, empty_rule=None)
 
     def _events(self, number: str, events: tuple[domain.Event, ...]) -> list[CloudEvent]:
         now = self.clock.now()
@@ -262,29 +265,10 @@ class Courses:
 
     async def attach_proof(self, number: str, filename: str, data: bytes) -> CourseRequest:
         """Check the file by its bytes and size, keep it, and put it on the request."""
-        limit = self.settings.courses_max_upload_bytes
-        if len(data) > limit:
-            raise Invalid(
-                f"The file is larger than {limit // 1024} KB.",
-                f"حجم الملف أكبر من {limit // 1024} كيلوبايت.",
-                errors=[{"field": "file", "location": "body", "rule": "max_size"}],
-            )
-        content_type = domain.detect_content_type(data)
-        if content_type is None:
-            raise Invalid(
-                "The file must be a PDF, PNG or JPEG document.",
-                "يجب أن يكون الملف بصيغة PDF أو PNG أو JPEG.",
-                errors=[{"field": "file", "location": "body", "rule": "content_type"}],
-            )
-        safe_name = "".join(c for c in filename if c.isalnum() or c in "._- ")[:100] or "proof"
-        file_id = await self.store.store_file(safe_name, data, {"request_number": number})
-        proof = domain.Proof(
-            file_id=file_id,
-            content_type=content_type,
-            size=len(data),
-            filename=safe_name,
-            uploaded_at=self.clock.now(),
+        stored = await self.store.proofs.keep(
+            filename, data, self.upload_rules, {"request_number": number}, fallback="proof"
         )
+        proof = domain.Proof(**stored.fields(), uploaded_at=self.clock.now())
 
         def decide(request: CourseRequest, course: Course) -> Change:
             return domain.attach_proof(request, course, proof, self.clock.now())
@@ -292,7 +276,7 @@ class Courses:
         try:
             return await self._change_request(number, decide, refuse=True)
         except BaseException:
-            await self.store.delete_file(file_id)
+            await self.store.proofs.delete(stored.file_id)
             raise
 
     async def review_proof(
@@ -306,7 +290,7 @@ class Courses:
     async def proof_file(self, request: CourseRequest) -> tuple[bytes, str]:
         if request.proof is None:
             raise NotFound("No proof is attached.", "لا يوجد إثبات مرفق.")
-        data = await self.store.read_file(request.proof.file_id)
+        data = await self.store.proofs.read(request.proof.file_id)
         if data is None:
             raise NotFound("No proof is attached.", "لا يوجد إثبات مرفق.")
         return data, request.proof.content_type

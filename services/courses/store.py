@@ -13,15 +13,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bson import ObjectId
-from gridfs import AsyncGridFSBucket
-from gridfs.errors import NoFile
 from pymongo.errors import DuplicateKeyError
 
 from contracts import CloudEvent
 from services.common.mongo import Database, Document, IndexSpec
 from services.common.outbox import Outbox
 from services.common.sweeper import deadline_index
+from services.common.uploads import FileBucket
 from services.courses.domain import Course, CourseRequest, HistoryEntry
 
 COURSES = "courses"
@@ -75,7 +73,7 @@ class CourseStore:
         self.requests = db[REQUESTS]
         self.passes = db[PASSES]
         self._outbox = outbox
-        self.proofs = AsyncGridFSBucket(db, bucket_name=PROOFS_BUCKET)
+        self.proofs = FileBucket(db, PROOFS_BUCKET)
 
     # ---- courses ---------------------------------------------------------------------------
 
@@ -202,22 +200,3 @@ class CourseStore:
             )
         except DuplicateKeyError:
             pass  # remembered already: the first pass stands
-
-    # ---- proof files (GridFS) --------------------------------------------------------------
-
-    async def store_file(self, filename: str, data: bytes, metadata: Document) -> str:
-        file_id = await self.proofs.upload_from_stream(filename, data, metadata=metadata)
-        return str(file_id)
-
-    async def delete_file(self, file_id: str) -> None:
-        try:
-            await self.proofs.delete(ObjectId(file_id))
-        except NoFile:
-            pass
-
-    async def read_file(self, file_id: str) -> bytes | None:
-        try:
-            stream = await self.proofs.open_download_stream(ObjectId(file_id))
-        except NoFile:
-            return None
-        return await stream.read()

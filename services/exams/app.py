@@ -44,30 +44,6 @@ class ExamsSettings(ServiceSettings):
     exams_sla_nearing_hours: float = Field(default=24.0, gt=0)
 
 
-class OverdueSweeper(DeadlineSweeper):
-    """Marks sessions overdue as their date deadline passes, then refreshes the SLA gauge.
-
-    The gauge is recomputed from the database on every pass (not counted up and down), so every
-    replica reports the same figures and a restart loses nothing."""
-
-    def __init__(self, exams: Exams, runtime: Runtime, settings: ExamsSettings) -> None:
-        super().__init__(
-            "session-date-overdue",
-            exams.store.sessions,
-            exams.mark_overdue,
-            runtime.clock,
-            field=store.OVERDUE_CHECK_AT,
-            poll_seconds=settings.sweeper_poll_seconds,
-            lease_seconds=settings.sweeper_lease_seconds,
-        )
-        self._exams = exams
-
-    async def sweep(self, batch: int = 500) -> int:
-        acted = await super().sweep(batch)
-        await self._exams.report_sla()
-        return acted
-
-
 def build(settings: ExamsSettings | None = None) -> FastAPI:
     settings = settings or ExamsSettings()
     exam_catalogue = catalogue.load(settings.exams_catalogue_file)
@@ -83,7 +59,18 @@ def build(settings: ExamsSettings | None = None) -> FastAPI:
         )
 
     def sweepers(runtime: Runtime) -> list[DeadlineSweeper]:
-        return [OverdueSweeper(runtime.service, runtime, settings)]
+        # Marks sessions overdue as their date deadline passes, then refreshes the SLA gauge.
+        # The gauge is recomputed from the database on every pass (not counted up and down), so
+        # every replica reports the same figures and a restart loses nothing.
+        exams: Exams = runtime.service
+        overdue = runtime.sweeper(
+            "session-date-overdue",
+            exams.store.sessions,
+            exams.mark_overdue,
+            field=store.OVERDUE_CHECK_AT,
+            after_sweep=exams.report_sla,
+        )
+        return [overdue]
 
     spec = ServiceSpec(
         name="exams",

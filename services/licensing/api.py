@@ -11,7 +11,7 @@ import html
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Path, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -20,6 +20,7 @@ from contracts.phones import jordan_mobile
 from services.common.auth import CurrentUser, Principal, ensure_owner, require_roles
 from services.common.idempotency import Idempotency, IdempotencyKey
 from services.common.problems import Forbidden, Invalid, NotFound
+from services.common.uploads import Upload, download, read_upload
 from services.licensing import domain
 from services.licensing.domain import (
     DOCUMENT_NAMES,
@@ -570,12 +571,11 @@ async def attach_document(
     kind: DocumentKind,
     user: CurrentUser,
     licensing: LicensingDep,
-    file: Annotated[UploadFile, File(description="PDF, PNG or JPEG, at most 5 MB.")],
+    file: Upload,
 ) -> RequestPublic:
     """Attach (or replace) a document: in a draft, or when the document check asked for it."""
     await _own(number, user, licensing)
-    # One byte more than the limit is enough to know the file is too large.
-    data = await file.read(licensing.settings.licensing_max_upload_bytes + 1)
+    data = await read_upload(file, licensing.upload_rules)
     request = await licensing.attach_document(number, kind, file.filename or kind, data)
     return request_public(request, licensing, is_staff=False)
 
@@ -586,12 +586,7 @@ async def download_document(
 ) -> Response:
     """An attachment, with the content type found in its bytes."""
     request = await _visible(number, user, licensing)
-    data, content_type = await licensing.document_file(request, kind)
-    return Response(
-        data,
-        media_type=content_type,
-        headers={"X-Content-Type-Options": "nosniff", "Content-Disposition": "attachment"},
-    )
+    return download(*await licensing.document_file(request, kind))
 
 
 @router.post("/requests/{number}/submit", response_model=RequestPublic, tags=["requests"])

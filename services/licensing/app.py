@@ -39,14 +39,8 @@ def build(settings: LicensingSettings | None = None) -> FastAPI:
     def sweepers(runtime: Runtime) -> list[DeadlineSweeper]:
         licensing: Licensing = runtime.service
         return [
-            DeadlineSweeper(
-                "sla",
-                licensing.store.requests,
-                licensing.check_sla,
-                runtime.clock,
-                field=store.SLA_CHECK_AT,
-                poll_seconds=settings.sweeper_poll_seconds,
-                lease_seconds=settings.sweeper_lease_seconds,
+            runtime.sweeper(
+                "sla", licensing.store.requests, licensing.check_sla, field=store.SLA_CHECK_AT
             )
         ]
 

@@ -1051,19 +1051,3 @@ def withdraw(request: LicenceRequest, now: datetime, calendar: WorkingCalendar) 
             )
         )
     return _move(request, A.WITHDRAW, now, request.owner_subject, calendar, *events)
-
-
-# Magic numbers of the accepted files: the declared content type is never trusted.
-_SIGNATURES: tuple[tuple[bytes, str], ...] = (
-    (b"%PDF-", "application/pdf"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-)
-
-
-def detect_content_type(data: bytes) -> str | None:
-    """PDF, PNG or JPEG by their first bytes; None for anything else."""
-    for signature, content_type in _SIGNATURES:
-        if data.startswith(signature):
-            return content_type
-    return None

@@ -24,6 +24,7 @@ from services.common.clock import Clock
 from services.common.mongo import Document, request_number
 from services.common.problems import Conflict, Invalid, NotFound
 from services.common.telemetry import current_traceparent
+from services.common.uploads import UploadRules
 from services.licensing import domain
 from services.licensing.domain import (
     LICENCE_PREFIX,
@@ -80,6 +81,7 @@ class Licensing:
         self.clock = clock
         self.calendar = calendar
         self.settings = settings
+        self.upload_rules = UploadRules(settings.licensing_max_upload_bytes, empty_rule="not_empty")
 
     def now(self) -> datetime:
         """The clock, to the millisecond: what the database keeps."""
@@ -163,38 +165,11 @@ class Licensing:
         self, number: str, kind: str, filename: str, data: bytes
     ) -> LicenceRequest:
         """Check the file by its bytes and size, keep it, and put it on the request."""
-        limit = self.settings.licensing_max_upload_bytes
-        if len(data) > limit:
-            raise Invalid(
-                f"The file is larger than {limit // 1024} KB.",
-                f"حجم الملف أكبر من {limit // 1024} كيلوبايت.",
-                errors=[{"field": "file", "location": "body", "rule": "max_size"}],
-            )
-        if not data:
-            raise Invalid(
-                "The file is empty.",
-                "الملف فارغ.",
-                errors=[{"field": "file", "location": "body", "rule": "not_empty"}],
-            )
-        content_type = domain.detect_content_type(data)
-        if content_type is None:
-            raise Invalid(
-                "The file must be a PDF, PNG or JPEG document.",
-                "يجب أن يكون الملف بصيغة PDF أو PNG أو JPEG.",
-                errors=[{"field": "file", "location": "body", "rule": "content_type"}],
-            )
-        safe_name = "".join(c for c in filename if c.isalnum() or c in "._- ")[:100] or kind
-        file_id = await self.store.store_file(
-            safe_name, data, {"request_number": number, "kind": kind}
+        metadata = {"request_number": number, "kind": kind}
+        stored = await self.store.files.keep(
+            filename, data, self.upload_rules, metadata, fallback=kind
         )
-        document = domain.Document(
-            kind=kind,
-            file_id=file_id,
-            content_type=content_type,
-            size=len(data),
-            filename=safe_name,
-            uploaded_at=self.now(),
-        )
+        document = domain.Document(**stored.fields(), kind=kind, uploaded_at=self.now())
         replaced: list[domain.Document] = []
 
         def decide(request: LicenceRequest, now: datetime) -> Change:
@@ -205,15 +180,15 @@ class Licensing:
         try:
             request = await self._act(number, decide)
         except BaseException:
-            await self.store.delete_file(file_id)
+            await self.store.files.delete(stored.file_id)
             raise
         for previous in replaced:
-            await self.store.delete_file(previous.file_id)
+            await self.store.files.delete(previous.file_id)
         return request
 
     async def document_file(self, request: LicenceRequest, kind: str) -> tuple[bytes, str]:
         document = request.document(kind)
-        data = None if document is None else await self.store.read_file(document.file_id)
+        data = None if document is None else await self.store.files.read(document.file_id)
         if document is None or data is None:
             raise NotFound("No such document is attached.", "لا توجد وثيقة مرفقة من هذا النوع.")
         return data, document.content_type

@@ -13,15 +13,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bson import ObjectId
-from gridfs import AsyncGridFSBucket
-from gridfs.errors import NoFile
 from pymongo.errors import DuplicateKeyError
 
 from contracts import CloudEvent
 from services.common.mongo import Database, Document, IndexSpec
 from services.common.outbox import Outbox
 from services.common.sweeper import deadline_index
+from services.common.uploads import FileBucket
 from services.licensing.domain import HistoryEntry, LicenceRequest
 
 REQUESTS = "requests"
@@ -64,7 +62,7 @@ class LicensingStore:
         self.requests = db[REQUESTS]
         self.licences = db[LICENCES]
         self._outbox = outbox
-        self.files = AsyncGridFSBucket(db, bucket_name=DOCUMENTS_BUCKET)
+        self.files = FileBucket(db, DOCUMENTS_BUCKET)
 
     # ---- requests --------------------------------------------------------------------------
 
@@ -149,22 +147,3 @@ class LicensingStore:
     async def request_of_token(self, token: str) -> str | None:
         found = await self.licences.find_one({"_id": token})
         return None if found is None else str(found["request_number"])
-
-    # ---- attachments (GridFS) --------------------------------------------------------------
-
-    async def store_file(self, filename: str, data: bytes, metadata: Document) -> str:
-        file_id = await self.files.upload_from_stream(filename, data, metadata=metadata)
-        return str(file_id)
-
-    async def delete_file(self, file_id: str) -> None:
-        try:
-            await self.files.delete(ObjectId(file_id))
-        except NoFile:
-            pass
-
-    async def read_file(self, file_id: str) -> bytes | None:
-        try:
-            stream = await self.files.open_download_stream(ObjectId(file_id))
-        except NoFile:
-            return None
-        return await stream.read()

@@ -6,12 +6,9 @@ an optional gateway so that a test or a benchmark can plug in its own.
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import hashlib
 import logging
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Literal
 from urllib.parse import urlsplit
@@ -36,8 +33,6 @@ from services.notifier.gateways import (
 )
 from services.notifier.sender import DueMessages, Sender
 from services.notifier.service import Notifier, Sealer
-
-logger = logging.getLogger(__name__)
 
 GatewayKind = Literal["log", "http"]
 
@@ -146,10 +141,9 @@ class NotifierSettings(ServiceSettings):
 
 def build(settings: NotifierSettings, *, gateway: SmsGateway | None = None) -> FastAPI:
     due = DueMessages()
-    senders: list[Sender] = []
 
     def setup(runtime: Runtime) -> Notifier:
-        notifier = Notifier(
+        return Notifier(
             store=store.MessageStore(runtime.db, runtime.outbox),
             catalogue=catalogue.load(),
             gateway=gateway or settings.gateway(),
@@ -160,31 +154,36 @@ def build(settings: NotifierSettings, *, gateway: SmsGateway | None = None) -> F
             receipt_secret=settings.notifier_receipt_secret.get_secret_value().encode(),
             due=due,
         )
-        senders.append(
-            Sender(
-                notifier.store,
-                notifier.send_due,
-                runtime.clock,
-                due,
-                workers=settings.notifier_send_workers,
-                poll_seconds=settings.notifier_send_poll_seconds,
-                lease_seconds=settings.notifier_send_lease_seconds,
-            )
-        )
-        return notifier
 
     def sweepers(runtime: Runtime) -> list[DeadlineSweeper]:
         notifier: Notifier = runtime.service
-        unconfirmed = DeadlineSweeper(
+        unconfirmed = runtime.sweeper(
             "unconfirmed",
             notifier.store.messages,
             notifier.expire_unconfirmed,
-            runtime.clock,
             field=store.CONFIRM_BY,
-            poll_seconds=settings.sweeper_poll_seconds,
-            lease_seconds=settings.sweeper_lease_seconds,
         )
         return [unconfirmed]
+
+    def sender(runtime: Runtime) -> list[Sender]:
+        """The sender runs last and stops first: the message it holds is recorded while the
+        database is still there. It is not a deadline sweeper (see sender.py)."""
+        notifier: Notifier = runtime.service
+        sender = Sender(
+            notifier.store,
+            notifier.send_due,
+            runtime.clock,
+            due,
+            workers=settings.notifier_send_workers,
+            poll_seconds=settings.notifier_send_poll_seconds,
+            lease_seconds=settings.notifier_send_lease_seconds,
+        )
+        return [sender]
+
+    async def close_gateway(runtime: Runtime) -> None:
+        """The gateway's connections are closed last, once nothing can send any more."""
+        notifier: Notifier = runtime.service
+        await notifier.gateway.close()
 
     spec = ServiceSpec(
         name="notifier",
@@ -199,37 +198,12 @@ def build(settings: NotifierSettings, *, gateway: SmsGateway | None = None) -> F
         setup=setup,
         consumers=lambda runtime: consumers(runtime.service),
         sweepers=sweepers,
+        loops=sender,
+        on_stop=close_gateway,
     )
     app = create_app(spec, settings)
-    _run_the_sender(app, senders, settings.graceful_timeout_seconds)
     _keep_query_strings_out_of_access_logs()
     return app
-
-
-def _run_the_sender(app: FastAPI, senders: list[Sender], drain_seconds: float) -> None:
-    """Run the sender inside the shared lifespan: started once everything else is, stopped
-    before anything else is (the message it holds is recorded while the database is still
-    there), and the gateway's connections closed last. The runtime runs only deadline sweepers
-    and the relay; the sender is neither (see sender.py)."""
-    shared = app.router.lifespan_context
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with shared(app):
-            [sender] = senders
-            task = asyncio.create_task(sender.run(), name="notifier:Sender")
-            try:
-                yield
-            finally:
-                sender.stop()
-                try:
-                    await asyncio.wait_for(task, drain_seconds)
-                except TimeoutError:
-                    logger.warning("sender did not stop within %.0fs", drain_seconds)
-        notifier: Notifier = app.state.runtime.service
-        await notifier.gateway.close()
-
-    app.router.lifespan_context = lifespan
 
 
 class _WithoutQuery(logging.Filter):

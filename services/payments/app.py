@@ -26,14 +26,8 @@ def build(settings: PaymentsSettings | None = None) -> FastAPI:
     def sweepers(runtime: Runtime) -> list[DeadlineSweeper]:
         payments: Payments = runtime.service
         return [
-            DeadlineSweeper(
-                "bill-expiry",
-                payments.store.bills,
-                payments.expire_bill,
-                runtime.clock,
-                field=store.EXPIRES_AT,
-                poll_seconds=settings.sweeper_poll_seconds,
-                lease_seconds=settings.sweeper_lease_seconds,
+            runtime.sweeper(
+                "bill-expiry", payments.store.bills, payments.expire_bill, field=store.EXPIRES_AT
             )
         ]
 

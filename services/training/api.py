@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -19,6 +19,7 @@ from contracts.training import GisCourse
 from services.common.auth import CurrentUser, Principal, ensure_owner, require_roles
 from services.common.idempotency import Idempotency, IdempotencyKey
 from services.common.problems import Forbidden, NotFound
+from services.common.uploads import Upload, download, read_upload
 from services.training import domain, letters
 from services.training.domain import (
     STAFF_ROLES,
@@ -51,7 +52,6 @@ Staff = Annotated[Principal, Depends(require_roles(*STAFF_ROLES))]
 RequestNumber = Annotated[str, Path(pattern=REQUEST_NUMBER, description="The request number.")]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
 Offset = Annotated[int, Query(ge=0, le=100_000, description="Items to skip.")]
-Upload = Annotated[UploadFile, File(description="PDF, PNG or JPEG, at most 5 MB.")]
 
 
 class Schema(BaseModel):
@@ -305,7 +305,7 @@ async def submit_request(
             "يقدّم الطلبَ المتقدمون فقط (مواطنون أو جهات حكومية).",
         )
     training.check(body.form())  # every field rule before the file is read
-    data = await attachment.read(training.max_upload_bytes + 1)
+    data = await read_upload(attachment, training.upload_rules)
     applicant = Applicant(
         name=body.name.strip(), phone=body.phone, lang=body.lang, national_id=body.national_id
     )
@@ -358,12 +358,7 @@ async def download_attachment(
 ) -> Response:
     """The attached letter or certificate, with the content type found in its bytes."""
     request = await _owned(number, user, training)
-    data, content_type = await training.attachment_file(request)
-    return Response(
-        data,
-        media_type=content_type,
-        headers={"X-Content-Type-Options": "nosniff", "Content-Disposition": "attachment"},
-    )
+    return download(*await training.attachment_file(request))
 
 
 @router.put("/requests/{number}/attachment", response_model=RequestPublic, tags=["requests"])
@@ -372,7 +367,7 @@ async def correct_attachment(
 ) -> RequestPublic:
     """Upload the corrected attachment (within the 3 working days): back to review."""
     await _own(number, user, training)
-    data = await attachment.read(training.max_upload_bytes + 1)
+    data = await read_upload(attachment, training.upload_rules)
     request = await training.correct_attachments(number, attachment.filename or "attachment", data)
     return request_public(request, training, is_staff=False)
 

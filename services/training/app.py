@@ -20,28 +20,6 @@ paid GIS training may be postponed once; at the end of the period the applicant 
 follows. Every step is an SMS."""
 
 
-class DeadlineAndSlaSweeper(DeadlineSweeper):
-    """Acts on `due_at`, then refreshes the review-SLA gauge from the database (every replica
-    reports the same figures; a restart loses nothing)."""
-
-    def __init__(self, training: Training, runtime: Runtime, settings: TrainingSettings) -> None:
-        super().__init__(
-            "request-deadline",
-            training.store.requests,
-            training.on_deadline,
-            runtime.clock,
-            field=store.DUE_AT,
-            poll_seconds=settings.sweeper_poll_seconds,
-            lease_seconds=settings.sweeper_lease_seconds,
-        )
-        self._training = training
-
-    async def sweep(self, batch: int = 500) -> int:
-        acted = await super().sweep(batch)
-        await self._training.report_sla()
-        return acted
-
-
 def build(settings: TrainingSettings | None = None) -> FastAPI:
     settings = settings or TrainingSettings()
     catalogue = (
@@ -60,7 +38,17 @@ def build(settings: TrainingSettings | None = None) -> FastAPI:
         )
 
     def sweepers(runtime: Runtime) -> list[DeadlineSweeper]:
-        return [DeadlineAndSlaSweeper(runtime.service, runtime, settings)]
+        # Acts on `due_at`, then refreshes the review-SLA gauge from the database (every replica
+        # reports the same figures; a restart loses nothing).
+        training: Training = runtime.service
+        deadline = runtime.sweeper(
+            "request-deadline",
+            training.store.requests,
+            training.on_deadline,
+            field=store.DUE_AT,
+            after_sweep=training.report_sla,
+        )
+        return [deadline]
 
     spec = ServiceSpec(
         name="training",

@@ -1040,23 +1040,6 @@ def refund_decided(
     return request.model_copy(update={"refund_status": status})
 
 
-# ---- magic bytes -----------------------------------------------------------------------------
-
-_SIGNATURES: tuple[tuple[bytes, str], ...] = (
-    (b"%PDF-", "application/pdf"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-)
-
-
-def detect_content_type(data: bytes) -> str | None:
-    """PDF, PNG or JPEG by their first bytes; None for anything else."""
-    for signature, content_type in _SIGNATURES:
-        if data.startswith(signature):
-            return content_type
-    return None
-
-
 # ---- inquiry ---------------------------------------------------------------------------------
 
 

@@ -32,6 +32,7 @@ from services.common.clock import Clock
 from services.common.mongo import Document, request_number
 from services.common.problems import Conflict, Invalid, NotFound
 from services.common.telemetry import current_traceparent
+from services.common.uploads import UploadRules
 from services.training import domain
 from services.training.domain import (
     REQUEST_PREFIX,
@@ -104,7 +105,7 @@ class Training:
         self.catalogue = catalogue
         self.clock = clock
         self.calendar = calendar
-        self.max_upload_bytes = max_upload_bytes
+        self.upload_rules = UploadRules(max_upload_bytes, field="attachment")
 
     def _events(self, number: str, events: tuple[domain.Event, ...]) -> list[CloudEvent]:
         now = self.clock.now()
@@ -132,39 +133,13 @@ class Training:
         self, number: str, kind: domain.AttachmentKind, filename: str, data: bytes
     ) -> Attachment:
         """Check the file by its size and bytes, then keep it in GridFS."""
-        limit = self.max_upload_bytes
-        if len(data) > limit:
-            raise Invalid(
-                f"The file is larger than {limit // 1024} KB.",
-                f"حجم الملف أكبر من {limit // 1024} كيلوبايت.",
-                errors=[{"field": "attachment", "location": "body", "rule": "max_size"}],
-            )
-        if not data:
-            raise Invalid(
-                "The file is empty.",
-                "الملف فارغ.",
-                errors=[{"field": "attachment", "location": "body", "rule": "required"}],
-            )
-        content_type = domain.detect_content_type(data)
-        if content_type is None:
-            raise Invalid(
-                "The file must be a PDF, PNG or JPEG document.",
-                "يجب أن يكون الملف بصيغة PDF أو PNG أو JPEG.",
-                errors=[{"field": "attachment", "location": "body", "rule": "content_type"}],
-            )
-        safe = "".join(c for c in filename if c.isalnum() or c in "._- ")[:100] or "attachment"
-        file_id = await self.store.store_file(safe, data, {"request_number": number})
-        return Attachment(
-            file_id=file_id,
-            kind=kind,
-            content_type=content_type,
-            size=len(data),
-            filename=safe,
-            uploaded_at=self.clock.now(),
+        stored = await self.store.files.keep(
+            filename, data, self.upload_rules, {"request_number": number}, fallback="attachment"
         )
+        return Attachment(**stored.fields(), kind=kind, uploaded_at=self.clock.now())
 
     async def attachment_file(self, request: TrainingRequest) -> tuple[bytes, str]:
-        data = await self.store.read_file(request.attachment.file_id)
+        data = await self.store.files.read(request.attachment.file_id)
         if data is None:
             raise NotFound("No attachment is stored.", "لا يوجد مرفق محفوظ.")
         return data, request.attachment.content_type
@@ -190,10 +165,10 @@ class Training:
             )
             await self.store.insert(change.request, self._events(number, change.events))
         except DomainError as error:
-            await self.store.delete_file(attachment.file_id)
+            await self.store.files.delete(attachment.file_id)
             raise problem(error) from error
         except BaseException:
-            await self.store.delete_file(attachment.file_id)
+            await self.store.files.delete(attachment.file_id)
             raise
         return change.request
 
@@ -252,9 +227,9 @@ class Training:
                 refuse=True,
             )
         except BaseException:
-            await self.store.delete_file(attachment.file_id)
+            await self.store.files.delete(attachment.file_id)
             raise
-        await self.store.delete_file(request.attachment.file_id)
+        await self.store.files.delete(request.attachment.file_id)
         return saved
 
     async def approve(self, number: str, note: str | None, by: str) -> TrainingRequest:

@@ -11,14 +11,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bson import ObjectId
-from gridfs import AsyncGridFSBucket
-from gridfs.errors import NoFile
-
 from contracts import CloudEvent
 from services.common.mongo import Database, Document, IndexSpec
 from services.common.outbox import Outbox
 from services.common.sweeper import deadline_index
+from services.common.uploads import FileBucket
 from services.training.domain import HistoryEntry, Status, TrainingRequest
 
 REQUESTS = "requests"
@@ -66,7 +63,7 @@ class TrainingStore:
         self.db = db
         self.requests = db[REQUESTS]
         self._outbox = outbox
-        self.files = AsyncGridFSBucket(db, bucket_name=ATTACHMENTS_BUCKET)
+        self.files = FileBucket(db, ATTACHMENTS_BUCKET)
 
     async def insert(self, request: TrainingRequest, events: Sequence[CloudEvent]) -> None:
         document = {
@@ -130,22 +127,3 @@ class TrainingStore:
         )
         total = await self.requests.count_documents({"status": under})
         return {"within": total - overdue, "overdue": overdue}
-
-    # ---- attachment files (GridFS) ---------------------------------------------------------
-
-    async def store_file(self, filename: str, data: bytes, metadata: Document) -> str:
-        file_id = await self.files.upload_from_stream(filename, data, metadata=metadata)
-        return str(file_id)
-
-    async def delete_file(self, file_id: str) -> None:
-        try:
-            await self.files.delete(ObjectId(file_id))
-        except NoFile:
-            pass
-
-    async def read_file(self, file_id: str) -> bytes | None:
-        try:
-            stream = await self.files.open_download_stream(ObjectId(file_id))
-        except NoFile:
-            return None
-        return await stream.read()

@@ -200,17 +200,7 @@ def build(settings: TestSettings) -> FastAPI:
 
     def sweepers(runtime: Runtime) -> list[DeadlineSweeper]:
         notes: Notes = runtime.service
-        return [
-            DeadlineSweeper(
-                "reminders",
-                notes.notes,
-                notes.remind,
-                runtime.clock,
-                field="remind_at",
-                poll_seconds=settings.sweeper_poll_seconds,
-                lease_seconds=settings.sweeper_lease_seconds,
-            )
-        ]
+        return [runtime.sweeper("reminders", notes.notes, notes.remind, field="remind_at")]
 
     spec = ServiceSpec(
         name="testsvc",

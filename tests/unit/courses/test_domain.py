@@ -245,21 +245,6 @@ def test_8_held_sends_the_evaluation_link_to_booked_participants_only() -> None:
 # ---- proof of prior knowledge ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("data", "expected"),
-    [
-        (b"%PDF-1.7 ...", "application/pdf"),
-        (b"\x89PNG\r\n\x1a\n....", "image/png"),
-        (b"\xff\xd8\xff\xe0....", "image/jpeg"),
-        (b"MZ\x90\x00", None),
-        (b"<html>%PDF-", None),
-        (b"", None),
-    ],
-)
-def test_the_proof_type_comes_from_the_bytes(data: bytes, expected: str | None) -> None:
-    assert domain.detect_content_type(data) == expected
-
-
 def proof() -> domain.Proof:
     return domain.Proof(
         file_id="f1", content_type="application/pdf", size=10, filename="c.pdf", uploaded_at=NOW

@@ -416,11 +416,3 @@ def test_an_action_outside_the_table_is_not_allowed_now() -> None:
         domain.schedule_inspection(submitted(), slot(MONDAY), MONDAY, INSPECTOR, CALENDAR)
     with pytest.raises(NotAllowedNow):
         domain.check_documents(inspection_pending(), [], MONDAY, CLERK, CALENDAR)
-
-
-def test_the_content_type_is_read_from_the_bytes() -> None:
-    assert domain.detect_content_type(b"%PDF-1.7 ...") == "application/pdf"
-    assert domain.detect_content_type(b"\x89PNG\r\n\x1a\n...") == "image/png"
-    assert domain.detect_content_type(b"\xff\xd8\xff\xe0...") == "image/jpeg"
-    assert domain.detect_content_type(b"GIF89a") is None
-    assert domain.detect_content_type(b"") is None

@@ -347,13 +347,6 @@ def test_add_months_clamps_to_the_last_day() -> None:
     assert domain.add_months(date(2026, 12, 15), 1) == date(2027, 1, 15)
 
 
-def test_files_are_recognised_by_their_bytes() -> None:
-    assert domain.detect_content_type(b"%PDF-1.7") == "application/pdf"
-    assert domain.detect_content_type(b"\x89PNG\r\n\x1a\nxx") == "image/png"
-    assert domain.detect_content_type(b"\xff\xd8\xff\xe0") == "image/jpeg"
-    assert domain.detect_content_type(b"GIF89a") is None
-
-
 def test_every_state_has_labels_and_every_step_a_known_state() -> None:
     for step in domain.WORKFLOW:
         assert step.target in domain.STATES
