@@ -10,11 +10,11 @@ fails while the README differs from what the tables produce.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from services.common.readme import readme_main, replace_section
 from services.exams.domain import (
     REQUEST_STATES,
     REQUEST_WORKFLOW,
@@ -57,30 +57,17 @@ def workflows_section() -> str:
 
 
 def render(text: str) -> str:
-    start, stop = text.find(BEGIN), text.find(END)
-    if start < 0 or stop < start:
-        raise ValueError(f"README.md lacks the markers {BEGIN!r} ... {END!r}")
-    return f"{text[: start + len(BEGIN)]}\n{workflows_section()}\n{text[stop:]}"
+    return replace_section(text, BEGIN, END, workflows_section())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m services.exams.readme",
-        description="Rewrite the exams README's workflow section from the workflow tables.",
+    return readme_main(
+        "python -m services.exams.readme",
+        README,
+        render,
+        "Rewrite the exams README's workflow section from the workflow tables.",
+        argv,
     )
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if stale")
-    args = parser.parse_args(argv)
-    current = README.read_text(encoding="utf-8")
-    expected = render(current)
-    if args.check:
-        if current != expected:
-            print(f"{README} is out of date: run python -m services.exams.readme")
-            return 1
-        return 0
-    if current != expected:
-        README.write_text(expected, encoding="utf-8")
-        print(f"wrote {README}")
-    return 0
 
 
 if __name__ == "__main__":
