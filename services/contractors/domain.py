@@ -40,6 +40,14 @@ from contracts.contractors import (
 )
 from contracts.phones import InvalidPhone, jordan_mobile
 from services.common.calendar import WorkingCalendar
+from services.common.errors import DomainError as DomainError
+from services.common.errors import FieldError as FieldError
+from services.common.errors import Gone as Gone
+from services.common.errors import NotAllowedNow as NotAllowedNow
+from services.common.errors import NotPermitted as NotPermitted
+from services.common.errors import RuleBroken as RuleBroken
+from services.common.errors import Throttled as Throttled
+from services.common.errors import Unknown as Unknown
 
 SERVICE = "contractors"
 REQUEST_PREFIX = "CP"
@@ -271,63 +279,6 @@ def states_table() -> str:
 
 
 # ---- errors ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FieldError:
-    """One bad field, in the shape the platform's validation problems use."""
-
-    field: str
-    message: str
-    message_ar: str
-    type: str
-
-    def as_problem_item(self) -> dict[str, str]:
-        return {
-            "field": self.field,
-            "location": "body",
-            "message": self.message,
-            "message_ar": self.message_ar,
-            "type": self.type,
-        }
-
-
-class DomainError(Exception):
-    """A rule said no. `detail_ar` is the Arabic of the message; `errors` name the bad fields."""
-
-    def __init__(self, detail: str, detail_ar: str, errors: Sequence[FieldError] = ()) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.detail_ar = detail_ar
-        self.errors = tuple(errors)
-
-
-class Unknown(DomainError):
-    """What the action is about does not exist (404)."""
-
-
-class NotAllowedNow(DomainError):
-    """The action does not fit the current state (409)."""
-
-
-class RuleBroken(DomainError):
-    """Well-formed, but the rules refuse it (422)."""
-
-
-class NotPermitted(DomainError):
-    """The actor lacks the role the workflow table asks for (403)."""
-
-
-class Gone(DomainError):
-    """It existed, but can no longer be used (410): a void or used one-time code."""
-
-
-class Throttled(DomainError):
-    """Too many attempts (429); `retry_after` in seconds."""
-
-    def __init__(self, detail: str, detail_ar: str, retry_after: int) -> None:
-        super().__init__(detail, detail_ar)
-        self.retry_after = retry_after
 
 
 def no_match() -> Unknown:

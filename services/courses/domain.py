@@ -34,6 +34,9 @@ from contracts.courses import (
     PlacementTestRequired,
 )
 from contracts.payments import RefundRequested
+from services.common.errors import DomainError as DomainError
+from services.common.errors import NotAllowedNow as NotAllowedNow
+from services.common.errors import RuleBroken as RuleBroken
 
 COURSES_ADMIN = "courses.admin"
 COURSES_STAFF = "courses.staff"
@@ -272,26 +275,6 @@ def next_step(status: str) -> tuple[str, str]:
         if move.target == status and move.next_en:
             return move.next_en, move.next_ar
     return "Nothing: the request is closed", "لا شيء: الطلب مغلق"
-
-
-# ---- errors ----------------------------------------------------------------------------------
-
-
-class DomainError(Exception):
-    """A rule said no. `detail_ar` is the Arabic of the message."""
-
-    def __init__(self, detail: str, detail_ar: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.detail_ar = detail_ar
-
-
-class NotAllowedNow(DomainError):
-    """The action does not fit the current state (a conflict)."""
-
-
-class RuleBroken(DomainError):
-    """Well-formed, but the rules refuse it (e.g. a start date in the past)."""
 
 
 # ---- the aggregates --------------------------------------------------------------------------

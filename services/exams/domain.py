@@ -55,6 +55,12 @@ from contracts.exams import (
 )
 from contracts.phones import InvalidPhone, jordan_mobile
 from services.common.calendar import WorkingCalendar
+from services.common.errors import DomainError as DomainError
+from services.common.errors import FieldError as FieldError
+from services.common.errors import NotAllowedNow as NotAllowedNow
+from services.common.errors import NotPermitted as NotPermitted
+from services.common.errors import RuleBroken as RuleBroken
+from services.common.errors import Unknown as Unknown
 
 SERVICE = "exams"
 REQUEST_PREFIX = "EX"
@@ -510,54 +516,6 @@ def states_table(states: Mapping[str, State]) -> str:
         next_step = state.next_en or ("— (final)" if state.is_final else "—")
         lines.append(f"| `{name}` | {state.label_en} / {state.label_ar} | {next_step} | {sla} |")
     return "\n".join(lines)
-
-
-# ---- errors ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FieldError:
-    """One bad field of an input, in the shape the platform's validation problems use."""
-
-    field: str
-    message: str
-    message_ar: str
-    type: str
-
-    def as_problem_item(self) -> dict[str, str]:
-        return {
-            "field": self.field,
-            "location": "body",
-            "message": self.message,
-            "message_ar": self.message_ar,
-            "type": self.type,
-        }
-
-
-class DomainError(Exception):
-    """A rule said no. `detail_ar` is the Arabic of the message; `errors` name the bad fields."""
-
-    def __init__(self, detail: str, detail_ar: str, errors: Sequence[FieldError] = ()) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.detail_ar = detail_ar
-        self.errors = tuple(errors)
-
-
-class Unknown(DomainError):
-    """What the action is about does not exist."""
-
-
-class NotAllowedNow(DomainError):
-    """The action does not fit the current state (a conflict)."""
-
-
-class RuleBroken(DomainError):
-    """Well-formed, but the rules refuse it (a bad field, a date that is not a working day)."""
-
-
-class NotPermitted(DomainError):
-    """The actor lacks the role the workflow table asks for."""
 
 
 # ---- the catalogue ---------------------------------------------------------------------------

@@ -40,6 +40,9 @@ from contracts.licensing import (
 )
 from contracts.payments import RefundRequested
 from services.common.calendar import WorkingCalendar
+from services.common.errors import DomainError as DomainError
+from services.common.errors import NotAllowedNow as NotAllowedNow
+from services.common.errors import RuleBroken as RuleBroken
 from services.licensing.reference import CIVIL_DEFENCE, Authority
 
 SERVICE = "licensing"
@@ -286,27 +289,6 @@ def states_table() -> str:
             f"{state.next_en or '(closed)'} | {state.sla} |"
         )
     return "\n".join(lines)
-
-
-# ---- errors ----------------------------------------------------------------------------------
-
-
-class DomainError(Exception):
-    """A rule said no. `detail_ar` is the Arabic of the message; `field` names the input."""
-
-    def __init__(self, detail: str, detail_ar: str, field: str | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.detail_ar = detail_ar
-        self.field = field
-
-
-class NotAllowedNow(DomainError):
-    """The action does not fit the current state (a conflict)."""
-
-
-class RuleBroken(DomainError):
-    """Well-formed, but the rules refuse it (e.g. an appointment in the past)."""
 
 
 # ---- the aggregate ---------------------------------------------------------------------------
@@ -604,7 +586,7 @@ def attach_document(
             f"This request does not take a '{document.kind}': it needs "
             f"{', '.join(required_documents(request.tenure))}.",
             f"هذا الطلب لا يتطلب '{DOCUMENT_NAMES[document.kind].ar}'.",
-            "kind",
+            field="kind",
         )
     replaced = request.document(document.kind)
     documents = (*(d for d in request.documents if d.kind != document.kind), document)
@@ -624,7 +606,7 @@ def submit(request: LicenceRequest, now: datetime, calendar: WorkingCalendar) ->
         raise RuleBroken(
             "Attach the required documents first: " + ", ".join(names[k].en for k in missing) + ".",
             "يرجى إرفاق الوثائق المطلوبة أولاً: " + "، ".join(names[k].ar for k in missing) + ".",
-            "documents",
+            field="documents",
         )
     if request.status is S.AWAITING_DOCUMENTS:
         if request.documents_to_replace:
@@ -633,7 +615,7 @@ def submit(request: LicenceRequest, now: datetime, calendar: WorkingCalendar) ->
             raise RuleBroken(
                 "Replace these documents first: " + ", ".join(names[k].en for k in kinds) + ".",
                 "يرجى استبدال هذه الوثائق أولاً: " + "، ".join(names[k].ar for k in kinds) + ".",
-                "documents",
+                field="documents",
             )
         return _move(request, A.RESUBMIT, now, request.owner_subject, calendar)
     change = _move(request, A.SUBMIT, now, request.owner_subject, calendar, submitted_at=now)
@@ -667,10 +649,10 @@ def check_documents(
             raise RuleBroken(
                 f"'{kind}' is not a document of this request ({', '.join(required)}).",
                 f"'{kind}' ليست من وثائق هذا الطلب.",
-                "issues",
+                field="issues",
             )
     if len(set(kinds)) != len(kinds):
-        raise RuleBroken("Name each document once.", "يرجى ذكر كل وثيقة مرة واحدة.", "issues")
+        raise RuleBroken("Name each document once.", "يرجى ذكر كل وثيقة مرة واحدة.", field="issues")
     count = request.document_checks + 1
     event = DocumentsRejected.model_validate(
         {
@@ -701,19 +683,19 @@ def schedule_inspection(
     if inspection_at <= now:
         raise RuleBroken(
             "The appointment must be in the future.", "يجب أن يكون موعد الكشف لاحقاً.",
-            "inspection_at",
+            field="inspection_at",
         )  # fmt: skip
     if inspection_at > now + timedelta(days=60):
         raise RuleBroken(
             "The appointment must be within 60 days.",
             "يجب أن يكون موعد الكشف خلال 60 يوماً.",
-            "inspection_at",
+            field="inspection_at",
         )
     if (why := calendar.why_closed(calendar.local_date(inspection_at))) is not None:
         raise RuleBroken(
             f"The appointment falls on a day the municipality is closed ({why}).",
             "موعد الكشف في يوم عطلة.",
-            "inspection_at",
+            field="inspection_at",
         )
     is_reinspection = request.status is S.RECTIFICATION or (
         request.status is S.INSPECTION_SCHEDULED and request.findings is not None
@@ -754,7 +736,7 @@ def record_inspection(
         )  # fmt: skip
     if not findings:
         raise RuleBroken(
-            "Name the findings to rectify.", "يرجى ذكر الملاحظات المطلوب تصويبها.", "findings"
+            "Name the findings to rectify.", "يرجى ذكر الملاحظات المطلوب تصويبها.", field="findings"
         )
     event = RectificationRequired.model_validate(
         {**request._base(), "findings": findings, "inspected_at": now}
@@ -813,7 +795,7 @@ def decide(
             raise RuleBroken(
                 "Name the authorities whose approval is needed.",
                 "يرجى تحديد الجهات المطلوب موافقتها.",
-                "authorities",
+                field="authorities",
             )
         given = {a.authority_code for a in request.external_approvals if a.status == "given"}
         wanted = [a for a in authorities if a.code not in given]
@@ -821,7 +803,7 @@ def decide(
             raise RuleBroken(
                 "These authorities have already approved.",
                 "صدرت موافقة هذه الجهات سابقاً.",
-                "authorities",
+                field="authorities",
             )
         approvals = (
             *(a for a in request.external_approvals if a.status == "given"),
@@ -843,12 +825,14 @@ def decide(
         raise RuleBroken(
             "Authorities are named only when external approvals are required.",
             "تُحدَّد الجهات فقط عند طلب موافقات خارجية.",
-            "authorities",
+            field="authorities",
         )
     if decision == "not_approved":
         if not reasons:
             raise RuleBroken(
-                "Give the reasons for not approving.", "يرجى ذكر أسباب عدم الموافقة.", "reasons"
+                "Give the reasons for not approving.",
+                "يرجى ذكر أسباب عدم الموافقة.",
+                field="reasons",
             )
         refused = CommitteeDecided.model_validate(
             {**request._base(), "decision": "not_approved", "reasons": reasons, "fee_fils": 0}

@@ -31,6 +31,11 @@ from contracts import (
     RefundRejected,
     RefundRequested,
 )
+from services.common.errors import DomainError as DomainError
+from services.common.errors import NotAllowedNow as NotAllowedNow
+from services.common.errors import NotPermitted as NotPermitted
+from services.common.errors import RuleBroken as RuleBroken
+from services.common.errors import Unknown as Unknown
 
 FINANCE_APPROVER = "finance.approver"
 FINANCE_STAFF = "finance.staff"
@@ -191,31 +196,6 @@ def state_diagram(workflow: tuple[Step, ...]) -> str:
 
 
 # ---- errors ----------------------------------------------------------------------------------
-
-
-class DomainError(Exception):
-    """A rule said no. `detail_ar` is the Arabic of the message."""
-
-    def __init__(self, detail: str, detail_ar: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.detail_ar = detail_ar
-
-
-class Unknown(DomainError):
-    """What the action is about does not exist."""
-
-
-class NotAllowedNow(DomainError):
-    """The action does not fit the current state (a conflict)."""
-
-
-class RuleBroken(DomainError):
-    """Well-formed, but the rules refuse it."""
-
-
-class NotPermitted(DomainError):
-    """The actor lacks the role the workflow table asks for."""
 
 
 class PaymentRefused(DomainError):

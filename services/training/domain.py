@@ -41,6 +41,10 @@ from contracts.training import (
     TrainingRequestSubmitted,
 )
 from services.common.calendar import WorkingCalendar
+from services.common.errors import DomainError as DomainError
+from services.common.errors import FieldError as FieldError
+from services.common.errors import NotAllowedNow as NotAllowedNow
+from services.common.errors import RuleBroken as RuleBroken
 
 SERVICE = "training"
 REQUEST_PREFIX = "TR"
@@ -327,27 +331,6 @@ def states_table() -> str:
     return "\n".join(lines)
 
 
-# ---- errors ----------------------------------------------------------------------------------
-
-
-class DomainError(Exception):
-    """A rule said no. `detail_ar` is the Arabic; `field` names the input at fault, if any."""
-
-    def __init__(self, detail: str, detail_ar: str, field: str | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.detail_ar = detail_ar
-        self.field = field
-
-
-class NotAllowedNow(DomainError):
-    """The action does not fit the current state (a conflict)."""
-
-
-class RuleBroken(DomainError):
-    """Well-formed, but the rules refuse it (e.g. a period in the past)."""
-
-
 # ---- the catalogue ---------------------------------------------------------------------------
 
 
@@ -535,13 +518,6 @@ class ApplicationForm:
     study_subject: str | None = None
 
 
-@dataclass(frozen=True)
-class FieldError:
-    field: str
-    message: str
-    message_ar: str
-
-
 class InvalidApplication(Exception):
     def __init__(self, errors: Sequence[FieldError]) -> None:
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
@@ -681,7 +657,7 @@ def submit(
     """Step 6: received and initially accepted; the review's SLA starts."""
     if attachment.kind != application.attachment_kind:
         raise RuleBroken("The attachment does not fit the applicant type.",
-                         "المرفق لا يناسب نوع مقدم الطلب.", "attachment")  # fmt: skip
+                         "المرفق لا يناسب نوع مقدم الطلب.", field="attachment")  # fmt: skip
     step = _find(Action.SUBMIT, None)
     entry = HistoryEntry(at=now, action=step.action, source=None, target=step.target, by=owner)
     request = TrainingRequest(
@@ -729,7 +705,7 @@ def correct_attachments(
                             "انتهت مدة تصويب المرفقات.")  # fmt: skip
     if attachment.kind != request.application.attachment_kind:
         raise RuleBroken("The attachment does not fit the applicant type.",
-                         "المرفق لا يناسب نوع مقدم الطلب.", "attachment")  # fmt: skip
+                         "المرفق لا يناسب نوع مقدم الطلب.", field="attachment")  # fmt: skip
     return _moved(
         request, Action.CORRECT_ATTACHMENTS, now, request.owner_subject,
         reason=attachment.filename, attachment=attachment, due_at=None,
@@ -962,7 +938,7 @@ def postpone(
     """Step 11: the applicant picks the new start, once, within one month of the original."""
     if request.is_postponed:
         raise NotAllowedNow("The training was already postponed once.",
-                            "سبق تأجيل التدريب مرة واحدة.", "start_date")  # fmt: skip
+                            "سبق تأجيل التدريب مرة واحدة.", field="start_date")  # fmt: skip
     if request.status is not Status.POSTPONEMENT_OFFERED:
         _find(Action.POSTPONE, request.status)
     original = request.application.start_date
@@ -971,15 +947,15 @@ def postpone(
         raise RuleBroken(
             f"The new start date must be no later than {latest.isoformat()} (one month).",
             f"يجب ألا يتجاوز موعد البدء الجديد {latest.isoformat()} (شهر واحد).",
-            "start_date",
+            field="start_date",
         )
     if new_start <= max(original, local_date(now)):
         raise RuleBroken("The new start date must be after today and after the missed date.",
                          "يجب أن يكون موعد البدء الجديد بعد اليوم وبعد الموعد الفائت.",
-                         "start_date")  # fmt: skip
+                         field="start_date")  # fmt: skip
     if not calendar.is_working_day(new_start):
         raise RuleBroken("The new start date must be a working day.",
-                         "يجب أن يكون موعد البدء الجديد يوم عمل.", "start_date")  # fmt: skip
+                         "يجب أن يكون موعد البدء الجديد يوم عمل.", field="start_date")  # fmt: skip
     app = request.application
     new_end = new_start + (app.end_date - app.start_date)
     moved = app.model_copy(update={"start_date": new_start, "end_date": new_end})
