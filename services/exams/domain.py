@@ -61,6 +61,15 @@ from services.common.errors import NotAllowedNow as NotAllowedNow
 from services.common.errors import NotPermitted as NotPermitted
 from services.common.errors import RuleBroken as RuleBroken
 from services.common.errors import Unknown as Unknown
+from services.common.workflow import State as State
+from services.common.workflow import Step as Step
+from services.common.workflow import final_states as final_states
+from services.common.workflow import move_of
+from services.common.workflow import roles_for as roles_for
+from services.common.workflow import state_diagram as state_diagram
+from services.common.workflow import states_table as states_table
+from services.common.workflow import steps as steps
+from services.common.workflow import transitions_table as transitions_table
 
 SERVICE = "exams"
 REQUEST_PREFIX = "EX"
@@ -140,45 +149,6 @@ class SessionAction(StrEnum):
 
 
 # ---- the workflows, as data ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Step:
-    """One allowed move: `action` takes an aggregate from `source` to `target`.
-
-    `branch` picks between rows of one action from one state (the exam's type for `pay` and
-    `record_attendance`, the outcome for `record_result`); `trigger` says what starts it.
-    """
-
-    action: str
-    source: str | None
-    target: str
-    roles: tuple[str, ...]
-    label_en: str
-    label_ar: str
-    trigger: str
-    branch: str | None = None
-
-    @property
-    def label(self) -> LocalizedText:
-        return LocalizedText(en=self.label_en, ar=self.label_ar)
-
-
-@dataclass(frozen=True)
-class State:
-    """A state's labels, the next step it expects (filled in by `inquiry`), and its
-    SLA in working days where the seed gives one."""
-
-    label_en: str
-    label_ar: str
-    next_en: str | None = None
-    next_ar: str | None = None
-    sla_working_days: int | None = None
-    is_final: bool = False
-
-    @property
-    def label(self) -> LocalizedText:
-        return LocalizedText(en=self.label_en, ar=self.label_ar)
 
 
 _PAYMENTS = "payments"
@@ -465,57 +435,8 @@ SESSION_STATES: Mapping[str, State] = {
 }
 
 
-def steps(workflow: Sequence[Step], action: str) -> list[Step]:
-    return [step for step in workflow if step.action == action]
-
-
-def roles_for(workflow: Sequence[Step], action: str) -> tuple[str, ...]:
-    """Every role that may take `action` (the API's role check comes from here)."""
-    found = steps(workflow, action)
-    if not found:
-        raise KeyError(action)
-    return tuple(dict.fromkeys(role for step in found for role in step.roles))
-
-
 def label_of(workflow: Sequence[Step], action: str) -> LocalizedText:
     return steps(workflow, action)[0].label
-
-
-def state_diagram(workflow: Sequence[Step], states: Mapping[str, State]) -> str:
-    """The workflow as a Mermaid state diagram (the README shows it; a test keeps it current)."""
-    lines = ["stateDiagram-v2"]
-    for step in workflow:
-        source = "[*]" if step.source is None else step.source
-        branch = f" when {step.branch}" if step.branch else ""
-        lines.append(
-            f"    {source} --> {step.target}: {step.action}{branch} ({', '.join(step.roles)})"
-        )
-    for name, state in states.items():
-        if state.is_final:
-            lines.append(f"    {name} --> [*]")
-    return "\n".join(lines)
-
-
-def transitions_table(workflow: Sequence[Step]) -> str:
-    """The workflow as a Markdown table: who takes each step and what starts it."""
-    lines = ["| action | from | to | roles | started by |", "|---|---|---|---|---|"]
-    for step in workflow:
-        branch = f" ({step.branch})" if step.branch else ""
-        source = "—" if step.source is None else f"`{step.source}`"
-        lines.append(
-            f"| `{step.action}`{branch} | {source} | `{step.target}` | "
-            f"{', '.join(f'`{role}`' for role in step.roles)} | {step.trigger} |"
-        )
-    return "\n".join(lines)
-
-
-def states_table(states: Mapping[str, State]) -> str:
-    lines = ["| state | label | next step | SLA |", "|---|---|---|---|"]
-    for name, state in states.items():
-        sla = f"{state.sla_working_days} working days" if state.sla_working_days else "—"
-        next_step = state.next_en or ("— (final)" if state.is_final else "—")
-        lines.append(f"| `{name}` | {state.label_en} / {state.label_ar} | {next_step} | {sla} |")
-    return "\n".join(lines)
 
 
 # ---- the catalogue ---------------------------------------------------------------------------
@@ -1645,14 +1566,8 @@ def _timeline(
 
 
 def _entry_label(workflow: Sequence[Step], entry: TimelineEntry) -> LocalizedText:
-    for step in workflow:
-        if (
-            step.action == entry.action
-            and step.source == entry.source
-            and step.target == entry.target
-        ):
-            return step.label
-    return label_of(workflow, entry.action)
+    step = move_of(workflow, entry.action, entry.source, entry.target)
+    return step.label if step else label_of(workflow, entry.action)
 
 
 def status_label(status: RequestStatus | SessionStatus) -> LocalizedText:

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -40,11 +41,14 @@ from contracts.training import (
     TrainingRequestRejected,
     TrainingRequestSubmitted,
 )
+from services.common import workflow
 from services.common.calendar import WorkingCalendar
 from services.common.errors import DomainError as DomainError
 from services.common.errors import FieldError as FieldError
 from services.common.errors import NotAllowedNow as NotAllowedNow
 from services.common.errors import RuleBroken as RuleBroken
+from services.common.workflow import State as State
+from services.common.workflow import Step as Step
 
 SERVICE = "training"
 REQUEST_PREFIX = "TR"
@@ -128,39 +132,6 @@ class Action(StrEnum):
 
 
 # ---- the workflow, as data -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Step:
-    """One allowed move: `action` takes a request from `source` to `target`; `branch` picks
-    between rows of one action from one state; `trigger` says what starts it."""
-
-    action: str
-    source: str | None
-    target: str
-    roles: tuple[str, ...]
-    label_en: str
-    label_ar: str
-    trigger: str
-    branch: str | None = None
-
-    @property
-    def label(self) -> LocalizedText:
-        return LocalizedText(en=self.label_en, ar=self.label_ar)
-
-
-@dataclass(frozen=True)
-class State:
-    label_en: str
-    label_ar: str
-    next_en: str | None = None
-    next_ar: str | None = None
-    sla_working_days: int | None = None
-    is_final: bool = False
-
-    @property
-    def label(self) -> LocalizedText:
-        return LocalizedText(en=self.label_en, ar=self.label_ar)
 
 
 S = Status
@@ -269,6 +240,14 @@ STATES: Mapping[str, State] = {
     S.CANCELLED: State("Cancelled", "ملغى", _APPLY_AGAIN_EN, _APPLY_AGAIN_AR, is_final=True),
 }  # fmt: skip
 
+
+# What the shared workflow machinery derives from the tables (role checks, README, labels).
+steps = partial(workflow.steps, WORKFLOW)
+roles_for = partial(workflow.roles_for, WORKFLOW)
+state_diagram = partial(workflow.state_diagram, WORKFLOW, workflow.final_states(STATES))
+transitions_table = partial(workflow.transitions_table, WORKFLOW)
+states_table = partial(workflow.states_table, STATES)
+
 COMPLETED_TRAINING = LocalizedText(
     en="Print the completion letter from this screen; collect the evaluation report in person.",
     ar="اطبع كتاب انتهاء التدريب من هذه الشاشة، واحضر لاستلام تقرير التقييم باليد.",
@@ -280,55 +259,6 @@ COMPLETED_MISSION = LocalizedText(
 )
 # States that give the approval letter; the completion letter is given once training completed.
 LETTER_STATES = (S.APPROVED, S.POSTPONEMENT_OFFERED, S.POSTPONED, S.ATTENDING, S.COMPLETED)
-
-
-def steps(action: str) -> list[Step]:
-    return [step for step in WORKFLOW if step.action == action]
-
-
-def roles_for(action: str) -> tuple[str, ...]:
-    """Every role that may take `action` (the API's role checks come from here)."""
-    found = steps(action)
-    if not found:
-        raise KeyError(action)
-    return tuple(dict.fromkeys(role for step in found for role in step.roles))
-
-
-def state_diagram() -> str:
-    lines = ["stateDiagram-v2"]
-    for step in WORKFLOW:
-        source = "[*]" if step.source is None else step.source
-        branch = f" when {step.branch}" if step.branch else ""
-        lines.append(
-            f"    {source} --> {step.target}: {step.action}{branch} ({', '.join(step.roles)})"
-        )
-    for name, state in STATES.items():
-        if state.is_final:
-            lines.append(f"    {name} --> [*]")
-    return "\n".join(lines)
-
-
-def transitions_table() -> str:
-    lines = ["| action | from | to | roles | started by |", "|---|---|---|---|---|"]
-    for step in WORKFLOW:
-        branch = f" ({step.branch})" if step.branch else ""
-        source = "—" if step.source is None else f"`{step.source}`"
-        lines.append(
-            f"| `{step.action}`{branch} | {source} | `{step.target}` | "
-            f"{', '.join(f'`{role}`' for role in step.roles)} | {step.trigger} |"
-        )
-    return "\n".join(lines)
-
-
-def states_table() -> str:
-    lines = ["| state | label | next step | SLA |", "|---|---|---|---|"]
-    for name, state in STATES.items():
-        sla = f"{state.sla_working_days} working days" if state.sla_working_days else "—"
-        next_step = state.next_en or "—"
-        if state.is_final:
-            next_step = f"{next_step} (final)"
-        lines.append(f"| `{name}` | {state.label_en} / {state.label_ar} | {next_step} | {sla} |")
-    return "\n".join(lines)
 
 
 # ---- the catalogue ---------------------------------------------------------------------------
@@ -1099,7 +1029,5 @@ def inquiry(request: TrainingRequest, now: datetime, calendar: WorkingCalendar) 
 
 
 def entry_label(entry: HistoryEntry) -> LocalizedText:
-    for step in WORKFLOW:
-        if (step.action, step.source, step.target) == (entry.action, entry.source, entry.target):
-            return step.label
-    return LocalizedText(ar=entry.action, en=entry.action)
+    step = workflow.move_of(WORKFLOW, entry.action, entry.source, entry.target)
+    return step.label if step else LocalizedText(ar=entry.action, en=entry.action)
