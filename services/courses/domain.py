@@ -37,6 +37,8 @@ from contracts.payments import RefundRequested
 from services.common.errors import DomainError as DomainError
 from services.common.errors import NotAllowedNow as NotAllowedNow
 from services.common.errors import RuleBroken as RuleBroken
+from services.common.workflow import roles_for as roles_for
+from services.common.workflow import state_diagram as state_diagram
 
 COURSES_ADMIN = "courses.admin"
 COURSES_STAFF = "courses.staff"
@@ -249,24 +251,6 @@ def step(workflow: tuple[Step, ...], action: str, source: str | None) -> Step:
         f"'{action}' is not possible while the status is '{source}'.",
         f"لا يمكن تنفيذ الإجراء '{action}' في الحالة '{source}'.",
     )
-
-
-def roles_for(workflow: tuple[Step, ...], action: str) -> tuple[str, ...]:
-    roles: list[str] = []
-    for candidate in workflow:
-        if candidate.action == action:
-            roles.extend(role for role in candidate.roles if role not in roles)
-    return tuple(roles)
-
-
-def state_diagram(workflow: tuple[Step, ...]) -> str:
-    """The workflow as a Mermaid state diagram (the README shows it; a test keeps it current)."""
-    lines = ["stateDiagram-v2"]
-    for move in workflow:
-        source = "[*]" if move.source is None else move.source
-        roles = f" ({', '.join(move.roles)})" if move.roles else ""
-        lines.append(f"    {source} --> {move.target}: {move.action}{roles}")
-    return "\n".join(lines)
 
 
 def next_step(status: str) -> tuple[str, str]:

@@ -14,10 +14,11 @@ The 3-working-day target is tracked as an SLA (see `SLA_WORKING_DAYS` and `_sla`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -39,6 +40,7 @@ from contracts.licensing import (
     RectificationRequired,
 )
 from contracts.payments import RefundRequested
+from services.common import workflow
 from services.common.calendar import WorkingCalendar
 from services.common.errors import DomainError as DomainError
 from services.common.errors import NotAllowedNow as NotAllowedNow
@@ -161,12 +163,13 @@ OPEN = tuple(state.status for state in REQUEST_STATES if state.status not in FIN
 
 @dataclass(frozen=True)
 class Step:
-    """One allowed move: `action` takes a request from `source` to `target`, by `roles`."""
+    """One allowed move: `action` takes a request from `source` to `target`, by `roles`;
+    `trigger` says who or what starts it (and the seed's step it is)."""
 
     action: RequestAction
     source: RequestStatus | None
     target: RequestStatus
-    by: str
+    trigger: str
     label_en: str
     label_ar: str
     roles: tuple[str, ...] = ()
@@ -236,49 +239,21 @@ REQUEST_WORKFLOW: tuple[Step, ...] = (
     ),
 )  # fmt: skip
 
-
-def roles_for(action: RequestAction) -> tuple[str, ...]:
-    roles: list[str] = []
-    for move in REQUEST_WORKFLOW:
-        if move.action == action:
-            roles.extend(role for role in move.roles if role not in roles)
-    return tuple(roles)
+# What the shared workflow machinery derives from the table (role checks, README); withdrawals,
+# possible from every open state, are one note in the diagram and one row in the table.
+_FOLD: Mapping[str, str] = {A.WITHDRAW: "any open state"}
+roles_for = partial(workflow.roles_for, REQUEST_WORKFLOW)
+state_diagram = partial(workflow.state_diagram, REQUEST_WORKFLOW, FINAL, fold=_FOLD)
+transitions_table = partial(workflow.transitions_table, REQUEST_WORKFLOW, fold=_FOLD)
 
 
 def label(action: str, source: str | None, target: str) -> LocalizedText:
-    for move in REQUEST_WORKFLOW:
-        if (move.action, move.source, move.target) == (action, source, target):
-            return LocalizedText(ar=move.label_ar, en=move.label_en)
-    return LocalizedText(ar=action, en=action)
-
-
-def state_diagram() -> str:
-    """The workflow as a Mermaid state diagram (withdrawals folded into one line per state)."""
-    lines = ["stateDiagram-v2"]
-    for move in REQUEST_WORKFLOW:
-        if move.action is A.WITHDRAW:
-            continue
-        source = "[*]" if move.source is None else move.source.value
-        lines.append(f"    {source} --> {move.target.value}: {move.action.value}")
-    lines.append("    note right of withdrawn: withdraw (citizen) from any open state")
-    for status in FINAL:
-        lines.append(f"    {status.value} --> [*]")
-    return "\n".join(lines)
-
-
-def transitions_table() -> str:
-    lines = ["| action | from | to | by | roles |", "|---|---|---|---|---|"]
-    for move in REQUEST_WORKFLOW:
-        if move.action is A.WITHDRAW and move.source is not S.DRAFT:
-            continue
-        source = "(new)" if move.source is None else f"`{move.source.value}`"
-        if move.action is A.WITHDRAW:
-            source = "any open state"
-        roles = ", ".join(f"`{role}`" for role in move.roles) or "(event)"
-        lines.append(
-            f"| `{move.action.value}` | {source} | `{move.target.value}` | {move.by} | {roles} |"
-        )
-    return "\n".join(lines)
+    move = workflow.move_of(REQUEST_WORKFLOW, action, source, target)
+    return (
+        LocalizedText(ar=move.label_ar, en=move.label_en)
+        if move
+        else LocalizedText(ar=action, en=action)
+    )
 
 
 def states_table() -> str:

@@ -36,6 +36,8 @@ from services.common.errors import NotAllowedNow as NotAllowedNow
 from services.common.errors import NotPermitted as NotPermitted
 from services.common.errors import RuleBroken as RuleBroken
 from services.common.errors import Unknown as Unknown
+from services.common.workflow import roles_for as roles_for
+from services.common.workflow import state_diagram as state_diagram
 
 FINANCE_APPROVER = "finance.approver"
 FINANCE_STAFF = "finance.staff"
@@ -179,20 +181,6 @@ def step(workflow: tuple[Step, ...], action: str) -> Step:
         if candidate.action == action:
             return candidate
     raise KeyError(action)
-
-
-def roles_for(workflow: tuple[Step, ...], action: str) -> tuple[str, ...]:
-    return step(workflow, action).roles
-
-
-def state_diagram(workflow: tuple[Step, ...]) -> str:
-    """The workflow as a Mermaid state diagram (the README shows it; a test keeps it current)."""
-    lines = ["stateDiagram-v2"]
-    for move in workflow:
-        source = "[*]" if move.source is None else move.source
-        roles = f" ({', '.join(move.roles)})" if move.roles else ""
-        lines.append(f"    {source} --> {move.target}: {move.action}{roles}")
-    return "\n".join(lines)
 
 
 # ---- errors ----------------------------------------------------------------------------------
