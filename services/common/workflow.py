@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from contracts import LocalizedText
+from services.common.errors import NotPermitted
 
 
 class StepLike(Protocol):
@@ -93,6 +94,24 @@ class State:
     @property
     def label(self) -> LocalizedText:
         return LocalizedText(en=self.label_en, ar=self.label_ar)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a person (their `sub` and roles) or the system."""
+
+    subject: str
+    roles: frozenset[str]
+
+    def role_for(self, step: StepLike) -> str:
+        """The role under which the actor may take `step`; NotPermitted if none."""
+        for role in step.roles:
+            if role in self.roles:
+                return role
+        raise NotPermitted(
+            f"{step.action} needs the role {', '.join(step.roles)}",
+            f"هذا الإجراء يتطلب صلاحية {'، '.join(step.roles)}",
+        )
 
 
 # ---- lookups ---------------------------------------------------------------------------------
@@ -209,3 +228,8 @@ def states_table(states: Mapping[str, StateLike]) -> str:
             line += f" {slas[name]} working days |" if slas[name] else " — |"
         lines.append(line)
     return "\n".join(lines)
+
+
+def readme_section(diagram: str, *tables: str) -> str:
+    """A README's workflow section: the diagram in a Mermaid block, then the tables."""
+    return "\n\n".join([f"```mermaid\n{diagram}\n```", *tables])

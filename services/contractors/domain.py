@@ -50,6 +50,7 @@ from services.common.errors import NotPermitted as NotPermitted
 from services.common.errors import RuleBroken as RuleBroken
 from services.common.errors import Throttled as Throttled
 from services.common.errors import Unknown as Unknown
+from services.common.workflow import Actor as Actor
 from services.common.workflow import Step as Step
 
 SERVICE = "contractors"
@@ -457,21 +458,6 @@ class FeeSchedule(Record):
 
 
 # ---- the request -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Actor:
-    subject: str
-    roles: frozenset[str]
-
-    def role_for(self, step: Step) -> str:
-        for role in step.roles:
-            if role in self.roles:
-                return role
-        raise NotPermitted(
-            f"{step.action} needs the role {', '.join(step.roles)}",
-            f"هذا الإجراء يتطلب صلاحية {'، '.join(step.roles)}",
-        )
 
 
 def system(subject: str = SERVICE) -> Actor:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from services.common.readme import readme_main, replace_section
+from services.common.workflow import readme_section
 from services.contractors.domain import state_diagram, states_table, transitions_table
 
 README = Path(__file__).resolve().with_name("README.md")
@@ -19,9 +20,7 @@ END = "<!-- END GENERATED: workflow -->"
 
 
 def workflow_section() -> str:
-    return "\n".join(
-        ["```mermaid", state_diagram(), "```", "", transitions_table(), "", states_table()]
-    )
+    return readme_section(state_diagram(), transitions_table(), states_table())
 
 
 def render(text: str) -> str:

@@ -61,6 +61,7 @@ from services.common.errors import NotAllowedNow as NotAllowedNow
 from services.common.errors import NotPermitted as NotPermitted
 from services.common.errors import RuleBroken as RuleBroken
 from services.common.errors import Unknown as Unknown
+from services.common.workflow import Actor as Actor
 from services.common.workflow import State as State
 from services.common.workflow import Step as Step
 from services.common.workflow import final_states as final_states
@@ -681,24 +682,6 @@ def check_application(form: ApplicationForm, catalogue: Catalogue) -> Applicatio
 
 
 # ---- the aggregates --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: a person (their `sub` and roles) or the system."""
-
-    subject: str
-    roles: frozenset[str]
-
-    def role_for(self, step: Step) -> str:
-        """The role under which the actor may take `step`; NotPermitted if none."""
-        for role in step.roles:
-            if role in self.roles:
-                return role
-        raise NotPermitted(
-            f"{step.action} needs the role {', '.join(step.roles)}",
-            f"هذا الإجراء يتطلب صلاحية {'، '.join(step.roles)}",
-        )
 
 
 def system(subject: str = SERVICE) -> Actor:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from services.common.readme import readme_main, replace_section
+from services.common.workflow import readme_section
 from services.exams.domain import (
     REQUEST_STATES,
     REQUEST_WORKFLOW,
@@ -32,29 +33,17 @@ END = "<!-- END GENERATED: workflows -->"
 
 
 def workflows_section() -> str:
-    return "\n".join(
-        [
-            "### The request",
-            "",
-            "```mermaid",
-            state_diagram(REQUEST_WORKFLOW, final_states(REQUEST_STATES)),
-            "```",
-            "",
-            transitions_table(REQUEST_WORKFLOW),
-            "",
-            states_table(REQUEST_STATES),
-            "",
-            "### The official exam session",
-            "",
-            "```mermaid",
-            state_diagram(SESSION_WORKFLOW, final_states(SESSION_STATES)),
-            "```",
-            "",
-            transitions_table(SESSION_WORKFLOW),
-            "",
-            states_table(SESSION_STATES),
-        ]
+    request = readme_section(
+        state_diagram(REQUEST_WORKFLOW, final_states(REQUEST_STATES)),
+        transitions_table(REQUEST_WORKFLOW),
+        states_table(REQUEST_STATES),
     )
+    session = readme_section(
+        state_diagram(SESSION_WORKFLOW, final_states(SESSION_STATES)),
+        transitions_table(SESSION_WORKFLOW),
+        states_table(SESSION_STATES),
+    )
+    return f"### The request\n\n{request}\n\n### The official exam session\n\n{session}"
 
 
 def render(text: str) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from services.common.readme import readme_main, replace_section
+from services.common.workflow import readme_section
 from services.licensing import reference
 from services.licensing.domain import state_diagram, states_table, transitions_table
 
@@ -30,9 +31,7 @@ def _jod(fils: int) -> str:
 
 
 def workflow_section() -> str:
-    return "\n".join(
-        ["```mermaid", state_diagram(), "```", "", transitions_table(), "", states_table()]
-    )
+    return readme_section(state_diagram(), transitions_table(), states_table())
 
 
 def fees_section() -> str:

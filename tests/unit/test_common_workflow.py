@@ -7,11 +7,14 @@ from dataclasses import dataclass
 
 import pytest
 
+from services.common.errors import NotPermitted
 from services.common.workflow import (
+    Actor,
     State,
     Step,
     final_states,
     move_of,
+    readme_section,
     roles_for,
     state_diagram,
     states_table,
@@ -128,3 +131,16 @@ def test_the_states_table_shows_an_sla_column_only_when_a_state_has_an_sla() -> 
         "|---|---|---|",
         "| `billing` | Awaiting payment / بانتظار الدفع | Pay by {due} |",
     ]
+
+
+def test_an_actor_takes_a_step_under_the_first_of_its_roles_the_step_allows() -> None:
+    assert Actor("u1", frozenset({"head", "reviewer"})).role_for(WORKFLOW[2]) == "reviewer"
+    with pytest.raises(NotPermitted) as refused:
+        Actor("u2", frozenset({"citizen"})).role_for(WORKFLOW[2])
+    assert refused.value.detail == "approve needs the role reviewer, head"
+
+
+def test_the_readme_section_is_the_diagram_in_a_mermaid_block_then_the_tables() -> None:
+    assert readme_section("stateDiagram-v2", "| a |", "| b |") == (
+        "```mermaid\nstateDiagram-v2\n```\n\n| a |\n\n| b |"
+    )
