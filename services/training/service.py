@@ -66,10 +66,7 @@ def invalid_application(error: InvalidApplication) -> Invalid:
     return Invalid(
         "Some fields of the request are not acceptable.",
         "بعض حقول الطلب غير مقبولة.",
-        errors=[
-            {"field": e.field, "location": "body", "message": e.message, "message_ar": e.message_ar}
-            for e in error.errors
-        ],
+        errors=[e.as_problem_item() for e in error.errors],
     )
 
 
