@@ -1,9 +1,10 @@
 """Error responses: RFC 9457 problem details (`application/problem+json`), in Arabic and English.
 
 Services raise one of the few error kinds below (`NotFound`, `Forbidden`, `Unauthorized`,
-`Conflict`, `Invalid`, `Gone`, `TooManyRequests`) from wherever the rule lives;
-`install_problem_handlers` maps them, FastAPI's request validation errors, Starlette's HTTP errors
-and any unexpected exception to one body shape, once:
+`Conflict`, `Invalid`, `Gone`, `TooManyRequests`) from wherever the rule lives, or a domain
+refusal (`services/common/errors.py`), which `problem_of` maps to its problem;
+`install_problem_handlers` maps them all, FastAPI's request validation errors, Starlette's HTTP
+errors and any unexpected exception to one body shape, once:
 
     {"type": "https://api.amman.jo/problems/not-found", "title": "...", "title_ar": "...",
      "status": 404, "detail": "...", "detail_ar": "...", "instance": "/v1/requests/123", ...}
@@ -26,6 +27,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.common import errors
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +133,30 @@ class TooManyRequests(Problem):
     def response_headers(self) -> dict[str, str]:
         retry_after = self.extensions.get("retry_after")
         return {"Retry-After": str(int(retry_after))} if retry_after is not None else {}
+
+
+_DOMAIN_PROBLEMS: tuple[tuple[type[errors.DomainError], type[Problem]], ...] = (
+    (errors.Unknown, NotFound),
+    (errors.NotAllowedNow, Conflict),
+    (errors.RuleBroken, Invalid),
+    (errors.NotPermitted, Forbidden),
+    (errors.Gone, Gone),
+)
+
+
+def problem_of(error: errors.DomainError) -> Problem:
+    """The one mapping of the domain's refusals (`services/common/errors.py`) to problems: the
+    table there; a refusal of no listed kind is `Invalid`. The fields at fault become `errors`."""
+    if isinstance(error, errors.Throttled):
+        return TooManyRequests(error.detail, error.detail_ar, retry_after=error.retry_after)
+    problem = next((p for kind, p in _DOMAIN_PROBLEMS if isinstance(error, kind)), Invalid)
+    if error.errors:
+        return problem(
+            error.detail,
+            error.detail_ar,
+            errors=[item.as_problem_item() for item in error.errors],
+        )
+    return problem(error.detail, error.detail_ar)
 
 
 def problem_response(
@@ -353,6 +380,12 @@ async def _handle_problem(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _handle_domain_error(request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, errors.DomainError):
+        return await _handle_unexpected(request, exc)
+    return await _handle_problem(request, problem_of(exc))
+
+
 async def _handle_validation(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, RequestValidationError):
         return await _handle_unexpected(request, exc)
@@ -414,6 +447,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     too); tests that exercise it use `TestClient(app, raise_server_exceptions=False)`.
     """
     app.add_exception_handler(Problem, _handle_problem)
+    app.add_exception_handler(errors.DomainError, _handle_domain_error)
     app.add_exception_handler(RequestValidationError, _handle_validation)
     app.add_exception_handler(StarletteHTTPException, _handle_http)
     app.add_exception_handler(Exception, _handle_unexpected)

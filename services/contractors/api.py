@@ -1,14 +1,14 @@
 """The HTTP API: the citizen's lookup, code and renewal; reviewers' decisions; the registry import.
 
 Routes only translate: authorise (roles from the workflow table), call the use case, shape the
-answer. Domain refusals become problem responses in one place (`problem_of`).
+answer. Domain refusals are left to escape: the shared problem handlers answer each with its
+problem response (`services.common.problems.problem_of`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,15 +18,7 @@ from contracts.contractors import PermitRef
 from contracts.phones import mask_phone
 from services.common.auth import Principal, ensure_owner, require_roles
 from services.common.idempotency import Idempotency, IdempotencyKey
-from services.common.problems import (
-    Conflict,
-    Forbidden,
-    Gone,
-    Invalid,
-    NotFound,
-    Problem,
-    TooManyRequests,
-)
+from services.common.problems import Invalid, NotFound
 from services.contractors import domain, registry
 from services.contractors.domain import (
     CITIZEN,
@@ -34,7 +26,6 @@ from services.contractors.domain import (
     REVIEWER,
     Action,
     Actor,
-    DomainError,
     RenewalRequest,
     Status,
 )
@@ -43,7 +34,6 @@ from services.contractors.store import RequestQuery
 
 MAX_PAGE_SIZE = 100
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
-T = TypeVar("T")
 
 
 def get_service(request: Request) -> Contractors:
@@ -60,32 +50,6 @@ Registrar = Annotated[Principal, Depends(require_roles(REGISTRAR))]
 RegistryReader = Annotated[Principal, Depends(require_roles(REGISTRAR, REVIEWER))]
 Page = Annotated[int, Query(ge=1, le=10_000, description="Page number, from 1.")]
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
-
-_PROBLEMS: dict[type[DomainError], type[Problem]] = {
-    domain.Unknown: NotFound,
-    domain.NotAllowedNow: Conflict,
-    domain.RuleBroken: Invalid,
-    domain.NotPermitted: Forbidden,
-    domain.Gone: Gone,
-}
-
-
-def problem_of(error: DomainError) -> Problem:
-    if isinstance(error, domain.Throttled):
-        return TooManyRequests(error.detail, error.detail_ar, retry_after=error.retry_after)
-    problem = next((p for kind, p in _PROBLEMS.items() if isinstance(error, kind)), Invalid)
-    if error.errors:
-        return problem(
-            error.detail, error.detail_ar, errors=[item.as_problem_item() for item in error.errors]
-        )
-    return problem(error.detail, error.detail_ar)
-
-
-async def attempt(call: Awaitable[T]) -> T:
-    try:
-        return await call
-    except DomainError as error:
-        raise problem_of(error) from None
 
 
 def actor(user: Principal) -> Actor:
@@ -331,27 +295,17 @@ router = APIRouter(prefix="/v1")
 async def lookup(body: PermitLookup, user: Citizen, service: Service) -> LookupAnswer:
     """Step 1: the contractor's name if contractor number, permit number and year match
     (404 otherwise, without saying which; rate-limited per user, 429)."""
-    name = await attempt(service.lookup(_key(body), actor(user)))
+    name = await service.lookup(body.key(), actor(user))
     return LookupAnswer(contractor_name=name)
-
-
-def _key(body: PermitLookup) -> domain.PermitKey:
-    try:
-        return body.key()
-    except DomainError as error:
-        raise problem_of(error) from None
 
 
 @router.post("/verifications", status_code=201, response_model=CodeSentAnswer, tags=["renewal"])
 async def send_code(body: CodeRequest, user: Citizen, service: Service) -> CodeSentAnswer:
     """Step 2: a one-time code by SMS to the phone (at most one per minute per phone, a few per
     hour; 429 otherwise)."""
-    key = _key(body)
-    try:
-        phone = domain.check_phone(body.phone)
-    except DomainError as error:
-        raise problem_of(error) from None
-    sent = await attempt(service.send_code(key, phone, body.lang, actor(user)))
+    key = body.key()
+    phone = domain.check_phone(body.phone)
+    sent = await service.send_code(key, phone, body.lang, actor(user))
     return CodeSentAnswer(
         verification_id=sent.verification.id,
         phone_masked=mask_phone(phone),
@@ -372,7 +326,7 @@ async def submit(
     """Step 2: submit the renewal with the code received; the request number arrives by SMS."""
 
     async def create() -> tuple[int, Any]:
-        request = await attempt(service.submit(body.form(), actor(user)))
+        request = await service.submit(body.form(), actor(user))
         return 201, RequestPublic.of(request, for_staff=False)
 
     return await idempotency.run(scope=user.subject, key=key, payload=body, create=create)
@@ -422,14 +376,14 @@ async def get_request(number: str, user: Reader, service: Service) -> RequestPub
 @router.post("/requests/{number}/approval", response_model=RequestPublic, tags=["staff"])
 async def approve(number: str, body: Approval, user: Reviewer, service: Service) -> RequestPublic:
     """Approve: the fee is billed (SMS with the e-payment number), or a free renewal completes."""
-    request = await attempt(service.approve(number, actor(user), body.note))
+    request = await service.approve(number, actor(user), body.note)
     return RequestPublic.of(request, for_staff=True)
 
 
 @router.post("/requests/{number}/rejection", response_model=RequestPublic, tags=["staff"])
 async def reject(number: str, body: Rejection, user: Rejecter, service: Service) -> RequestPublic:
     """Reject with a reason in Arabic and English (sent by SMS)."""
-    request = await attempt(service.reject(number, actor(user), body.reason))
+    request = await service.reject(number, actor(user), body.reason)
     return RequestPublic.of(request, for_staff=True)
 
 

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -39,7 +40,18 @@ from contracts.contractors import (
     RenewalSubmitted,
 )
 from contracts.phones import InvalidPhone, jordan_mobile
+from services.common import workflow
 from services.common.calendar import WorkingCalendar
+from services.common.errors import DomainError as DomainError
+from services.common.errors import FieldError as FieldError
+from services.common.errors import Gone as Gone
+from services.common.errors import NotAllowedNow as NotAllowedNow
+from services.common.errors import NotPermitted as NotPermitted
+from services.common.errors import RuleBroken as RuleBroken
+from services.common.errors import Throttled as Throttled
+from services.common.errors import Unknown as Unknown
+from services.common.workflow import Actor as Actor
+from services.common.workflow import Step as Step
 
 SERVICE = "contractors"
 REQUEST_PREFIX = "CP"
@@ -82,35 +94,10 @@ class Branch(StrEnum):
 
 
 @dataclass(frozen=True)
-class Step:
-    """One allowed move: `action` takes a request from `source` to `target`."""
+class State(workflow.State):
+    """A state of the table; `is_open` counts it among the requests still in progress."""
 
-    action: str
-    source: str | None
-    target: str
-    roles: tuple[str, ...]
-    label_en: str
-    label_ar: str
-    trigger: str
-    branch: str | None = None
-
-    @property
-    def label(self) -> LocalizedText:
-        return LocalizedText(en=self.label_en, ar=self.label_ar)
-
-
-@dataclass(frozen=True)
-class State:
-    label_en: str
-    label_ar: str
-    next_en: str | None = None
-    next_ar: str | None = None
-    is_final: bool = False
     is_open: bool = True
-
-    @property
-    def label(self) -> LocalizedText:
-        return LocalizedText(en=self.label_en, ar=self.label_ar)
 
 
 WORKFLOW: tuple[Step, ...] = (
@@ -222,112 +209,15 @@ STATES: Mapping[str, State] = {
 }
 
 
-def steps(action: str) -> list[Step]:
-    return [step for step in WORKFLOW if step.action == action]
-
-
-def roles_for(action: str) -> tuple[str, ...]:
-    """Every role that may take `action` (the API's role check comes from here)."""
-    found = steps(action)
-    if not found:
-        raise KeyError(action)
-    return tuple(dict.fromkeys(role for step in found for role in step.roles))
-
-
-def state_diagram() -> str:
-    """The workflow as a Mermaid state diagram (the README shows it; a test keeps it current)."""
-    lines = ["stateDiagram-v2"]
-    for step in WORKFLOW:
-        source = "[*]" if step.source is None else step.source
-        branch = f" when {step.branch}" if step.branch else ""
-        lines.append(
-            f"    {source} --> {step.target}: {step.action}{branch} ({', '.join(step.roles)})"
-        )
-    for name, state in STATES.items():
-        if state.is_final:
-            lines.append(f"    {name} --> [*]")
-    return "\n".join(lines)
-
-
-def transitions_table() -> str:
-    lines = ["| action | from | to | roles | started by |", "|---|---|---|---|---|"]
-    for step in WORKFLOW:
-        branch = f" ({step.branch})" if step.branch else ""
-        source = "—" if step.source is None else f"`{step.source}`"
-        lines.append(
-            f"| `{step.action}`{branch} | {source} | `{step.target}` | "
-            f"{', '.join(f'`{role}`' for role in step.roles)} | {step.trigger} |"
-        )
-    return "\n".join(lines)
-
-
-def states_table() -> str:
-    lines = ["| state | label | next step |", "|---|---|---|"]
-    for name, state in STATES.items():
-        next_step = state.next_en or "—"
-        final = " (final)" if state.is_final else ""
-        lines.append(f"| `{name}`{final} | {state.label_en} / {state.label_ar} | {next_step} |")
-    return "\n".join(lines)
+# What the shared workflow machinery derives from the tables (role checks, README, labels).
+steps = partial(workflow.steps, WORKFLOW)
+roles_for = partial(workflow.roles_for, WORKFLOW)
+state_diagram = partial(workflow.state_diagram, WORKFLOW, workflow.final_states(STATES))
+transitions_table = partial(workflow.transitions_table, WORKFLOW)
+states_table = partial(workflow.states_table, STATES)
 
 
 # ---- errors ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FieldError:
-    """One bad field, in the shape the platform's validation problems use."""
-
-    field: str
-    message: str
-    message_ar: str
-    type: str
-
-    def as_problem_item(self) -> dict[str, str]:
-        return {
-            "field": self.field,
-            "location": "body",
-            "message": self.message,
-            "message_ar": self.message_ar,
-            "type": self.type,
-        }
-
-
-class DomainError(Exception):
-    """A rule said no. `detail_ar` is the Arabic of the message; `errors` name the bad fields."""
-
-    def __init__(self, detail: str, detail_ar: str, errors: Sequence[FieldError] = ()) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.detail_ar = detail_ar
-        self.errors = tuple(errors)
-
-
-class Unknown(DomainError):
-    """What the action is about does not exist (404)."""
-
-
-class NotAllowedNow(DomainError):
-    """The action does not fit the current state (409)."""
-
-
-class RuleBroken(DomainError):
-    """Well-formed, but the rules refuse it (422)."""
-
-
-class NotPermitted(DomainError):
-    """The actor lacks the role the workflow table asks for (403)."""
-
-
-class Gone(DomainError):
-    """It existed, but can no longer be used (410): a void or used one-time code."""
-
-
-class Throttled(DomainError):
-    """Too many attempts (429); `retry_after` in seconds."""
-
-    def __init__(self, detail: str, detail_ar: str, retry_after: int) -> None:
-        super().__init__(detail, detail_ar)
-        self.retry_after = retry_after
 
 
 def no_match() -> Unknown:
@@ -568,21 +458,6 @@ class FeeSchedule(Record):
 
 
 # ---- the request -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Actor:
-    subject: str
-    roles: frozenset[str]
-
-    def role_for(self, step: Step) -> str:
-        for role in step.roles:
-            if role in self.roles:
-                return role
-        raise NotPermitted(
-            f"{step.action} needs the role {', '.join(step.roles)}",
-            f"هذا الإجراء يتطلب صلاحية {'، '.join(step.roles)}",
-        )
 
 
 def system(subject: str = SERVICE) -> Actor:
@@ -984,14 +859,8 @@ def inquiry(request: RenewalRequest) -> Inquiry:
 
 
 def _entry_label(entry: TimelineEntry) -> LocalizedText:
-    for step in WORKFLOW:
-        if (
-            step.action == entry.action
-            and step.source == entry.source
-            and step.target == entry.target
-        ):
-            return step.label
-    return steps(entry.action)[0].label
+    step = workflow.move_of(WORKFLOW, entry.action, entry.source, entry.target)
+    return step.label if step else steps(entry.action)[0].label
 
 
 def status_label(status: Status) -> LocalizedText:

@@ -34,6 +34,11 @@ from contracts.courses import (
     PlacementTestRequired,
 )
 from contracts.payments import RefundRequested
+from services.common.errors import DomainError as DomainError
+from services.common.errors import NotAllowedNow as NotAllowedNow
+from services.common.errors import RuleBroken as RuleBroken
+from services.common.workflow import roles_for as roles_for
+from services.common.workflow import state_diagram as state_diagram
 
 COURSES_ADMIN = "courses.admin"
 COURSES_STAFF = "courses.staff"
@@ -248,50 +253,12 @@ def step(workflow: tuple[Step, ...], action: str, source: str | None) -> Step:
     )
 
 
-def roles_for(workflow: tuple[Step, ...], action: str) -> tuple[str, ...]:
-    roles: list[str] = []
-    for candidate in workflow:
-        if candidate.action == action:
-            roles.extend(role for role in candidate.roles if role not in roles)
-    return tuple(roles)
-
-
-def state_diagram(workflow: tuple[Step, ...]) -> str:
-    """The workflow as a Mermaid state diagram (the README shows it; a test keeps it current)."""
-    lines = ["stateDiagram-v2"]
-    for move in workflow:
-        source = "[*]" if move.source is None else move.source
-        roles = f" ({', '.join(move.roles)})" if move.roles else ""
-        lines.append(f"    {source} --> {move.target}: {move.action}{roles}")
-    return "\n".join(lines)
-
-
 def next_step(status: str) -> tuple[str, str]:
     """What the applicant can expect next, in English and Arabic, for the inquiry screen."""
     for move in REQUEST_WORKFLOW:
         if move.target == status and move.next_en:
             return move.next_en, move.next_ar
     return "Nothing: the request is closed", "لا شيء: الطلب مغلق"
-
-
-# ---- errors ----------------------------------------------------------------------------------
-
-
-class DomainError(Exception):
-    """A rule said no. `detail_ar` is the Arabic of the message."""
-
-    def __init__(self, detail: str, detail_ar: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.detail_ar = detail_ar
-
-
-class NotAllowedNow(DomainError):
-    """The action does not fit the current state (a conflict)."""
-
-
-class RuleBroken(DomainError):
-    """Well-formed, but the rules refuse it (e.g. a start date in the past)."""
 
 
 # ---- the aggregates --------------------------------------------------------------------------

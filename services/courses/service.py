@@ -19,7 +19,8 @@ from typing import TypeVar
 from contracts import Applicant, BillCancelled, BillExpired, BillPaid, CloudEvent, new_event
 from services.common.clock import Clock
 from services.common.mongo import Document, request_number
-from services.common.problems import Conflict, Invalid, NotFound
+from services.common.problems import Conflict, NotFound
+from services.common.problems import problem_of as problem
 from services.common.telemetry import current_traceparent
 from services.common.uploads import UploadRules
 from services.courses import domain
@@ -33,7 +34,6 @@ from services.courses.domain import (
     CourseRequest,
     CourseStatus,
     DomainError,
-    NotAllowedNow,
 )
 from services.courses.settings import CoursesSettings
 from services.courses.store import CourseStore, StaleVersion, course_from, request_from
@@ -44,13 +44,6 @@ T = TypeVar("T")
 MAX_ATTEMPTS = 200
 COURSE_NOT_FOUND = ("No such course.", "لا توجد دورة بهذا الرمز.")
 REQUEST_NOT_FOUND = ("No such request.", "لا يوجد طلب بهذا الرقم.")
-
-
-def problem(error: DomainError) -> Conflict | Invalid:
-    """A domain refusal as the problem response the API gives."""
-    if isinstance(error, NotAllowedNow):
-        return Conflict(error.detail, error.detail_ar)
-    return Invalid(error.detail, error.detail_ar)
 
 
 async def _retrying(attempt: Callable[[], Awaitable[T]]) -> T:

@@ -1,14 +1,14 @@
 """The HTTP API: the public catalogue, citizens' requests and inquiry, coordinators' actions.
 
 Routes only translate: authorise (the roles come from the workflow table), call the use case,
-shape the answer. Domain refusals become problem responses in one place (`problem_of`).
+shape the answer. Domain refusals are left to escape: the shared problem handlers answer each
+with its problem response (`services.common.problems.problem_of`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -17,7 +17,7 @@ from contracts import Language, LocalizedText
 from contracts.exams import ExamCentre, ExamDetails
 from services.common.auth import Principal, ensure_owner, require_roles
 from services.common.idempotency import Idempotency, IdempotencyKey
-from services.common.problems import Conflict, Forbidden, Invalid, NotFound, Problem
+from services.common.problems import NotFound
 from services.exams import domain
 from services.exams.domain import (
     AMMAN,
@@ -27,7 +27,6 @@ from services.exams.domain import (
     SESSION_WORKFLOW,
     Actor,
     ApplicationForm,
-    DomainError,
     ExamRequest,
     ExamSession,
     ExamType,
@@ -42,7 +41,6 @@ from services.exams.service import Exams
 from services.exams.store import RequestQuery, SessionQuery
 
 MAX_PAGE_SIZE = 100
-T = TypeVar("T")
 
 
 def get_exams(request: Request) -> Exams:
@@ -71,33 +69,6 @@ CertificateGiver = Annotated[
 Scheduler = Annotated[Principal, allowed_to(SESSION_WORKFLOW, SessionAction.SCHEDULE)]
 Page = Annotated[int, Query(ge=1, le=10_000, description="Page number, from 1.")]
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
-
-_PROBLEMS: dict[type[DomainError], type[Problem]] = {
-    domain.Unknown: NotFound,
-    domain.NotAllowedNow: Conflict,
-    domain.RuleBroken: Invalid,
-    domain.NotPermitted: Forbidden,
-}
-
-
-def problem_of(error: DomainError) -> Problem:
-    """The one mapping of the domain's refusals to problem responses."""
-    problem = next((p for kind, p in _PROBLEMS.items() if isinstance(error, kind)), Invalid)
-    if error.errors:
-        return problem(
-            error.detail,
-            error.detail_ar,
-            errors=[item.as_problem_item() for item in error.errors],
-        )
-    return problem(error.detail, error.detail_ar)
-
-
-async def attempt(call: Awaitable[T]) -> T:
-    """Await a use case, answering a domain refusal with its problem response."""
-    try:
-        return await call
-    except DomainError as error:
-        raise problem_of(error) from None
 
 
 def actor(user: Principal) -> Actor:
@@ -523,7 +494,7 @@ async def submit_request(
     """Confirm a request to sit an exam: the fee's e-payment number is sent by SMS."""
 
     async def create() -> tuple[int, Any]:
-        request = await attempt(exams.submit(body.form(), actor(user)))
+        request = await exams.submit(body.form(), actor(user))
         return 201, RequestPublic.of(request, None, now=exams.now(), for_staff=is_staff(user))
 
     return await idempotency.run(scope=user.subject, key=key, payload=body, create=create)
@@ -584,7 +555,7 @@ async def withdraw_request(
 ) -> RequestPublic:
     """Withdraw one's own unpaid request; its bill is cancelled."""
     await owned_request(exams, number, user)
-    request = await attempt(exams.withdraw(number, actor(user), body.note))
+    request = await exams.withdraw(number, actor(user), body.note)
     return await _answer(exams, request, user)
 
 
@@ -593,7 +564,7 @@ async def record_attendance(
     number: str, body: Note, user: AttendanceTaker, exams: ExamsDep
 ) -> RequestPublic:
     """Record that the candidate sat the exam (a trial any day; an official one on its day)."""
-    request = await attempt(exams.record_attendance(number, actor(user), body.note))
+    request = await exams.record_attendance(number, actor(user), body.note)
     return await _answer(exams, request, user)
 
 
@@ -602,7 +573,7 @@ async def record_absence(
     number: str, body: Note, user: AbsenceTaker, exams: ExamsDep
 ) -> RequestPublic:
     """Record that the candidate did not come to the official session."""
-    request = await attempt(exams.record_absence(number, actor(user), body.note))
+    request = await exams.record_absence(number, actor(user), body.note)
     return await _answer(exams, request, user)
 
 
@@ -611,10 +582,8 @@ async def record_result(
     number: str, body: ResultRecord, user: ResultRecorder, exams: ExamsDep
 ) -> RequestPublic:
     """Record the reviewed result: passed (certificate ready for collection) or failed."""
-    request = await attempt(
-        exams.record_result(
-            number, actor(user), outcome=body.outcome, score=body.score, note=body.note
-        )
+    request = await exams.record_result(
+        number, actor(user), outcome=body.outcome, score=body.score, note=body.note
     )
     return await _answer(exams, request, user)
 
@@ -624,7 +593,7 @@ async def record_collection(
     number: str, body: CollectionRecord, user: CertificateGiver, exams: ExamsDep
 ) -> RequestPublic:
     """Record that the certificate was handed over (to the candidate, or a named delegate)."""
-    request = await attempt(exams.record_collection(number, actor(user), body.collected_by))
+    request = await exams.record_collection(number, actor(user), body.collected_by)
     return await _answer(exams, request, user)
 
 
@@ -657,7 +626,7 @@ async def list_sessions(
 @router.get("/sessions/{number}", response_model=SessionPublic, tags=["staff"])
 async def get_session(number: str, user: Coordinator, exams: ExamsDep) -> SessionPublic:
     """One official exam session, with its candidates, deadline and timeline."""
-    session = await attempt(exams.session(number))
+    session = await exams.session(number)
     return SessionPublic.of(session, now=exams.now())
 
 
@@ -666,7 +635,7 @@ async def schedule_session(
     number: str, body: ScheduleRecord, user: Scheduler, exams: ExamsDep
 ) -> SessionPublic:
     """Set the date agreed with the granting body; every candidate gets it by SMS."""
-    session = await attempt(
-        exams.schedule_session(number, actor(user), exam_at=body.exam_at, venue=body.venue)
+    session = await exams.schedule_session(
+        number, actor(user), exam_at=body.exam_at, venue=body.venue
     )
     return SessionPublic.of(session, now=exams.now())

@@ -55,6 +55,22 @@ from contracts.exams import (
 )
 from contracts.phones import InvalidPhone, jordan_mobile
 from services.common.calendar import WorkingCalendar
+from services.common.errors import DomainError as DomainError
+from services.common.errors import FieldError as FieldError
+from services.common.errors import NotAllowedNow as NotAllowedNow
+from services.common.errors import NotPermitted as NotPermitted
+from services.common.errors import RuleBroken as RuleBroken
+from services.common.errors import Unknown as Unknown
+from services.common.workflow import Actor as Actor
+from services.common.workflow import State as State
+from services.common.workflow import Step as Step
+from services.common.workflow import final_states as final_states
+from services.common.workflow import move_of
+from services.common.workflow import roles_for as roles_for
+from services.common.workflow import state_diagram as state_diagram
+from services.common.workflow import states_table as states_table
+from services.common.workflow import steps as steps
+from services.common.workflow import transitions_table as transitions_table
 
 SERVICE = "exams"
 REQUEST_PREFIX = "EX"
@@ -134,45 +150,6 @@ class SessionAction(StrEnum):
 
 
 # ---- the workflows, as data ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Step:
-    """One allowed move: `action` takes an aggregate from `source` to `target`.
-
-    `branch` picks between rows of one action from one state (the exam's type for `pay` and
-    `record_attendance`, the outcome for `record_result`); `trigger` says what starts it.
-    """
-
-    action: str
-    source: str | None
-    target: str
-    roles: tuple[str, ...]
-    label_en: str
-    label_ar: str
-    trigger: str
-    branch: str | None = None
-
-    @property
-    def label(self) -> LocalizedText:
-        return LocalizedText(en=self.label_en, ar=self.label_ar)
-
-
-@dataclass(frozen=True)
-class State:
-    """A state's labels, the next step it expects (filled in by `inquiry`), and its
-    SLA in working days where the seed gives one."""
-
-    label_en: str
-    label_ar: str
-    next_en: str | None = None
-    next_ar: str | None = None
-    sla_working_days: int | None = None
-    is_final: bool = False
-
-    @property
-    def label(self) -> LocalizedText:
-        return LocalizedText(en=self.label_en, ar=self.label_ar)
 
 
 _PAYMENTS = "payments"
@@ -459,105 +436,8 @@ SESSION_STATES: Mapping[str, State] = {
 }
 
 
-def steps(workflow: Sequence[Step], action: str) -> list[Step]:
-    return [step for step in workflow if step.action == action]
-
-
-def roles_for(workflow: Sequence[Step], action: str) -> tuple[str, ...]:
-    """Every role that may take `action` (the API's role check comes from here)."""
-    found = steps(workflow, action)
-    if not found:
-        raise KeyError(action)
-    return tuple(dict.fromkeys(role for step in found for role in step.roles))
-
-
 def label_of(workflow: Sequence[Step], action: str) -> LocalizedText:
     return steps(workflow, action)[0].label
-
-
-def state_diagram(workflow: Sequence[Step], states: Mapping[str, State]) -> str:
-    """The workflow as a Mermaid state diagram (the README shows it; a test keeps it current)."""
-    lines = ["stateDiagram-v2"]
-    for step in workflow:
-        source = "[*]" if step.source is None else step.source
-        branch = f" when {step.branch}" if step.branch else ""
-        lines.append(
-            f"    {source} --> {step.target}: {step.action}{branch} ({', '.join(step.roles)})"
-        )
-    for name, state in states.items():
-        if state.is_final:
-            lines.append(f"    {name} --> [*]")
-    return "\n".join(lines)
-
-
-def transitions_table(workflow: Sequence[Step]) -> str:
-    """The workflow as a Markdown table: who takes each step and what starts it."""
-    lines = ["| action | from | to | roles | started by |", "|---|---|---|---|---|"]
-    for step in workflow:
-        branch = f" ({step.branch})" if step.branch else ""
-        source = "—" if step.source is None else f"`{step.source}`"
-        lines.append(
-            f"| `{step.action}`{branch} | {source} | `{step.target}` | "
-            f"{', '.join(f'`{role}`' for role in step.roles)} | {step.trigger} |"
-        )
-    return "\n".join(lines)
-
-
-def states_table(states: Mapping[str, State]) -> str:
-    lines = ["| state | label | next step | SLA |", "|---|---|---|---|"]
-    for name, state in states.items():
-        sla = f"{state.sla_working_days} working days" if state.sla_working_days else "—"
-        next_step = state.next_en or ("— (final)" if state.is_final else "—")
-        lines.append(f"| `{name}` | {state.label_en} / {state.label_ar} | {next_step} | {sla} |")
-    return "\n".join(lines)
-
-
-# ---- errors ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FieldError:
-    """One bad field of an input, in the shape the platform's validation problems use."""
-
-    field: str
-    message: str
-    message_ar: str
-    type: str
-
-    def as_problem_item(self) -> dict[str, str]:
-        return {
-            "field": self.field,
-            "location": "body",
-            "message": self.message,
-            "message_ar": self.message_ar,
-            "type": self.type,
-        }
-
-
-class DomainError(Exception):
-    """A rule said no. `detail_ar` is the Arabic of the message; `errors` name the bad fields."""
-
-    def __init__(self, detail: str, detail_ar: str, errors: Sequence[FieldError] = ()) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.detail_ar = detail_ar
-        self.errors = tuple(errors)
-
-
-class Unknown(DomainError):
-    """What the action is about does not exist."""
-
-
-class NotAllowedNow(DomainError):
-    """The action does not fit the current state (a conflict)."""
-
-
-class RuleBroken(DomainError):
-    """Well-formed, but the rules refuse it (a bad field, a date that is not a working day)."""
-
-
-class NotPermitted(DomainError):
-    """The actor lacks the role the workflow table asks for."""
 
 
 # ---- the catalogue ---------------------------------------------------------------------------
@@ -802,24 +682,6 @@ def check_application(form: ApplicationForm, catalogue: Catalogue) -> Applicatio
 
 
 # ---- the aggregates --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: a person (their `sub` and roles) or the system."""
-
-    subject: str
-    roles: frozenset[str]
-
-    def role_for(self, step: Step) -> str:
-        """The role under which the actor may take `step`; NotPermitted if none."""
-        for role in step.roles:
-            if role in self.roles:
-                return role
-        raise NotPermitted(
-            f"{step.action} needs the role {', '.join(step.roles)}",
-            f"هذا الإجراء يتطلب صلاحية {'، '.join(step.roles)}",
-        )
 
 
 def system(subject: str = SERVICE) -> Actor:
@@ -1687,14 +1549,8 @@ def _timeline(
 
 
 def _entry_label(workflow: Sequence[Step], entry: TimelineEntry) -> LocalizedText:
-    for step in workflow:
-        if (
-            step.action == entry.action
-            and step.source == entry.source
-            and step.target == entry.target
-        ):
-            return step.label
-    return label_of(workflow, entry.action)
+    step = move_of(workflow, entry.action, entry.source, entry.target)
+    return step.label if step else label_of(workflow, entry.action)
 
 
 def status_label(status: RequestStatus | SessionStatus) -> LocalizedText:

@@ -10,16 +10,18 @@ fails while the README differs from what the tables produce.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from services.common.readme import readme_main, replace_section
+from services.common.workflow import readme_section
 from services.exams.domain import (
     REQUEST_STATES,
     REQUEST_WORKFLOW,
     SESSION_STATES,
     SESSION_WORKFLOW,
+    final_states,
     state_diagram,
     states_table,
     transitions_table,
@@ -31,56 +33,31 @@ END = "<!-- END GENERATED: workflows -->"
 
 
 def workflows_section() -> str:
-    return "\n".join(
-        [
-            "### The request",
-            "",
-            "```mermaid",
-            state_diagram(REQUEST_WORKFLOW, REQUEST_STATES),
-            "```",
-            "",
-            transitions_table(REQUEST_WORKFLOW),
-            "",
-            states_table(REQUEST_STATES),
-            "",
-            "### The official exam session",
-            "",
-            "```mermaid",
-            state_diagram(SESSION_WORKFLOW, SESSION_STATES),
-            "```",
-            "",
-            transitions_table(SESSION_WORKFLOW),
-            "",
-            states_table(SESSION_STATES),
-        ]
+    request = readme_section(
+        state_diagram(REQUEST_WORKFLOW, final_states(REQUEST_STATES)),
+        transitions_table(REQUEST_WORKFLOW),
+        states_table(REQUEST_STATES),
     )
+    session = readme_section(
+        state_diagram(SESSION_WORKFLOW, final_states(SESSION_STATES)),
+        transitions_table(SESSION_WORKFLOW),
+        states_table(SESSION_STATES),
+    )
+    return f"### The request\n\n{request}\n\n### The official exam session\n\n{session}"
 
 
 def render(text: str) -> str:
-    start, stop = text.find(BEGIN), text.find(END)
-    if start < 0 or stop < start:
-        raise ValueError(f"README.md lacks the markers {BEGIN!r} ... {END!r}")
-    return f"{text[: start + len(BEGIN)]}\n{workflows_section()}\n{text[stop:]}"
+    return replace_section(text, BEGIN, END, workflows_section())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m services.exams.readme",
-        description="Rewrite the exams README's workflow section from the workflow tables.",
+    return readme_main(
+        "python -m services.exams.readme",
+        README,
+        render,
+        "Rewrite the exams README's workflow section from the workflow tables.",
+        argv,
     )
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if stale")
-    args = parser.parse_args(argv)
-    current = README.read_text(encoding="utf-8")
-    expected = render(current)
-    if args.check:
-        if current != expected:
-            print(f"{README} is out of date: run python -m services.exams.readme")
-            return 1
-        return 0
-    if current != expected:
-        README.write_text(expected, encoding="utf-8")
-        print(f"wrote {README}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -14,10 +14,11 @@ The 3-working-day target is tracked as an SLA (see `SLA_WORKING_DAYS` and `_sla`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -39,7 +40,11 @@ from contracts.licensing import (
     RectificationRequired,
 )
 from contracts.payments import RefundRequested
+from services.common import workflow
 from services.common.calendar import WorkingCalendar
+from services.common.errors import DomainError as DomainError
+from services.common.errors import NotAllowedNow as NotAllowedNow
+from services.common.errors import RuleBroken as RuleBroken
 from services.licensing.reference import CIVIL_DEFENCE, Authority
 
 SERVICE = "licensing"
@@ -158,12 +163,13 @@ OPEN = tuple(state.status for state in REQUEST_STATES if state.status not in FIN
 
 @dataclass(frozen=True)
 class Step:
-    """One allowed move: `action` takes a request from `source` to `target`, by `roles`."""
+    """One allowed move: `action` takes a request from `source` to `target`, by `roles`;
+    `trigger` says who or what starts it (and the seed's step it is)."""
 
     action: RequestAction
     source: RequestStatus | None
     target: RequestStatus
-    by: str
+    trigger: str
     label_en: str
     label_ar: str
     roles: tuple[str, ...] = ()
@@ -233,49 +239,21 @@ REQUEST_WORKFLOW: tuple[Step, ...] = (
     ),
 )  # fmt: skip
 
-
-def roles_for(action: RequestAction) -> tuple[str, ...]:
-    roles: list[str] = []
-    for move in REQUEST_WORKFLOW:
-        if move.action == action:
-            roles.extend(role for role in move.roles if role not in roles)
-    return tuple(roles)
+# What the shared workflow machinery derives from the table (role checks, README); withdrawals,
+# possible from every open state, are one note in the diagram and one row in the table.
+_FOLD: Mapping[str, str] = {A.WITHDRAW: "any open state"}
+roles_for = partial(workflow.roles_for, REQUEST_WORKFLOW)
+state_diagram = partial(workflow.state_diagram, REQUEST_WORKFLOW, FINAL, fold=_FOLD)
+transitions_table = partial(workflow.transitions_table, REQUEST_WORKFLOW, fold=_FOLD)
 
 
 def label(action: str, source: str | None, target: str) -> LocalizedText:
-    for move in REQUEST_WORKFLOW:
-        if (move.action, move.source, move.target) == (action, source, target):
-            return LocalizedText(ar=move.label_ar, en=move.label_en)
-    return LocalizedText(ar=action, en=action)
-
-
-def state_diagram() -> str:
-    """The workflow as a Mermaid state diagram (withdrawals folded into one line per state)."""
-    lines = ["stateDiagram-v2"]
-    for move in REQUEST_WORKFLOW:
-        if move.action is A.WITHDRAW:
-            continue
-        source = "[*]" if move.source is None else move.source.value
-        lines.append(f"    {source} --> {move.target.value}: {move.action.value}")
-    lines.append("    note right of withdrawn: withdraw (citizen) from any open state")
-    for status in FINAL:
-        lines.append(f"    {status.value} --> [*]")
-    return "\n".join(lines)
-
-
-def transitions_table() -> str:
-    lines = ["| action | from | to | by | roles |", "|---|---|---|---|---|"]
-    for move in REQUEST_WORKFLOW:
-        if move.action is A.WITHDRAW and move.source is not S.DRAFT:
-            continue
-        source = "(new)" if move.source is None else f"`{move.source.value}`"
-        if move.action is A.WITHDRAW:
-            source = "any open state"
-        roles = ", ".join(f"`{role}`" for role in move.roles) or "(event)"
-        lines.append(
-            f"| `{move.action.value}` | {source} | `{move.target.value}` | {move.by} | {roles} |"
-        )
-    return "\n".join(lines)
+    move = workflow.move_of(REQUEST_WORKFLOW, action, source, target)
+    return (
+        LocalizedText(ar=move.label_ar, en=move.label_en)
+        if move
+        else LocalizedText(ar=action, en=action)
+    )
 
 
 def states_table() -> str:
@@ -286,27 +264,6 @@ def states_table() -> str:
             f"{state.next_en or '(closed)'} | {state.sla} |"
         )
     return "\n".join(lines)
-
-
-# ---- errors ----------------------------------------------------------------------------------
-
-
-class DomainError(Exception):
-    """A rule said no. `detail_ar` is the Arabic of the message; `field` names the input."""
-
-    def __init__(self, detail: str, detail_ar: str, field: str | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.detail_ar = detail_ar
-        self.field = field
-
-
-class NotAllowedNow(DomainError):
-    """The action does not fit the current state (a conflict)."""
-
-
-class RuleBroken(DomainError):
-    """Well-formed, but the rules refuse it (e.g. an appointment in the past)."""
 
 
 # ---- the aggregate ---------------------------------------------------------------------------
@@ -604,7 +561,7 @@ def attach_document(
             f"This request does not take a '{document.kind}': it needs "
             f"{', '.join(required_documents(request.tenure))}.",
             f"هذا الطلب لا يتطلب '{DOCUMENT_NAMES[document.kind].ar}'.",
-            "kind",
+            field="kind",
         )
     replaced = request.document(document.kind)
     documents = (*(d for d in request.documents if d.kind != document.kind), document)
@@ -624,7 +581,7 @@ def submit(request: LicenceRequest, now: datetime, calendar: WorkingCalendar) ->
         raise RuleBroken(
             "Attach the required documents first: " + ", ".join(names[k].en for k in missing) + ".",
             "يرجى إرفاق الوثائق المطلوبة أولاً: " + "، ".join(names[k].ar for k in missing) + ".",
-            "documents",
+            field="documents",
         )
     if request.status is S.AWAITING_DOCUMENTS:
         if request.documents_to_replace:
@@ -633,7 +590,7 @@ def submit(request: LicenceRequest, now: datetime, calendar: WorkingCalendar) ->
             raise RuleBroken(
                 "Replace these documents first: " + ", ".join(names[k].en for k in kinds) + ".",
                 "يرجى استبدال هذه الوثائق أولاً: " + "، ".join(names[k].ar for k in kinds) + ".",
-                "documents",
+                field="documents",
             )
         return _move(request, A.RESUBMIT, now, request.owner_subject, calendar)
     change = _move(request, A.SUBMIT, now, request.owner_subject, calendar, submitted_at=now)
@@ -667,10 +624,10 @@ def check_documents(
             raise RuleBroken(
                 f"'{kind}' is not a document of this request ({', '.join(required)}).",
                 f"'{kind}' ليست من وثائق هذا الطلب.",
-                "issues",
+                field="issues",
             )
     if len(set(kinds)) != len(kinds):
-        raise RuleBroken("Name each document once.", "يرجى ذكر كل وثيقة مرة واحدة.", "issues")
+        raise RuleBroken("Name each document once.", "يرجى ذكر كل وثيقة مرة واحدة.", field="issues")
     count = request.document_checks + 1
     event = DocumentsRejected.model_validate(
         {
@@ -701,19 +658,19 @@ def schedule_inspection(
     if inspection_at <= now:
         raise RuleBroken(
             "The appointment must be in the future.", "يجب أن يكون موعد الكشف لاحقاً.",
-            "inspection_at",
+            field="inspection_at",
         )  # fmt: skip
     if inspection_at > now + timedelta(days=60):
         raise RuleBroken(
             "The appointment must be within 60 days.",
             "يجب أن يكون موعد الكشف خلال 60 يوماً.",
-            "inspection_at",
+            field="inspection_at",
         )
     if (why := calendar.why_closed(calendar.local_date(inspection_at))) is not None:
         raise RuleBroken(
             f"The appointment falls on a day the municipality is closed ({why}).",
             "موعد الكشف في يوم عطلة.",
-            "inspection_at",
+            field="inspection_at",
         )
     is_reinspection = request.status is S.RECTIFICATION or (
         request.status is S.INSPECTION_SCHEDULED and request.findings is not None
@@ -754,7 +711,7 @@ def record_inspection(
         )  # fmt: skip
     if not findings:
         raise RuleBroken(
-            "Name the findings to rectify.", "يرجى ذكر الملاحظات المطلوب تصويبها.", "findings"
+            "Name the findings to rectify.", "يرجى ذكر الملاحظات المطلوب تصويبها.", field="findings"
         )
     event = RectificationRequired.model_validate(
         {**request._base(), "findings": findings, "inspected_at": now}
@@ -813,7 +770,7 @@ def decide(
             raise RuleBroken(
                 "Name the authorities whose approval is needed.",
                 "يرجى تحديد الجهات المطلوب موافقتها.",
-                "authorities",
+                field="authorities",
             )
         given = {a.authority_code for a in request.external_approvals if a.status == "given"}
         wanted = [a for a in authorities if a.code not in given]
@@ -821,7 +778,7 @@ def decide(
             raise RuleBroken(
                 "These authorities have already approved.",
                 "صدرت موافقة هذه الجهات سابقاً.",
-                "authorities",
+                field="authorities",
             )
         approvals = (
             *(a for a in request.external_approvals if a.status == "given"),
@@ -843,12 +800,14 @@ def decide(
         raise RuleBroken(
             "Authorities are named only when external approvals are required.",
             "تُحدَّد الجهات فقط عند طلب موافقات خارجية.",
-            "authorities",
+            field="authorities",
         )
     if decision == "not_approved":
         if not reasons:
             raise RuleBroken(
-                "Give the reasons for not approving.", "يرجى ذكر أسباب عدم الموافقة.", "reasons"
+                "Give the reasons for not approving.",
+                "يرجى ذكر أسباب عدم الموافقة.",
+                field="reasons",
             )
         refused = CommitteeDecided.model_validate(
             {**request._base(), "decision": "not_approved", "reasons": reasons, "fee_fils": 0}

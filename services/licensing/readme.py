@@ -10,11 +10,12 @@ and only derived here; a unit test fails while the README differs from what they
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from services.common.readme import readme_main, replace_section
+from services.common.workflow import readme_section
 from services.licensing import reference
 from services.licensing.domain import state_diagram, states_table, transitions_table
 
@@ -30,9 +31,7 @@ def _jod(fils: int) -> str:
 
 
 def workflow_section() -> str:
-    return "\n".join(
-        ["```mermaid", state_diagram(), "```", "", transitions_table(), "", states_table()]
-    )
+    return readme_section(state_diagram(), transitions_table(), states_table())
 
 
 def fees_section() -> str:
@@ -52,36 +51,19 @@ def fees_section() -> str:
     return "\n".join(lines)
 
 
-def _replace(text: str, begin: str, end: str, body: str) -> str:
-    start, stop = text.find(begin), text.find(end)
-    if start < 0 or stop < start:
-        raise ValueError(f"README.md lacks the markers {begin!r} ... {end!r}")
-    return f"{text[: start + len(begin)]}\n{body}\n{text[stop:]}"
-
-
 def render(text: str) -> str:
-    text = _replace(text, BEGIN, END, workflow_section())
-    return _replace(text, FEES_BEGIN, FEES_END, fees_section())
+    text = replace_section(text, BEGIN, END, workflow_section())
+    return replace_section(text, FEES_BEGIN, FEES_END, fees_section())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m services.licensing.readme",
-        description="Rewrite the licensing README's generated sections from the data.",
+    return readme_main(
+        "python -m services.licensing.readme",
+        README,
+        render,
+        "Rewrite the licensing README's generated sections from the data.",
+        argv,
     )
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if stale")
-    args = parser.parse_args(argv)
-    current = README.read_text(encoding="utf-8")
-    expected = render(current)
-    if args.check:
-        if current != expected:
-            print(f"{README} is out of date: run python -m services.licensing.readme")
-            return 1
-        return 0
-    if current != expected:
-        README.write_text(expected, encoding="utf-8")
-        print(f"wrote {README}")
-    return 0
 
 
 if __name__ == "__main__":

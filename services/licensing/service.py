@@ -23,6 +23,7 @@ from services.common.calendar import WorkingCalendar
 from services.common.clock import Clock
 from services.common.mongo import Document, request_number
 from services.common.problems import Conflict, Invalid, NotFound
+from services.common.problems import problem_of as problem
 from services.common.telemetry import current_traceparent
 from services.common.uploads import UploadRules
 from services.licensing import domain
@@ -33,7 +34,6 @@ from services.licensing.domain import (
     Change,
     DomainError,
     LicenceRequest,
-    NotAllowedNow,
 )
 from services.licensing.reference import Authority, ReferenceData
 from services.licensing.settings import LicensingSettings
@@ -52,19 +52,6 @@ SLA_BREACHES = Counter(
 )
 
 Decide = Callable[[LicenceRequest, datetime], Change | None]
-
-
-def problem(error: DomainError) -> Conflict | Invalid:
-    """A domain refusal as the problem response the API gives (naming the field if any)."""
-    if isinstance(error, NotAllowedNow):
-        return Conflict(error.detail, error.detail_ar)
-    if error.field is None:
-        return Invalid(error.detail, error.detail_ar)
-    return Invalid(
-        error.detail,
-        error.detail_ar,
-        errors=[{"field": error.field, "message": error.detail, "message_ar": error.detail_ar}],
-    )
 
 
 class Licensing:

@@ -14,7 +14,6 @@ The README's catalogue and state diagram are generated from here and from the wo
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Mapping, Sequence
@@ -27,6 +26,7 @@ import jinja2
 from pydantic import BaseModel
 
 from contracts import REGISTRY, EventRegistry
+from services.common.readme import readme_main, replace_section
 from services.notifier.domain import (
     LANGUAGES,
     TRANSITIONS,
@@ -209,36 +209,19 @@ def _node(state: Any) -> str:
     return str(state.value).replace("-", "_")
 
 
-def _replace(text: str, begin: str, end: str, body: str) -> str:
-    start, stop = text.find(begin), text.find(end)
-    if start < 0 or stop < start:
-        raise ValueError(f"README.md lacks the markers {begin!r} ... {end!r}")
-    return f"{text[: start + len(begin)]}\n{body.rstrip()}\n{text[stop:]}"
-
-
 def render_readme(text: str, catalogue: Catalogue) -> str:
-    text = _replace(text, CATALOGUE_BEGIN, CATALOGUE_END, catalogue_section(catalogue))
-    return _replace(text, STATES_BEGIN, STATES_END, states_section())
+    text = replace_section(text, CATALOGUE_BEGIN, CATALOGUE_END, catalogue_section(catalogue))
+    return replace_section(text, STATES_BEGIN, STATES_END, states_section())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m services.notifier.catalogue",
-        description="Rewrite the notifier README's SMS catalogue and state diagram.",
+    return readme_main(
+        "python -m services.notifier.catalogue",
+        README,
+        lambda text: render_readme(text, load()),
+        "Rewrite the notifier README's SMS catalogue and state diagram.",
+        argv,
     )
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if stale")
-    args = parser.parse_args(argv)
-    current = README.read_text(encoding="utf-8")
-    expected = render_readme(current, load())
-    if args.check:
-        if current != expected:
-            print(f"{README} is out of date: run python -m services.notifier.catalogue")
-            return 1
-        return 0
-    if current != expected:
-        README.write_text(expected, encoding="utf-8")
-        print(f"wrote {README}")
-    return 0
 
 
 if __name__ == "__main__":

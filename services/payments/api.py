@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from contracts import Applicant, LocalizedText
 from services.common.auth import CurrentUser, Principal, ensure_owner, require_roles
-from services.common.problems import Conflict, Forbidden, Invalid, NotFound, Problem
+from services.common.problems import NotFound
 from services.payments import domain, reports
 from services.payments.domain import (
     BILL_WORKFLOW,
@@ -24,7 +24,6 @@ from services.payments.domain import (
     REFUND_WORKFLOW,
     Bill,
     BillStatus,
-    DomainError,
     Notification,
     Refund,
     RefundAction,
@@ -49,21 +48,6 @@ RefundDecider = Annotated[
 ]
 Page = Annotated[int, Query(ge=1, description="Page number, from 1.")]
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
-
-_PROBLEMS: dict[type[DomainError], type[Problem]] = {
-    domain.Unknown: NotFound,
-    domain.NotAllowedNow: Conflict,
-    domain.RuleBroken: Invalid,
-    domain.NotPermitted: Forbidden,
-}
-
-
-def problem_of(error: DomainError) -> Problem:
-    """The one mapping of the domain's refusals to problem responses."""
-    for kind, problem in _PROBLEMS.items():
-        if isinstance(error, kind):
-            return problem(error.detail, error.detail_ar)
-    return Invalid(error.detail, error.detail_ar)
 
 
 def bill_not_found(number: str) -> NotFound:
@@ -344,13 +328,8 @@ async def get_refund(
 async def _decide(
     payments: Payments, refund_reference: str, user: Principal, note: str | None, approve: bool
 ) -> RefundPublic:
-    try:
-        refund = await payments.decide_refund(
-            refund_reference, approve=approve, user=user, note=note
-        )
-        bill = await payments.store.by_refund_reference(refund_reference)
-    except DomainError as error:
-        raise problem_of(error) from None
+    refund = await payments.decide_refund(refund_reference, approve=approve, user=user, note=note)
+    bill = await payments.store.by_refund_reference(refund_reference)
     assert bill is not None
     return RefundPublic.of(bill, refund)
 

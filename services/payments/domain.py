@@ -31,6 +31,13 @@ from contracts import (
     RefundRejected,
     RefundRequested,
 )
+from services.common.errors import DomainError as DomainError
+from services.common.errors import NotAllowedNow as NotAllowedNow
+from services.common.errors import NotPermitted as NotPermitted
+from services.common.errors import RuleBroken as RuleBroken
+from services.common.errors import Unknown as Unknown
+from services.common.workflow import roles_for as roles_for
+from services.common.workflow import state_diagram as state_diagram
 
 FINANCE_APPROVER = "finance.approver"
 FINANCE_STAFF = "finance.staff"
@@ -176,46 +183,7 @@ def step(workflow: tuple[Step, ...], action: str) -> Step:
     raise KeyError(action)
 
 
-def roles_for(workflow: tuple[Step, ...], action: str) -> tuple[str, ...]:
-    return step(workflow, action).roles
-
-
-def state_diagram(workflow: tuple[Step, ...]) -> str:
-    """The workflow as a Mermaid state diagram (the README shows it; a test keeps it current)."""
-    lines = ["stateDiagram-v2"]
-    for move in workflow:
-        source = "[*]" if move.source is None else move.source
-        roles = f" ({', '.join(move.roles)})" if move.roles else ""
-        lines.append(f"    {source} --> {move.target}: {move.action}{roles}")
-    return "\n".join(lines)
-
-
 # ---- errors ----------------------------------------------------------------------------------
-
-
-class DomainError(Exception):
-    """A rule said no. `detail_ar` is the Arabic of the message."""
-
-    def __init__(self, detail: str, detail_ar: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.detail_ar = detail_ar
-
-
-class Unknown(DomainError):
-    """What the action is about does not exist."""
-
-
-class NotAllowedNow(DomainError):
-    """The action does not fit the current state (a conflict)."""
-
-
-class RuleBroken(DomainError):
-    """Well-formed, but the rules refuse it."""
-
-
-class NotPermitted(DomainError):
-    """The actor lacks the role the workflow table asks for."""
 
 
 class PaymentRefused(DomainError):

@@ -23,9 +23,17 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from services.common.problems import Conflict, Gone, Invalid, NotFound, Problem, Unauthorized
+from services.common.problems import (
+    Conflict,
+    Gone,
+    Invalid,
+    NotFound,
+    Problem,
+    Unauthorized,
+    problem_of,
+)
 from services.payments import domain, signatures
-from services.payments.api import PaymentsDep, problem_of
+from services.payments.api import PaymentsDep
 from services.payments.domain import Bill, DomainError, ExceptionKind, Notification, PaymentNotice
 from services.payments.numbers import is_valid
 

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -40,7 +41,14 @@ from contracts.training import (
     TrainingRequestRejected,
     TrainingRequestSubmitted,
 )
+from services.common import workflow
 from services.common.calendar import WorkingCalendar
+from services.common.errors import DomainError as DomainError
+from services.common.errors import FieldError as FieldError
+from services.common.errors import NotAllowedNow as NotAllowedNow
+from services.common.errors import RuleBroken as RuleBroken
+from services.common.workflow import State as State
+from services.common.workflow import Step as Step
 
 SERVICE = "training"
 REQUEST_PREFIX = "TR"
@@ -124,39 +132,6 @@ class Action(StrEnum):
 
 
 # ---- the workflow, as data -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Step:
-    """One allowed move: `action` takes a request from `source` to `target`; `branch` picks
-    between rows of one action from one state; `trigger` says what starts it."""
-
-    action: str
-    source: str | None
-    target: str
-    roles: tuple[str, ...]
-    label_en: str
-    label_ar: str
-    trigger: str
-    branch: str | None = None
-
-    @property
-    def label(self) -> LocalizedText:
-        return LocalizedText(en=self.label_en, ar=self.label_ar)
-
-
-@dataclass(frozen=True)
-class State:
-    label_en: str
-    label_ar: str
-    next_en: str | None = None
-    next_ar: str | None = None
-    sla_working_days: int | None = None
-    is_final: bool = False
-
-    @property
-    def label(self) -> LocalizedText:
-        return LocalizedText(en=self.label_en, ar=self.label_ar)
 
 
 S = Status
@@ -265,6 +240,14 @@ STATES: Mapping[str, State] = {
     S.CANCELLED: State("Cancelled", "ملغى", _APPLY_AGAIN_EN, _APPLY_AGAIN_AR, is_final=True),
 }  # fmt: skip
 
+
+# What the shared workflow machinery derives from the tables (role checks, README, labels).
+steps = partial(workflow.steps, WORKFLOW)
+roles_for = partial(workflow.roles_for, WORKFLOW)
+state_diagram = partial(workflow.state_diagram, WORKFLOW, workflow.final_states(STATES))
+transitions_table = partial(workflow.transitions_table, WORKFLOW)
+states_table = partial(workflow.states_table, STATES)
+
 COMPLETED_TRAINING = LocalizedText(
     en="Print the completion letter from this screen; collect the evaluation report in person.",
     ar="اطبع كتاب انتهاء التدريب من هذه الشاشة، واحضر لاستلام تقرير التقييم باليد.",
@@ -276,76 +259,6 @@ COMPLETED_MISSION = LocalizedText(
 )
 # States that give the approval letter; the completion letter is given once training completed.
 LETTER_STATES = (S.APPROVED, S.POSTPONEMENT_OFFERED, S.POSTPONED, S.ATTENDING, S.COMPLETED)
-
-
-def steps(action: str) -> list[Step]:
-    return [step for step in WORKFLOW if step.action == action]
-
-
-def roles_for(action: str) -> tuple[str, ...]:
-    """Every role that may take `action` (the API's role checks come from here)."""
-    found = steps(action)
-    if not found:
-        raise KeyError(action)
-    return tuple(dict.fromkeys(role for step in found for role in step.roles))
-
-
-def state_diagram() -> str:
-    lines = ["stateDiagram-v2"]
-    for step in WORKFLOW:
-        source = "[*]" if step.source is None else step.source
-        branch = f" when {step.branch}" if step.branch else ""
-        lines.append(
-            f"    {source} --> {step.target}: {step.action}{branch} ({', '.join(step.roles)})"
-        )
-    for name, state in STATES.items():
-        if state.is_final:
-            lines.append(f"    {name} --> [*]")
-    return "\n".join(lines)
-
-
-def transitions_table() -> str:
-    lines = ["| action | from | to | roles | started by |", "|---|---|---|---|---|"]
-    for step in WORKFLOW:
-        branch = f" ({step.branch})" if step.branch else ""
-        source = "—" if step.source is None else f"`{step.source}`"
-        lines.append(
-            f"| `{step.action}`{branch} | {source} | `{step.target}` | "
-            f"{', '.join(f'`{role}`' for role in step.roles)} | {step.trigger} |"
-        )
-    return "\n".join(lines)
-
-
-def states_table() -> str:
-    lines = ["| state | label | next step | SLA |", "|---|---|---|---|"]
-    for name, state in STATES.items():
-        sla = f"{state.sla_working_days} working days" if state.sla_working_days else "—"
-        next_step = state.next_en or "—"
-        if state.is_final:
-            next_step = f"{next_step} (final)"
-        lines.append(f"| `{name}` | {state.label_en} / {state.label_ar} | {next_step} | {sla} |")
-    return "\n".join(lines)
-
-
-# ---- errors ----------------------------------------------------------------------------------
-
-
-class DomainError(Exception):
-    """A rule said no. `detail_ar` is the Arabic; `field` names the input at fault, if any."""
-
-    def __init__(self, detail: str, detail_ar: str, field: str | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.detail_ar = detail_ar
-        self.field = field
-
-
-class NotAllowedNow(DomainError):
-    """The action does not fit the current state (a conflict)."""
-
-
-class RuleBroken(DomainError):
-    """Well-formed, but the rules refuse it (e.g. a period in the past)."""
 
 
 # ---- the catalogue ---------------------------------------------------------------------------
@@ -535,13 +448,6 @@ class ApplicationForm:
     study_subject: str | None = None
 
 
-@dataclass(frozen=True)
-class FieldError:
-    field: str
-    message: str
-    message_ar: str
-
-
 class InvalidApplication(Exception):
     def __init__(self, errors: Sequence[FieldError]) -> None:
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
@@ -681,7 +587,7 @@ def submit(
     """Step 6: received and initially accepted; the review's SLA starts."""
     if attachment.kind != application.attachment_kind:
         raise RuleBroken("The attachment does not fit the applicant type.",
-                         "المرفق لا يناسب نوع مقدم الطلب.", "attachment")  # fmt: skip
+                         "المرفق لا يناسب نوع مقدم الطلب.", field="attachment")  # fmt: skip
     step = _find(Action.SUBMIT, None)
     entry = HistoryEntry(at=now, action=step.action, source=None, target=step.target, by=owner)
     request = TrainingRequest(
@@ -729,7 +635,7 @@ def correct_attachments(
                             "انتهت مدة تصويب المرفقات.")  # fmt: skip
     if attachment.kind != request.application.attachment_kind:
         raise RuleBroken("The attachment does not fit the applicant type.",
-                         "المرفق لا يناسب نوع مقدم الطلب.", "attachment")  # fmt: skip
+                         "المرفق لا يناسب نوع مقدم الطلب.", field="attachment")  # fmt: skip
     return _moved(
         request, Action.CORRECT_ATTACHMENTS, now, request.owner_subject,
         reason=attachment.filename, attachment=attachment, due_at=None,
@@ -962,7 +868,7 @@ def postpone(
     """Step 11: the applicant picks the new start, once, within one month of the original."""
     if request.is_postponed:
         raise NotAllowedNow("The training was already postponed once.",
-                            "سبق تأجيل التدريب مرة واحدة.", "start_date")  # fmt: skip
+                            "سبق تأجيل التدريب مرة واحدة.", field="start_date")  # fmt: skip
     if request.status is not Status.POSTPONEMENT_OFFERED:
         _find(Action.POSTPONE, request.status)
     original = request.application.start_date
@@ -971,15 +877,15 @@ def postpone(
         raise RuleBroken(
             f"The new start date must be no later than {latest.isoformat()} (one month).",
             f"يجب ألا يتجاوز موعد البدء الجديد {latest.isoformat()} (شهر واحد).",
-            "start_date",
+            field="start_date",
         )
     if new_start <= max(original, local_date(now)):
         raise RuleBroken("The new start date must be after today and after the missed date.",
                          "يجب أن يكون موعد البدء الجديد بعد اليوم وبعد الموعد الفائت.",
-                         "start_date")  # fmt: skip
+                         field="start_date")  # fmt: skip
     if not calendar.is_working_day(new_start):
         raise RuleBroken("The new start date must be a working day.",
-                         "يجب أن يكون موعد البدء الجديد يوم عمل.", "start_date")  # fmt: skip
+                         "يجب أن يكون موعد البدء الجديد يوم عمل.", field="start_date")  # fmt: skip
     app = request.application
     new_end = new_start + (app.end_date - app.start_date)
     moved = app.model_copy(update={"start_date": new_start, "end_date": new_end})
@@ -1106,7 +1012,5 @@ def inquiry(request: TrainingRequest, now: datetime, calendar: WorkingCalendar) 
 
 
 def entry_label(entry: HistoryEntry) -> LocalizedText:
-    for step in WORKFLOW:
-        if (step.action, step.source, step.target) == (entry.action, entry.source, entry.target):
-            return step.label
-    return LocalizedText(ar=entry.action, en=entry.action)
+    step = workflow.move_of(WORKFLOW, entry.action, entry.source, entry.target)
+    return step.label if step else LocalizedText(ar=entry.action, en=entry.action)

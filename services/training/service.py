@@ -31,6 +31,7 @@ from services.common.calendar import WorkingCalendar
 from services.common.clock import Clock
 from services.common.mongo import Document, request_number
 from services.common.problems import Conflict, Invalid, NotFound
+from services.common.problems import problem_of as problem
 from services.common.telemetry import current_traceparent
 from services.common.uploads import UploadRules
 from services.training import domain
@@ -62,24 +63,11 @@ UNDER_REVIEW = Gauge(
 )
 
 
-def problem(error: DomainError) -> Conflict | Invalid:
-    """A domain refusal as the problem response the API gives, naming the field if any."""
-    errors = None
-    if error.field:
-        errors = [{"field": error.field, "message": error.detail, "message_ar": error.detail_ar}]
-    if isinstance(error, NotAllowedNow):
-        return Conflict(error.detail, error.detail_ar, **({"errors": errors} if errors else {}))
-    return Invalid(error.detail, error.detail_ar, **({"errors": errors} if errors else {}))
-
-
 def invalid_application(error: InvalidApplication) -> Invalid:
     return Invalid(
         "Some fields of the request are not acceptable.",
         "بعض حقول الطلب غير مقبولة.",
-        errors=[
-            {"field": e.field, "location": "body", "message": e.message, "message_ar": e.message_ar}
-            for e in error.errors
-        ],
+        errors=[e.as_problem_item() for e in error.errors],
     )
 
 

@@ -1,0 +1,235 @@
+"""Workflow tables: steps and states written once, as data, and what is derived from them.
+
+A service declares its workflow as a table of steps (`action` takes an aggregate from `source` to
+`target`; `roles` may take it) and, usually, a table of states (labels, the next step, final or
+not). The same tables drive its transitions, the API's role checks, the inquiry's labels and the
+README's diagram and tables; this module holds that derivation, free of any domain:
+
+    WORKFLOW: tuple[Step, ...] = (Step(A.SUBMIT, None, S.SUBMITTED, (CITIZEN,), "...", "...",
+                                       "the applicant submits (POST /v1/requests)"), ...)
+    STATES: Mapping[str, State] = {S.SUBMITTED: State("Awaiting review", "...", "Wait ..."), ...}
+
+    roles_for(WORKFLOW, A.APPROVE)                      # the API's role check
+    state_diagram(WORKFLOW, final_states(STATES))       # Mermaid, for the README
+    transitions_table(WORKFLOW); states_table(STATES)   # Markdown, for the README
+
+`Step` and `State` serve most services as they are (a service adds its own fields by subclassing);
+the functions take any rows with the attributes of `StepLike` / `StateLike`, so a service whose
+rows differ (a `by` text instead of a `trigger`, no branches) uses them too. A step's optional
+`branch` (which of two rows of one action from one state) and `trigger` (what starts it) are shown
+where the rows have them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+from contracts import LocalizedText
+from services.common.errors import NotPermitted
+
+
+class StepLike(Protocol):
+    """What the functions below read of a step."""
+
+    @property
+    def action(self) -> str: ...
+    @property
+    def source(self) -> str | None: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def roles(self) -> tuple[str, ...]: ...
+
+
+class StateLike(Protocol):
+    """What `states_table` and `final_states` read of a state."""
+
+    @property
+    def label_en(self) -> str: ...
+    @property
+    def label_ar(self) -> str: ...
+    @property
+    def next_en(self) -> str | None: ...
+    @property
+    def is_final(self) -> bool: ...
+
+
+S = TypeVar("S", bound=StepLike)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One allowed move: `action` takes an aggregate from `source` (None: it creates it) to
+    `target`, taken by one of `roles`. `branch` picks between rows of one action from one state
+    (e.g. a free or a paid request); `trigger` says what starts it."""
+
+    action: str
+    source: str | None
+    target: str
+    roles: tuple[str, ...]
+    label_en: str
+    label_ar: str
+    trigger: str
+    branch: str | None = None
+
+    @property
+    def label(self) -> LocalizedText:
+        return LocalizedText(en=self.label_en, ar=self.label_ar)
+
+
+@dataclass(frozen=True)
+class State:
+    """A state's labels, the next step it expects (a template the inquiry fills in), its SLA in
+    working days where there is one, and whether it is final."""
+
+    label_en: str
+    label_ar: str
+    next_en: str | None = None
+    next_ar: str | None = None
+    sla_working_days: int | None = None
+    is_final: bool = False
+
+    @property
+    def label(self) -> LocalizedText:
+        return LocalizedText(en=self.label_en, ar=self.label_ar)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a person (their `sub` and roles) or the system."""
+
+    subject: str
+    roles: frozenset[str]
+
+    def role_for(self, step: StepLike) -> str:
+        """The role under which the actor may take `step`; NotPermitted if none."""
+        for role in step.roles:
+            if role in self.roles:
+                return role
+        raise NotPermitted(
+            f"{step.action} needs the role {', '.join(step.roles)}",
+            f"هذا الإجراء يتطلب صلاحية {'، '.join(step.roles)}",
+        )
+
+
+# ---- lookups ---------------------------------------------------------------------------------
+
+
+def steps(workflow: Sequence[S], action: str) -> list[S]:
+    """Every row of `action`, in table order."""
+    return [step for step in workflow if step.action == action]
+
+
+def roles_for(workflow: Sequence[StepLike], action: str) -> tuple[str, ...]:
+    """Every role that may take `action`, in table order (the API's role check comes from here).
+
+    KeyError if the table has no such action."""
+    found = steps(workflow, action)
+    if not found:
+        raise KeyError(action)
+    return tuple(dict.fromkeys(role for step in found for role in step.roles))
+
+
+def move_of(workflow: Sequence[S], action: str, source: str | None, target: str) -> S | None:
+    """The row that made a recorded move (to label a timeline entry), or None."""
+    for step in workflow:
+        if (step.action, step.source, step.target) == (action, source, target):
+            return step
+    return None
+
+
+def final_states(states: Mapping[str, StateLike]) -> tuple[str, ...]:
+    return tuple(name for name, state in states.items() if state.is_final)
+
+
+# ---- the README's diagram and tables ---------------------------------------------------------
+
+
+def _branch(step: StepLike) -> str | None:
+    branch: str | None = getattr(step, "branch", None)
+    return branch
+
+
+def _roles(step: StepLike) -> str:
+    return ", ".join(step.roles)
+
+
+def state_diagram(
+    workflow: Sequence[StepLike],
+    finals: Iterable[str] = (),
+    *,
+    fold: Mapping[str, str] | None = None,
+) -> str:
+    """The workflow as a Mermaid state diagram: one line a step (`action when branch (roles)`),
+    then `final --> [*]` for each final state.
+
+    `fold` maps an action taken from many states (a withdrawal) to the words for those states:
+    its rows become one note on their target instead of a line each."""
+    fold = fold or {}
+    lines = ["stateDiagram-v2"]
+    for step in workflow:
+        if step.action in fold:
+            continue
+        source = "[*]" if step.source is None else step.source
+        branch = _branch(step)
+        when = f" when {branch}" if branch else ""
+        roles = f" ({_roles(step)})" if step.roles else ""
+        lines.append(f"    {source} --> {step.target}: {step.action}{when}{roles}")
+    for action, where in fold.items():
+        first = steps(workflow, action)[0]
+        roles = f" ({_roles(first)})" if first.roles else ""
+        lines.append(f"    note right of {first.target}: {action}{roles} from {where}")
+    for name in finals:
+        lines.append(f"    {name} --> [*]")
+    return "\n".join(lines)
+
+
+def transitions_table(
+    workflow: Sequence[StepLike], *, fold: Mapping[str, str] | None = None
+) -> str:
+    """The workflow as a Markdown table: each step, who may take it and what starts it (its
+    `trigger`). A folded action (see `state_diagram`) is one row, from the words given."""
+    fold = fold or {}
+    lines = ["| action | from | to | roles | started by |", "|---|---|---|---|---|"]
+    shown: set[str] = set()
+    for step in workflow:
+        if step.action in fold:
+            if step.action in shown:
+                continue
+            shown.add(step.action)
+            source = fold[step.action]
+        else:
+            source = "—" if step.source is None else f"`{step.source}`"
+        branch = _branch(step)
+        action = f"`{step.action}`" + (f" ({branch})" if branch else "")
+        roles = ", ".join(f"`{role}`" for role in step.roles) or "—"
+        lines.append(
+            f"| {action} | {source} | `{step.target}` | {roles} | {getattr(step, 'trigger', '—')} |"
+        )
+    return "\n".join(lines)
+
+
+def states_table(states: Mapping[str, StateLike]) -> str:
+    """The states as a Markdown table: label, next step and, when any state has one, the SLA
+    (`sla_working_days`); final states are marked so."""
+    slas = {name: getattr(state, "sla_working_days", None) for name, state in states.items()}
+    with_sla = any(slas.values())
+    lines = (
+        ["| state | label | next step | SLA |", "|---|---|---|---|"]
+        if with_sla
+        else ["| state | label | next step |", "|---|---|---|"]
+    )
+    for name, state in states.items():
+        final = " (final)" if state.is_final else ""
+        line = f"| `{name}`{final} | {state.label_en} / {state.label_ar} | {state.next_en or '—'} |"
+        if with_sla:
+            line += f" {slas[name]} working days |" if slas[name] else " — |"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def readme_section(diagram: str, *tables: str) -> str:
+    """A README's workflow section: the diagram in a Mermaid block, then the tables."""
+    return "\n\n".join([f"```mermaid\n{diagram}\n```", *tables])
