@@ -40,6 +40,7 @@ from typing import Any, ClassVar, Self
 
 import aio_pika
 import httpx
+import pytest
 
 from contracts import CloudEvent
 from services.common.clock import set_file_clock
@@ -268,19 +269,20 @@ async def running_platform(
     prepare: Callable[[ServiceProcess], None] | None = None,
     record: tuple[str, ...] = (),
     require_vhost: bool = False,
-    clock_at: datetime | None = None,
+    clock_from_now: bool = False,
 ) -> AsyncIterator[Run]:
     """`services.<service>`, payments and the notifier, for a whole package of tests.
 
     They talk on a virtual host of their own (`<service>-<suffix>`; on the shared one, with queue
     names of their own, where the broker has no management API, unless `require_vhost`), each
-    has its own database, and the service and payments read one clock file (set to `clock_at`
-    first, if given). `prepare` may change the service's process (e.g. its environment, knowing
-    its port) before it starts; `record` binds a `Published` recorder to those routing keys.
+    has its own database, and the service and payments read one clock file (written with the
+    time now first, with `clock_from_now`; else they run on real time until a test moves it).
+    `prepare` may change the service's process (e.g. its environment, knowing its port) before
+    it starts; `record` binds a `Published` recorder to those routing keys.
     """
     clock_file = folder / "clock"
-    if clock_at is not None:
-        set_file_clock(clock_file, clock_at)
+    if clock_from_now:
+        set_file_clock(clock_file, datetime.now(UTC))
     suffix = uuid.uuid4().hex[:8]
     database = f"t_{uuid.uuid4().hex[:10]}"
     common = {
@@ -342,6 +344,34 @@ async def running_platform(
                 await delete_suffixed_queues(amqp, suffix)
             for name in (service, "payments", "notifier"):
                 await mongo.drop_database(f"{database}_{name}")
+
+
+def package_platform(platform_class: type[BasePlatform], service: str, **options: Any) -> Any:
+    """The package-scoped fixture `platform` of a suite: `platform_class` on a
+    `running_platform(service=service, **options)` (with its `published` recorder, if any)."""
+
+    @pytest.fixture(scope="package", name="platform")
+    async def platform(
+        infra: Any,
+        jwt_keys: tuple[str, str],
+        token_for: Callable[..., str],
+        tmp_path_factory: pytest.TempPathFactory,
+        amqp: aio_pika.abc.AbstractRobustConnection,
+        mongo: Any,
+    ) -> AsyncIterator[BasePlatform]:
+        async with running_platform(
+            service=service,
+            infra=infra,
+            jwt_public_key=jwt_keys[1],
+            folder=tmp_path_factory.mktemp(f"{service}-e2e"),
+            mongo=mongo,
+            amqp=amqp,
+            **options,
+        ) as run:
+            more = {} if run.published is None else {"published": run.published}
+            yield platform_class.of_run(run, token_for, **more)
+
+    return platform
 
 
 # ---- what a test calls --------------------------------------------------------------------------

@@ -11,21 +11,18 @@ together (`platform.move_clock`). SMS are read back from the notifier's API, as 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar
 
-import aio_pika
 import httpx
-import pytest
 
-from tests.integration.conftest import Infra, ServiceProcess
+from tests.integration.conftest import ServiceProcess
 from tests.integration.platform import (
     BasePlatform,
     fresh_phone,
     fresh_subject,
-    running_platform,
+    package_platform,
 )
 
 SECRET = "integration-test-efawateercom-secret-0123456789"
@@ -148,22 +145,4 @@ class Platform(BasePlatform):
         await self.notify_payment(e_payment_number, amount_fils)
 
 
-@pytest.fixture(scope="package")
-async def platform(
-    infra: Infra,
-    jwt_keys: tuple[str, str],
-    token_for: Any,
-    tmp_path_factory: pytest.TempPathFactory,
-    amqp: aio_pika.abc.AbstractRobustConnection,
-    mongo: Any,
-) -> AsyncIterator[Platform]:
-    async with running_platform(
-        service="courses",
-        infra=infra,
-        jwt_public_key=jwt_keys[1],
-        folder=tmp_path_factory.mktemp("courses-e2e"),
-        mongo=mongo,
-        amqp=amqp,
-        payments_secret=SECRET,
-    ) as run:
-        yield Platform.of_run(run, token_for)
+platform = package_platform(Platform, "courses", payments_secret=SECRET)

@@ -12,19 +12,16 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-import aio_pika
 import httpx
-import pytest
 
 from services.common.calendar import WorkingCalendar
-from tests.integration.conftest import Infra, ServiceProcess
-from tests.integration.platform import BasePlatform, Published, fresh_subject, running_platform
+from tests.integration.conftest import ServiceProcess
+from tests.integration.platform import BasePlatform, Published, fresh_subject, package_platform
 
 SECRET = "integration-test-efawateercom-secret-0123456789"
 CLERK = "licensing.clerk"
@@ -214,26 +211,11 @@ def link_to_itself(licensing: ServiceProcess) -> None:
     licensing.env["LICENSING_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{licensing.port}"
 
 
-@pytest.fixture(scope="package")
-async def platform(
-    infra: Infra,
-    jwt_keys: tuple[str, str],
-    token_for: Any,
-    tmp_path_factory: pytest.TempPathFactory,
-    amqp: aio_pika.abc.AbstractRobustConnection,
-    mongo: Any,
-) -> AsyncIterator[Platform]:
-    async with running_platform(
-        service="licensing",
-        infra=infra,
-        jwt_public_key=jwt_keys[1],
-        folder=tmp_path_factory.mktemp("licensing-e2e"),
-        mongo=mongo,
-        amqp=amqp,
-        payments_secret=SECRET,
-        prepare=link_to_itself,
-        record=("licensing.#", "payments.bill.#"),
-        require_vhost=True,
-    ) as run:
-        assert run.published is not None
-        yield Platform.of_run(run, token_for, published=run.published)
+platform = package_platform(
+    Platform,
+    "licensing",
+    payments_secret=SECRET,
+    prepare=link_to_itself,
+    record=("licensing.#", "payments.bill.#"),
+    require_vhost=True,
+)

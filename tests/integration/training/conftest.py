@@ -11,24 +11,21 @@ are read back from the notifier's API, as a person would.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-import aio_pika
 import httpx
-import pytest
 
 from services.common.calendar import WorkingCalendar
-from tests.integration.conftest import Infra, ServiceProcess
+from tests.integration.conftest import ServiceProcess
 from tests.integration.helpers import bearer
 from tests.integration.platform import (
     BasePlatform,
     fresh_phone,
     fresh_subject,
-    running_platform,
+    package_platform,
 )
 
 SECRET = "integration-test-efawateercom-secret-0123456789"
@@ -205,23 +202,4 @@ class Platform(BasePlatform):
         return number, subject, found
 
 
-@pytest.fixture(scope="package")
-async def platform(
-    infra: Infra,
-    jwt_keys: tuple[str, str],
-    token_for: Any,
-    tmp_path_factory: pytest.TempPathFactory,
-    amqp: aio_pika.abc.AbstractRobustConnection,
-    mongo: Any,
-) -> AsyncIterator[Platform]:
-    async with running_platform(
-        service="training",
-        infra=infra,
-        jwt_public_key=jwt_keys[1],
-        folder=tmp_path_factory.mktemp("training-e2e"),
-        mongo=mongo,
-        amqp=amqp,
-        payments_secret=SECRET,
-        clock_at=datetime.now(UTC),
-    ) as run:
-        yield Platform.of_run(run, token_for)
+platform = package_platform(Platform, "training", payments_secret=SECRET, clock_from_now=True)
