@@ -12,32 +12,36 @@ The registry is imported at start through the registrar's API (`REGISTRY_CSV`).
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-import aio_pika
 import httpx
 import pytest
 
-from services.common.clock import set_file_clock
-from services.payments import simulator
 from tests.integration.conftest import ServiceProcess, eventually
-from tests.integration.helpers import bearer, create_vhost, delete_vhost, metric, publish_raw
 from tests.integration.notifier.provider import FakeProvider
+from tests.integration.platform import (
+    NOTIFIER_PER_TEST_ENV,
+    BasePlatform,
+    Broker,
+    Published,
+    e_payment_number_in,
+    http,
+    isolated_broker,
+    recording,
+    start_companions,
+)
+
+__all__ = ["FREE", "PAID", "PAID_OLD", "PREFIX", "SUSPENDED", "Published", "StartPlatform", "local"]
 
 PROVIDER_SECRET = "contractors-integration-efawateercom-secret-0123456789"
-BILLER_CODE = "106"
 REVIEWER = "contractors.reviewer"
 REGISTRAR = "contractors.registrar"
-NOTIFIER_STAFF = "notifier.staff"
 FILE_CLOCK_RECHECK_SECONDS = 0.3
 PREFIX = "أمانة عمّان الكبرى: "
 
@@ -69,61 +73,16 @@ def local(phone: str) -> str:
     return "0" + phone.removeprefix("+962")
 
 
-@dataclass
-class Published:
-    events: list[tuple[str, bytes]] = field(default_factory=list)
-
-    def of(self, routing_key: str, subject: str) -> list[bytes]:
-        return [
-            body
-            for key, body in self.events
-            if key == routing_key and json.loads(body).get("subject") == subject
-        ]
-
-    async def one(self, routing_key: str, subject: str) -> bytes:
-        async def seen() -> list[bytes]:
-            return self.of(routing_key, subject)
-
-        found: list[bytes] = await eventually(seen, message=f"{routing_key} of {subject}")
-        return found[0]
-
-
-@dataclass(frozen=True)
-class Broker:
-    url: str
-    connection: aio_pika.abc.AbstractRobustConnection
-
-
 @pytest.fixture
 async def broker(infra: Any) -> AsyncIterator[Broker]:
-    name = f"contractors-{uuid.uuid4().hex[:8]}"
-    isolated = await create_vhost(infra.amqp_url, name)
-    url = isolated or infra.amqp_url
-    connection = await aio_pika.connect_robust(url)
-    channel = await connection.channel()
-    await channel.declare_exchange("amman.events", aio_pika.ExchangeType.TOPIC, durable=True)
-    await channel.close()
-    yield Broker(url, connection)
-    await connection.close()
-    if isolated is not None:
-        await delete_vhost(infra.amqp_url, name)
+    async with isolated_broker(infra.amqp_url, f"contractors-{uuid.uuid4().hex[:8]}") as isolated:
+        yield isolated
 
 
 @pytest.fixture
 async def published(broker: Broker) -> AsyncIterator[Published]:
-    channel = await broker.connection.channel()
-    queue = await channel.declare_queue(exclusive=True, auto_delete=True)
-    for pattern in ("contractors.#", "payments.bill.#"):
-        await queue.bind("amman.events", routing_key=pattern)
-    seen = Published()
-
-    async def keep(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-        seen.events.append((message.routing_key or "", message.body))
-        await message.ack()
-
-    await queue.consume(keep)
-    yield seen
-    await channel.close()
+    async with recording(broker.connection, "contractors.#", "payments.bill.#") as seen:
+        yield seen
 
 
 @pytest.fixture
@@ -134,27 +93,15 @@ async def provider() -> AsyncIterator[FakeProvider]:
     await fake.stop()
 
 
-@dataclass
-class Platform:
-    contractors: ServiceProcess
-    payments: ServiceProcess | None
-    notifier: ServiceProcess
+@dataclass(kw_only=True)
+class Platform(BasePlatform):
     provider: FakeProvider
-    clock_file: Path
-    token_for: Callable[..., str]
-    amqp: Any
-    database: Any
-    offset: timedelta = timedelta(0)
+    CLOCK_SETTLE_SECONDS: ClassVar[float] = FILE_CLOCK_RECHECK_SECONDS
+    PROVIDER_SECRET: ClassVar[str] = PROVIDER_SECRET
 
-    # ---- time ------------------------------------------------------------------------------
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) - self.offset
-
-    async def move_clock(self, instant: datetime) -> None:
-        self.offset = datetime.now(UTC) - instant
-        set_file_clock(self.clock_file, instant)
-        await asyncio.sleep(FILE_CLOCK_RECHECK_SECONDS)
+    @property
+    def contractors(self) -> ServiceProcess:
+        return self.service
 
     # ---- who calls ---------------------------------------------------------------------------
 
@@ -167,14 +114,14 @@ class Platform:
     def registrar(self) -> str:
         return self.token_for("registrar-1", REGISTRAR)
 
-    async def call(
+    def staff_token(self) -> str:
+        return self.reviewer()
+
+    async def call(  # type: ignore[override]
         self, method: str, path: str, token: str | None = None, body: Any = None, **options: Any
     ) -> httpx.Response:
-        headers = {**(bearer(token) if token else {}), **options.pop("headers", {})}
-        async with httpx.AsyncClient(base_url=self.contractors.url, timeout=15) as client:
-            if "content" in options:
-                return await client.request(method, path, headers=headers, **options)
-            return await client.request(method, path, headers=headers, json=body, **options)
+        """Call contractors: keyword arguments go to httpx as they are."""
+        return await http(self.contractors.url, method, path, token, body, **options)
 
     # ---- the renewal, as the applicant does it ---------------------------------------------------
 
@@ -236,20 +183,10 @@ class Platform:
         return answer
 
     async def inquiry(self, number: str, token: str | None = None) -> dict[str, Any]:
-        response = await self.call("GET", f"/v1/requests/{number}", token or self.reviewer())
-        assert response.status_code == 200, response.text
-        answer: dict[str, Any] = response.json()
-        return answer
+        return await self.request(number, token)
 
     async def reaches(self, number: str, status: str, timeout: float = 20) -> dict[str, Any]:
-        async def probe() -> dict[str, Any] | None:
-            request = await self.inquiry(number)
-            return request if request["status"] == status else None
-
-        found: dict[str, Any] = await eventually(
-            probe, timeout=timeout, message=f"{number} reaches {status}"
-        )
-        return found
+        return await self.status_becomes(number, status, timeout)
 
     async def decide(self, number: str, action: str, body: Any = None) -> dict[str, Any]:
         response = await self.call(
@@ -269,81 +206,19 @@ class Platform:
         )
         return permit
 
-    # ---- the SMS, as the notifier lists them -------------------------------------------------
+    # ---- the SMS and the payment provider ----------------------------------------------------
 
     async def sms(self, number: str, count: int, timeout: float = 20) -> list[str]:
-        token = self.token_for("notifier-staff", NOTIFIER_STAFF)
-
-        async def probe() -> list[dict[str, Any]] | None:
-            async with httpx.AsyncClient(base_url=self.notifier.url, timeout=10) as client:
-                response = await client.get(
-                    "/v1/messages",
-                    params={"request_number": number, "limit": 100},
-                    headers=bearer(token),
-                )
-            assert response.status_code == 200, response.text
-            items: list[dict[str, Any]] = response.json()["items"]
-            return items if len(items) >= count else None
-
-        items = await eventually(probe, timeout=timeout, message=f"{count} SMS for {number}")
-        return [
-            item["text"]
-            for item in sorted(items, key=lambda item: datetime.fromisoformat(item["created_at"]))
-        ]
+        """The texts of the request's SMS, oldest first, once there are `count` of them."""
+        return await self.sms_in_order(number, count, timeout)
 
     async def e_payment_number(self, number: str) -> str:
         texts = await self.sms(number, 2)  # the request number, then the bill
-        match = re.search(r"هو (\d+)", texts[1]) or re.search(r"is (\d+)", texts[1])
-        assert match, texts[1]
-        return match.group(1)
+        return e_payment_number_in(texts[1])
 
     async def pay(self, number: str) -> httpx.Response:
         assert self.payments is not None
-        e_payment_number = await self.e_payment_number(number)
-        secret = PROVIDER_SECRET.encode()
-        moment = int(self.now().timestamp())
-        async with httpx.AsyncClient(base_url=self.payments.url, timeout=15) as client:
-            inquiry = simulator.inquiry_body(e_payment_number, biller_code=BILLER_CODE)
-            bill = await client.post(
-                simulator.PREFIX + "/bill-inquiries",
-                content=inquiry,
-                headers=simulator.signed_headers(inquiry, secret, timestamp=moment),
-            )
-            assert bill.status_code == 200, bill.text
-            due_fils = int(Decimal(bill.json()["DueAmount"]) * 1000)
-            notification = simulator.notification_body(
-                e_payment_number,
-                amount_fils=due_fils,
-                due_fils=due_fils,
-                biller_code=BILLER_CODE,
-                service_type=bill.json()["ServiceType"],
-                paid_at=self.now(),
-            )
-            return await client.post(
-                simulator.PREFIX + "/payment-notifications",
-                content=notification,
-                headers=simulator.signed_headers(notification, secret, timestamp=moment),
-            )
-
-    # ---- the broker --------------------------------------------------------------------------
-
-    async def deliver_again(self, body: bytes, *, new_id: bool = False) -> None:
-        envelope = json.loads(body)
-        if new_id:
-            envelope["id"] = f"{envelope['id'][:24]}{random.getrandbits(32):08x}"
-        routing_key = str(envelope["type"]).removeprefix("jo.gov.amman.")
-        raw = json.dumps(envelope, ensure_ascii=False).encode()
-        await publish_raw(self.amqp, raw, routing_key=routing_key, message_id=envelope["id"])
-
-    async def consumed(self, queue: str, count: int) -> None:
-        name = self.contractors.queue(queue)
-
-        async def done() -> bool:
-            applied = await metric(self.contractors.url, "events_consumed_total", queue=name)
-            skipped = await metric(self.contractors.url, "events_duplicate_total", queue=name)
-            return applied + skipped >= count
-
-        await eventually(done, message=f"{count} events consumed from {name}")
+        return await self.pay_as_provider(await self.e_payment_number(number))
 
 
 StartPlatform = Callable[..., Awaitable[Platform]]
@@ -368,37 +243,29 @@ async def start_platform(
             MONGO_DATABASE=f"{database_name}_contractors",
             **settings,
         )
-        started = [contractors]
-        payments_process = None
-        if payments:
-            payments_process = start_service(
-                "services.payments",
-                **shared,
-                MONGO_DATABASE=f"{database_name}_payments",
-                PAYMENTS_EFAWATEERCOM_SECRET=PROVIDER_SECRET,
-                PAYMENTS_BILLER_CODE=BILLER_CODE,
-            )
-            started.append(payments_process)
-        notifier = start_service(
-            "services.notifier",
-            **shared,
-            MONGO_DATABASE=f"{database_name}_notifier",
-            NOTIFIER_GATEWAY="http",
-            NOTIFIER_HTTP_URL=provider.url,
-            NOTIFIER_HTTP_TOKEN="test-provider-token",
-            NOTIFIER_SEND_POLL_SECONDS="0.05",
-            NOTIFIER_RATE_LIMIT_PER_SECOND="200",
+        payments_process, notifier = start_companions(
+            start_service,
+            database_name,
+            shared,
+            payments_secret=PROVIDER_SECRET if payments else None,
+            notifier_env={
+                "NOTIFIER_GATEWAY": "http",
+                "NOTIFIER_HTTP_URL": provider.url,
+                "NOTIFIER_HTTP_TOKEN": "test-provider-token",
+                **NOTIFIER_PER_TEST_ENV,
+            },
         )
-        started.append(notifier)
+        assert notifier is not None
+        started = [p for p in (contractors, payments_process, notifier) if p is not None]
         await asyncio.gather(*(process.wait_ready() for process in started))
         platform = Platform(
-            contractors=contractors,
+            service=contractors,
             payments=payments_process,
             notifier=notifier,
             provider=provider,
             clock_file=clock_file,
             token_for=token_for,
-            amqp=broker.connection,
+            connection=broker.connection,
             database=mongo[f"{database_name}_contractors"],
         )
         imported = await platform.call(

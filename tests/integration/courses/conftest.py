@@ -10,81 +10,37 @@ together (`platform.move_clock`). SMS are read back from the notifier's API, as 
 
 from __future__ import annotations
 
-import asyncio
-import itertools
-import json
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from datetime import timedelta
+from typing import Any, ClassVar
 
-import aio_pika
 import httpx
-import pytest
 
-from contracts import CloudEvent
-from services.common.clock import set_file_clock
-from services.common.devtoken import mint_token
-from services.payments import simulator
-from tests.integration.conftest import Infra, ServiceProcess, delete_suffixed_queues, eventually
-from tests.integration.helpers import bearer, create_vhost, delete_vhost
+from tests.integration.conftest import ServiceProcess
+from tests.integration.platform import (
+    BasePlatform,
+    fresh_phone,
+    fresh_subject,
+    package_platform,
+)
 
 SECRET = "integration-test-efawateercom-secret-0123456789"
-BILLER_CODE = "106"
 ADMIN = "courses.admin"
 STAFF = "courses.staff"
 TESTER = "courses.placement_tester"
-NOTIFIER_STAFF = "notifier.staff"
-_serial = itertools.count(1)
 
 
-@dataclass
-class Platform:
-    courses: ServiceProcess
-    payments: ServiceProcess
-    notifier: ServiceProcess
-    clock_file: Path
-    private_key: str
-    offset: timedelta = timedelta(0)
-    connection: aio_pika.abc.AbstractRobustConnection | None = None
-    # The courses service's own database, for the tests that play a crash.
-    database: Any = None
+@dataclass(kw_only=True)
+class Platform(BasePlatform):
+    SERVICE_TYPE: ClassVar[str] = "COURSES"
+    PROVIDER_SECRET: ClassVar[str] = SECRET
 
-    async def publish(self, event: CloudEvent, *, message_id: str | None = None) -> None:
-        """Publish an event on the platform's exchange, as its producer would."""
-        assert self.connection is not None
-        channel = await self.connection.channel()
-        try:
-            exchange = await channel.get_exchange("amman.events")
-            await exchange.publish(
-                aio_pika.Message(
-                    event.to_json(),
-                    message_id=message_id or event.id,
-                    content_type="application/cloudevents+json",
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                ),
-                routing_key=event.routing_key,
-            )
-        finally:
-            await channel.close()
-
-    # ---- time ------------------------------------------------------------------------------
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) - self.offset
-
-    async def move_clock(self, instant: datetime) -> None:
-        """Courses' and payments' time jumps to `instant` (and runs on from there)."""
-        self.offset = datetime.now(UTC) - instant
-        set_file_clock(self.clock_file, instant)
-        await asyncio.sleep(0.5)  # FileClock re-reads the file at most every 0.2 s
+    @property
+    def courses(self) -> ServiceProcess:
+        return self.service
 
     # ---- identities ------------------------------------------------------------------------
-
-    def token(self, subject: str, *roles: str) -> str:
-        return mint_token(subject, roles or ("citizen",), private_key_pem=self.private_key)
 
     @property
     def admin(self) -> str:
@@ -94,28 +50,8 @@ class Platform:
     def staff(self) -> str:
         return self.token("staff-1", STAFF)
 
-    # ---- HTTP ------------------------------------------------------------------------------
-
-    async def call(
-        self,
-        method: str,
-        path: str,
-        token: str,
-        body: Any = None,
-        *,
-        service: ServiceProcess | None = None,
-        headers: dict[str, str] | None = None,
-        **params: Any,
-    ) -> httpx.Response:
-        target = service or self.courses
-        async with httpx.AsyncClient(base_url=target.url, timeout=30) as client:
-            return await client.request(
-                method,
-                path,
-                json=body,
-                params=params or None,
-                headers={**bearer(token), **(headers or {})},
-            )
+    def staff_token(self) -> str:
+        return self.staff
 
     # ---- courses ---------------------------------------------------------------------------
 
@@ -163,12 +99,9 @@ class Platform:
 
     def applicant(self, lang: str = "ar") -> tuple[str, dict[str, Any]]:
         """A fresh citizen: (their JWT subject, the applicant details of a request)."""
-        serial = next(_serial)
-        subject = f"citizen-{uuid.uuid4().hex[:8]}"
+        subject = fresh_subject()
         national_id = f"99{uuid.uuid4().int % 10**8:08d}"
-        phone = f"+96279{(uuid.uuid4().int + serial) % 10**7:07d}"
-        if phone in ("+962790000002", "+962790000003", "+962790000004"):
-            phone = "+962791111111"
+        phone = fresh_phone()
         return subject, {
             "name": "ليلى أحمد",
             "phone": phone,
@@ -194,18 +127,6 @@ class Platform:
         assert response.status_code == 201, response.text
         return response.json()["number"], subject, applicant
 
-    async def request(self, number: str, token: str | None = None) -> dict[str, Any]:
-        response = await self.call("GET", f"/v1/requests/{number}", token or self.staff)
-        assert response.status_code == 200, response.text
-        result: dict[str, Any] = response.json()
-        return result
-
-    async def status_becomes(self, number: str, status: str, timeout: float = 20) -> None:
-        async def reached() -> bool:
-            return (await self.request(number))["status"] == status
-
-        await eventually(reached, timeout=timeout, message=f"{number} becomes {status}")
-
     async def placement_result(self, number: str, passed: bool) -> httpx.Response:
         return await self.call(
             "POST",
@@ -214,137 +135,14 @@ class Platform:
             {"passed": passed},
         )
 
-    # ---- SMS (the notifier) ----------------------------------------------------------------
-
-    async def messages(self, number: str) -> list[dict[str, Any]]:
-        response = await self.call(
-            "GET",
-            "/v1/messages",
-            self.token("notifier-staff", NOTIFIER_STAFF),
-            service=self.notifier,
-            request_number=number,
-            limit=100,
-        )
-        assert response.status_code == 200, response.text
-        items: list[dict[str, Any]] = response.json()["items"]
-        return items
+    # ---- SMS and payments ------------------------------------------------------------------
 
     async def sms(self, number: str, template: str, timeout: float = 25) -> str:
-        """The text of the SMS sent for `number` from `template` (waits for it)."""
-
-        async def sent() -> list[dict[str, Any]]:
-            return [m for m in await self.messages(number) if m["template"] == template]
-
-        found = await eventually(sent, timeout=timeout, message=f"SMS {template} for {number}")
-        assert len(found) == 1, found
-        text: str = found[0]["text"]
-        return text
-
-    async def templates(self, number: str) -> list[str]:
-        return sorted(m["template"] for m in await self.messages(number))
-
-    # ---- payments --------------------------------------------------------------------------
-
-    async def bill(self, number: str, subject: str) -> dict[str, Any]:
-        async def issued() -> list[dict[str, Any]]:
-            response = await self.call(
-                "GET", "/v1/bills", self.token(subject), service=self.payments
-            )
-            return [b for b in response.json()["items"] if b["request_number"] == number]
-
-        bills = await eventually(issued, message=f"bill of {number}")
-        bill: dict[str, Any] = bills[0]
-        return bill
+        """The text of the one SMS sent for `number` from `template` (waits for it)."""
+        return await self.sms_of(number, template, timeout=timeout)
 
     async def pay(self, e_payment_number: str, amount_fils: int) -> None:
-        body = simulator.notification_body(
-            e_payment_number,
-            amount_fils=amount_fils,
-            due_fils=amount_fils,
-            biller_code=BILLER_CODE,
-            service_type="COURSES",
-            paid_at=self.now(),
-        )
-        headers = simulator.signed_headers(
-            body, SECRET.encode(), timestamp=int(self.now().timestamp())
-        )
-        async with httpx.AsyncClient(base_url=self.payments.url, timeout=15) as client:
-            response = await client.post(
-                simulator.PREFIX + "/payment-notifications", content=body, headers=headers
-            )
-        assert response.status_code == 200, response.text
-        assert json.loads(response.content) is not None
+        await self.notify_payment(e_payment_number, amount_fils)
 
 
-@pytest.fixture(scope="package")
-async def platform(
-    infra: Infra,
-    jwt_keys: tuple[str, str],
-    tmp_path_factory: pytest.TempPathFactory,
-    amqp: aio_pika.abc.AbstractRobustConnection,
-    mongo: Any,
-) -> AsyncIterator[Platform]:
-    import os
-
-    folder = tmp_path_factory.mktemp("courses-e2e")
-    clock_file = folder / "clock"
-    suffix = uuid.uuid4().hex[:8]
-    database = f"t_{uuid.uuid4().hex[:10]}"
-    vhost = f"courses-{suffix}"
-    amqp_url = await create_vhost(infra.amqp_url, vhost) or infra.amqp_url
-    common = {
-        "ENVIRONMENT": "test",
-        "AMQP_URL": amqp_url,
-        "MONGO_URL": infra.mongo_url,
-        "QUEUE_TYPE": os.environ.get("QUEUE_TYPE", "classic"),
-        "QUEUE_SUFFIX": suffix,
-        "JWT_PUBLIC_KEY": jwt_keys[1],
-        "OUTBOX_POLL_SECONDS": "0.5",
-        "SWEEPER_POLL_SECONDS": "0.3",
-        "LOG_LEVEL": "INFO",
-    }
-
-    def process(module: str, **env: str) -> ServiceProcess:
-        name = module.rsplit(".", 1)[-1]
-        merged = {**common, "MONGO_DATABASE": f"{database}_{name}", **env}
-        return ServiceProcess(module, merged, folder / f"{name}.log").start()
-
-    courses = process("services.courses", CLOCK_FILE=str(clock_file))
-    payments = process(
-        "services.payments",
-        CLOCK_FILE=str(clock_file),
-        PAYMENTS_EFAWATEERCOM_SECRET=SECRET,
-        PAYMENTS_BILLER_CODE=BILLER_CODE,
-    )
-    notifier = process(
-        "services.notifier",
-        NOTIFIER_SEND_WORKERS="2",
-        NOTIFIER_SEND_POLL_SECONDS="0.1",
-        NOTIFIER_RATE_LIMIT_PER_SECOND="200",
-    )
-    started = [courses, payments, notifier]
-    connection: aio_pika.abc.AbstractRobustConnection | None = None
-    try:
-        for service in started:
-            await service.wait_ready()
-        connection = await aio_pika.connect_robust(amqp_url)
-        yield Platform(
-            courses,
-            payments,
-            notifier,
-            clock_file,
-            jwt_keys[0],
-            connection=connection,
-            database=mongo[f"{database}_courses"],
-        )
-    finally:
-        for service in started:
-            service.terminate(timeout=20)
-        if connection is not None:
-            await connection.close()
-        if amqp_url == infra.amqp_url:
-            await delete_suffixed_queues(amqp, suffix)
-        else:
-            await delete_vhost(infra.amqp_url, vhost)
-        for name in ("courses", "payments", "notifier"):
-            await mongo.drop_database(f"{database}_{name}")
+platform = package_platform(Platform, "courses", payments_secret=SECRET)

@@ -10,36 +10,24 @@ would; the events on the exchange are recorded (`platform.published`) for the re
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
 import random
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-import aio_pika
 import httpx
-import pytest
 
 from services.common.calendar import WorkingCalendar
-from services.common.clock import set_file_clock
-from services.common.devtoken import mint_token
-from services.payments import simulator
-from tests.integration.conftest import Infra, ServiceProcess, eventually
-from tests.integration.helpers import bearer, create_vhost, delete_vhost, metric, publish_raw
+from tests.integration.conftest import ServiceProcess
+from tests.integration.platform import BasePlatform, Published, fresh_subject, package_platform
 
 SECRET = "integration-test-efawateercom-secret-0123456789"
-BILLER_CODE = "106"
 CLERK = "licensing.clerk"
 INSPECTOR = "licensing.inspector"
 COMMITTEE = "licensing.committee"
 EXTERNAL = "licensing.external_authority"
-NOTIFIER_STAFF = "notifier.staff"
 AMMAN = ZoneInfo("Asia/Amman")
 CALENDAR = WorkingCalendar()
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -48,56 +36,22 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 GROCERY_FEE = 33_000
 
 
-@dataclass
-class Published:
-    """Events seen on `amman.events` (licensing.# and payments.bill.#), in arrival order."""
-
-    events: list[tuple[str, bytes]] = field(default_factory=list)
-
-    def of(self, routing_key: str, subject: str) -> list[bytes]:
-        return [
-            body
-            for key, body in self.events
-            if key == routing_key and json.loads(body).get("subject") == subject
-        ]
-
-    def count(self, prefix: str, subject: str) -> int:
-        return sum(
-            1
-            for key, body in self.events
-            if key.startswith(prefix) and json.loads(body).get("subject") == subject
-        )
-
-    async def one(self, routing_key: str, subject: str) -> bytes:
-        async def seen() -> list[bytes]:
-            return self.of(routing_key, subject)
-
-        found: list[bytes] = await eventually(seen, message=f"{routing_key} of {subject}")
-        return found[0]
-
-
-@dataclass
-class Platform:
-    licensing: ServiceProcess
-    payments: ServiceProcess
-    notifier: ServiceProcess
-    clock_file: Path
-    private_key: str
-    connection: aio_pika.abc.AbstractRobustConnection
+@dataclass(kw_only=True)
+class Platform(BasePlatform):
     published: Published
-    offset: timedelta = timedelta(0)
+    SERVICE_TYPE: ClassVar[str] = "LICENSING"
+    PROVIDER_SECRET: ClassVar[str] = SECRET
+
+    @property
+    def licensing(self) -> ServiceProcess:
+        return self.service
 
     # ---- time ------------------------------------------------------------------------------
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) - self.offset
 
     async def move_clock(self, instant: datetime) -> None:
         """Licensing's and payments' time jumps to `instant` (and runs on from there)."""
         assert instant >= self.now(), "the clock only moves forward"
-        self.offset = datetime.now(UTC) - instant
-        set_file_clock(self.clock_file, instant)
-        await asyncio.sleep(0.5)  # FileClock re-reads the file at most every 0.2 s
+        await super().move_clock(instant)
 
     def next_slot(self, working_days: int = 1, hour: int = 10) -> datetime:
         """`hour` o'clock in Amman on the `working_days`-th working day from the services' today."""
@@ -105,9 +59,6 @@ class Platform:
         return datetime.combine(day, time(hour), tzinfo=AMMAN).astimezone(UTC)
 
     # ---- identities ------------------------------------------------------------------------
-
-    def token(self, subject: str, *roles: str) -> str:
-        return mint_token(subject, roles or ("citizen",), private_key_pem=self.private_key)
 
     @property
     def clerk(self) -> str:
@@ -121,35 +72,13 @@ class Platform:
     def committee(self) -> str:
         return self.token("committee-1", COMMITTEE)
 
-    # ---- HTTP ------------------------------------------------------------------------------
-
-    async def call(
-        self,
-        method: str,
-        path: str,
-        token: str | None,
-        body: Any = None,
-        *,
-        service: ServiceProcess | None = None,
-        headers: dict[str, str] | None = None,
-        files: Any = None,
-        **params: Any,
-    ) -> httpx.Response:
-        target = service or self.licensing
-        async with httpx.AsyncClient(base_url=target.url, timeout=30) as client:
-            return await client.request(
-                method,
-                path,
-                json=body,
-                files=files,
-                params=params or None,
-                headers={**(bearer(token) if token else {}), **(headers or {})},
-            )
+    def staff_token(self) -> str:
+        return self.clerk
 
     # ---- the applicant ---------------------------------------------------------------------
 
     def citizen(self) -> str:
-        return f"citizen-{uuid.uuid4().hex[:8]}"
+        return fresh_subject()
 
     def request_body(self, lang: str = "ar", **changes: Any) -> dict[str, Any]:
         phone = f"+96279{random.randrange(10**6, 10**7):07d}"
@@ -215,18 +144,6 @@ class Platform:
     async def act(self, number: str, subject: str, action: str) -> httpx.Response:
         return await self.call("POST", f"/v1/requests/{number}/{action}", self.token(subject))
 
-    async def request(self, number: str, token: str | None = None) -> dict[str, Any]:
-        response = await self.call("GET", f"/v1/requests/{number}", token or self.clerk)
-        assert response.status_code == 200, response.text
-        result: dict[str, Any] = response.json()
-        return result
-
-    async def status_becomes(self, number: str, status: str, timeout: float = 20) -> None:
-        async def reached() -> bool:
-            return (await self.request(number))["status"] == status
-
-        await eventually(reached, timeout=timeout, message=f"{number} becomes {status}")
-
     # ---- staff -----------------------------------------------------------------------------
 
     async def check_documents(
@@ -276,181 +193,29 @@ class Platform:
         assert response.status_code == 200, response.text
         assert (await self.request(number))["status"] == "committee_review"
 
-    # ---- SMS (the notifier) ----------------------------------------------------------------
-
-    async def messages(self, number: str) -> list[dict[str, Any]]:
-        response = await self.call(
-            "GET",
-            "/v1/messages",
-            self.token("notifier-staff", NOTIFIER_STAFF),
-            service=self.notifier,
-            request_number=number,
-            limit=100,
-        )
-        assert response.status_code == 200, response.text
-        items: list[dict[str, Any]] = response.json()["items"]
-        return items
+    # ---- SMS and payments ------------------------------------------------------------------
 
     async def sms(self, number: str, template: str, count: int = 1, timeout: float = 25) -> str:
         """The text of the `count`-th SMS sent for `number` from `template` (waits for it)."""
-
-        async def sent() -> list[dict[str, Any]]:
-            found = [m for m in await self.messages(number) if m["template"] == template]
-            return found if len(found) >= count else []
-
-        found = await eventually(sent, timeout=timeout, message=f"SMS {template} for {number}")
-        assert len(found) == count, found
-        ordered = sorted(found, key=lambda m: datetime.fromisoformat(m["created_at"]))
-        text: str = ordered[-1]["text"]
-        return text
+        return await self.sms_of(number, template, count, timeout)
 
     async def sms_texts(self, number: str, template: str) -> list[str]:
         return [m["text"] for m in await self.messages(number) if m["template"] == template]
 
-    async def templates(self, number: str) -> list[str]:
-        return sorted(m["template"] for m in await self.messages(number))
-
-    # ---- payments --------------------------------------------------------------------------
-
-    async def bills(self, number: str, subject: str) -> list[dict[str, Any]]:
-        response = await self.call("GET", "/v1/bills", self.token(subject), service=self.payments)
-        assert response.status_code == 200, response.text
-        return [b for b in response.json()["items"] if b["request_number"] == number]
-
-    async def bill(self, number: str, subject: str, reference: str | None = None) -> dict[str, Any]:
-        async def issued() -> list[dict[str, Any]]:
-            return [
-                b
-                for b in await self.bills(number, subject)
-                if reference is None or b["payment_reference"] == reference
-            ]
-
-        bills = await eventually(issued, message=f"bill of {number}")
-        bill: dict[str, Any] = bills[0]
-        return bill
-
     async def pay(self, e_payment_number: str, amount_fils: int) -> None:
-        body = simulator.notification_body(
-            e_payment_number,
-            amount_fils=amount_fils,
-            due_fils=amount_fils,
-            biller_code=BILLER_CODE,
-            service_type="LICENSING",
-            paid_at=self.now(),
-        )
-        headers = simulator.signed_headers(
-            body, SECRET.encode(), timestamp=int(self.now().timestamp())
-        )
-        async with httpx.AsyncClient(base_url=self.payments.url, timeout=15) as client:
-            response = await client.post(
-                simulator.PREFIX + "/payment-notifications", content=body, headers=headers
-            )
-        assert response.status_code == 200, response.text
-
-    # ---- delivery --------------------------------------------------------------------------
-
-    async def deliver_again(self, body: bytes, *, new_id: bool = False) -> None:
-        """Publish an event again: the same message (a redelivery), or the same event data under
-        a new id (a producer that published it twice)."""
-        envelope = json.loads(body)
-        if new_id:
-            envelope["id"] = f"{envelope['id'][:24]}{random.getrandbits(32):08x}"
-        routing_key = str(envelope["type"]).removeprefix("jo.gov.amman.")
-        raw = json.dumps(envelope, ensure_ascii=False).encode()
-        await publish_raw(self.connection, raw, routing_key=routing_key, message_id=envelope["id"])
-
-    async def consumed(self, count: int) -> None:
-        """Wait until licensing's bill queue has taken `count` events (applied or skipped)."""
-        name = self.licensing.queue("licensing.bills")
-
-        async def done() -> bool:
-            applied = await metric(self.licensing.url, "events_consumed_total", queue=name)
-            skipped = await metric(self.licensing.url, "events_duplicate_total", queue=name)
-            return applied + skipped >= count
-
-        await eventually(done, message=f"{count} events consumed from {name}")
-
-    async def metric(self, name: str, **labels: str) -> float:
-        return await metric(self.licensing.url, name, **labels)
+        await self.notify_payment(e_payment_number, amount_fils)
 
 
-@pytest.fixture(scope="package")
-async def platform(
-    infra: Infra,
-    jwt_keys: tuple[str, str],
-    tmp_path_factory: pytest.TempPathFactory,
-    mongo: Any,
-) -> AsyncIterator[Platform]:
-    folder = tmp_path_factory.mktemp("licensing-e2e")
-    clock_file = folder / "clock"
-    suffix = uuid.uuid4().hex[:8]
-    database = f"t_{uuid.uuid4().hex[:10]}"
-    vhost = f"licensing-{suffix}"
-    isolated = await create_vhost(infra.amqp_url, vhost)
-    assert isolated is not None, "the licensing suite needs a RabbitMQ virtual host of its own"
-    amqp_url = isolated
-    connection = await aio_pika.connect_robust(amqp_url)
-    channel = await connection.channel()
-    exchange = await channel.declare_exchange(
-        "amman.events", aio_pika.ExchangeType.TOPIC, durable=True
-    )
-    recorder = await channel.declare_queue(exclusive=True, auto_delete=True)
-    for pattern in ("licensing.#", "payments.bill.#"):
-        await recorder.bind(exchange, routing_key=pattern)
-    published = Published()
-
-    async def keep(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-        published.events.append((message.routing_key or "", message.body))
-        await message.ack()
-
-    await recorder.consume(keep)
-    common = {
-        "ENVIRONMENT": "test",
-        "AMQP_URL": amqp_url,
-        "MONGO_URL": infra.mongo_url,
-        "QUEUE_TYPE": os.environ.get("QUEUE_TYPE", "classic"),
-        "QUEUE_SUFFIX": suffix,
-        "JWT_PUBLIC_KEY": jwt_keys[1],
-        "OUTBOX_POLL_SECONDS": "0.5",
-        "SWEEPER_POLL_SECONDS": "0.3",
-        "LOG_LEVEL": "INFO",
-    }
-
-    def process(module: str, **env: str) -> ServiceProcess:
-        name = module.rsplit(".", 1)[-1]
-        merged = {**common, "MONGO_DATABASE": f"{database}_{name}", **env}
-        return ServiceProcess(module, merged, folder / f"{name}.log")
-
-    licensing = process("services.licensing", CLOCK_FILE=str(clock_file))
-    # The licence's link in the SMS points at this very process, so a test can follow it.
+def link_to_itself(licensing: ServiceProcess) -> None:
+    """The licence's link in the SMS points at this very process, so a test can follow it."""
     licensing.env["LICENSING_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{licensing.port}"
-    licensing.start()
-    payments = process(
-        "services.payments",
-        CLOCK_FILE=str(clock_file),
-        PAYMENTS_EFAWATEERCOM_SECRET=SECRET,
-        PAYMENTS_BILLER_CODE=BILLER_CODE,
-    )
-    notifier = process(
-        "services.notifier",
-        NOTIFIER_SEND_WORKERS="2",
-        NOTIFIER_SEND_POLL_SECONDS="0.1",
-        NOTIFIER_RATE_LIMIT_PER_SECOND="200",
-    )
-    payments.start()
-    notifier.start()
-    started = [licensing, payments, notifier]
-    try:
-        for service in started:
-            await service.wait_ready()
-        yield Platform(
-            licensing, payments, notifier, clock_file, jwt_keys[0], connection, published
-        )
-    finally:
-        for service in started:
-            service.terminate(timeout=20)
-        await channel.close()
-        await connection.close()
-        await delete_vhost(infra.amqp_url, vhost)
-        for name in ("licensing", "payments", "notifier"):
-            await mongo.drop_database(f"{database}_{name}")
+
+
+platform = package_platform(
+    Platform,
+    "licensing",
+    payments_secret=SECRET,
+    prepare=link_to_itself,
+    record=("licensing.#", "payments.bill.#"),
+    require_vhost=True,
+)

@@ -53,7 +53,7 @@ async def test_every_consumed_event_delivered_twice_changes_nothing(platform: Pl
     for body in outcomes:
         await platform.deliver_again(body)
         await platform.deliver_again(body, new_id=True)
-    await platform.consumed(int(consumed) + 6)
+    await platform.consumed("licensing.bills", int(consumed) + 6)
 
     await asyncio.sleep(1.5)  # what a second effect would have published and sent by now
     for number in numbers:

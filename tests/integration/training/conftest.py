@@ -10,73 +10,44 @@ are read back from the notifier's API, as a person would.
 
 from __future__ import annotations
 
-import asyncio
-import itertools
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-import aio_pika
 import httpx
-import pytest
 
-from contracts import CloudEvent
 from services.common.calendar import WorkingCalendar
-from services.common.clock import set_file_clock
-from services.common.devtoken import mint_token
-from services.payments import simulator
-from tests.integration.conftest import Infra, ServiceProcess, delete_suffixed_queues, eventually
-from tests.integration.helpers import bearer, create_vhost, delete_vhost
+from tests.integration.conftest import ServiceProcess
+from tests.integration.helpers import bearer
+from tests.integration.platform import (
+    BasePlatform,
+    fresh_phone,
+    fresh_subject,
+    package_platform,
+)
 
 SECRET = "integration-test-efawateercom-secret-0123456789"
-BILLER_CODE = "106"
 REVIEWER = "training.reviewer"
 SUPERVISOR = "training.supervisor"
-NOTIFIER_STAFF = "notifier.staff"
 AMMAN = ZoneInfo("Asia/Amman")
 CALENDAR = WorkingCalendar()
 PDF = b"%PDF-1.7\n" + b"signed and stamped letter " * 40
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 400
-_serial = itertools.count(1)
 
 
-@dataclass
-class Platform:
-    training: ServiceProcess
-    payments: ServiceProcess
-    notifier: ServiceProcess
-    clock_file: Path
-    private_key: str
-    offset: timedelta = timedelta(0)
-    connection: aio_pika.abc.AbstractRobustConnection | None = None
-    published: list[CloudEvent] = field(default_factory=list)
+@dataclass(kw_only=True)
+class Platform(BasePlatform):
+    CLOCK_SETTLE_SECONDS: ClassVar[float] = 0.6
+    SERVICE_TYPE: ClassVar[str] = "TRAINING"
+    PROVIDER_SECRET: ClassVar[str] = SECRET
 
-    async def publish(self, event: CloudEvent, *, message_id: str | None = None) -> None:
-        """Publish an event on the platform's exchange, as its producer would."""
-        assert self.connection is not None
-        channel = await self.connection.channel()
-        try:
-            exchange = await channel.get_exchange("amman.events")
-            await exchange.publish(
-                aio_pika.Message(
-                    event.to_json(),
-                    message_id=message_id or event.id,
-                    content_type="application/cloudevents+json",
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                ),
-                routing_key=event.routing_key,
-            )
-        finally:
-            await channel.close()
+    @property
+    def training(self) -> ServiceProcess:
+        return self.service
 
     # ---- time ------------------------------------------------------------------------------
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) - self.offset
 
     def today(self) -> date:
         return self.now().astimezone(AMMAN).date()
@@ -86,12 +57,6 @@ class Platform:
         day = self.today() + timedelta(days=after_days)
         return day if CALENDAR.is_working_day(day) else CALENDAR.next_working_day(day)
 
-    async def move_clock(self, instant: datetime) -> None:
-        """Training's and payments' time jumps to `instant` (and runs on from there)."""
-        self.offset = datetime.now(UTC) - instant
-        set_file_clock(self.clock_file, instant)
-        await asyncio.sleep(0.6)  # FileClock re-reads the file at most every 0.2 s
-
     async def move_to_day(self, day: date, hour: int = 10) -> None:
         """Move the shared clock to `hour` o'clock (Amman) on `day`, never backwards."""
         instant = datetime(day.year, day.month, day.day, hour, tzinfo=AMMAN).astimezone(UTC)
@@ -99,9 +64,6 @@ class Platform:
         await self.move_clock(instant)
 
     # ---- identities ------------------------------------------------------------------------
-
-    def token(self, subject: str, *roles: str) -> str:
-        return mint_token(subject, roles or ("citizen",), private_key_pem=self.private_key)
 
     @property
     def reviewer(self) -> str:
@@ -111,38 +73,15 @@ class Platform:
     def supervisor(self) -> str:
         return self.token("supervisor-1", SUPERVISOR)
 
-    # ---- HTTP ------------------------------------------------------------------------------
-
-    async def call(
-        self,
-        method: str,
-        path: str,
-        token: str | None,
-        body: Any = None,
-        *,
-        service: ServiceProcess | None = None,
-        headers: dict[str, str] | None = None,
-        **params: Any,
-    ) -> httpx.Response:
-        target = service or self.training
-        async with httpx.AsyncClient(base_url=target.url, timeout=30) as client:
-            return await client.request(
-                method,
-                path,
-                json=body,
-                params=params or None,
-                headers={**(bearer(token) if token else {}), **(headers or {})},
-            )
+    def staff_token(self) -> str:
+        return self.reviewer
 
     # ---- applicants and requests -----------------------------------------------------------
 
     def applicant(self, lang: str = "ar") -> tuple[str, dict[str, str]]:
         """A fresh citizen: (their JWT subject, the applicant fields of the form)."""
-        serial = next(_serial)
-        subject = f"citizen-{uuid.uuid4().hex[:8]}"
-        phone = f"+96279{(uuid.uuid4().int + serial) % 10**7:07d}"
-        if phone in ("+962790000002", "+962790000003", "+962790000004"):
-            phone = "+962791111111"
+        subject = fresh_subject()
+        phone = fresh_phone()
         return subject, {
             "name": "سامي خالد",
             "phone": phone,
@@ -232,22 +171,6 @@ class Platform:
                 files={"attachment": ("corrected.pdf", data, content_type)},
             )
 
-    async def request(self, number: str, token: str | None = None) -> dict[str, Any]:
-        response = await self.call("GET", f"/v1/requests/{number}", token or self.reviewer)
-        assert response.status_code == 200, response.text
-        result: dict[str, Any] = response.json()
-        return result
-
-    async def status_becomes(self, number: str, status: str, timeout: float = 20) -> dict[str, Any]:
-        async def reached() -> dict[str, Any] | None:
-            found = await self.request(number)
-            return found if found["status"] == status else None
-
-        result: dict[str, Any] = await eventually(
-            reached, timeout=timeout, message=f"{number} becomes {status}"
-        )
-        return result
-
     async def act(self, number: str, action: str, token: str, body: Any) -> dict[str, Any]:
         response = await self.call("POST", f"/v1/requests/{number}/{action}", token, body)
         assert response.status_code == 200, response.text
@@ -260,65 +183,14 @@ class Platform:
     async def attendance(self, number: str, attended: bool) -> dict[str, Any]:
         return await self.act(number, "attendance", self.supervisor, {"attended": attended})
 
-    # ---- SMS (the notifier) ----------------------------------------------------------------
-
-    async def messages(self, number: str) -> list[dict[str, Any]]:
-        response = await self.call(
-            "GET",
-            "/v1/messages",
-            self.token("notifier-staff", NOTIFIER_STAFF),
-            service=self.notifier,
-            request_number=number,
-            limit=100,
-        )
-        assert response.status_code == 200, response.text
-        items: list[dict[str, Any]] = response.json()["items"]
-        return items
+    # ---- SMS and payments ------------------------------------------------------------------
 
     async def sms(self, number: str, template: str, timeout: float = 25) -> str:
         """The text of the one SMS sent for `number` from `template` (waits for it)."""
-
-        async def sent() -> list[dict[str, Any]]:
-            return [m for m in await self.messages(number) if m["template"] == template]
-
-        found = await eventually(sent, timeout=timeout, message=f"SMS {template} for {number}")
-        assert len(found) == 1, found
-        text: str = found[0]["text"]
-        return text
-
-    async def templates(self, number: str) -> list[str]:
-        return sorted(m["template"] for m in await self.messages(number))
-
-    # ---- payments --------------------------------------------------------------------------
-
-    async def bill(self, number: str, subject: str) -> dict[str, Any]:
-        async def issued() -> list[dict[str, Any]]:
-            response = await self.call(
-                "GET", "/v1/bills", self.token(subject), service=self.payments
-            )
-            return [b for b in response.json()["items"] if b["request_number"] == number]
-
-        bills = await eventually(issued, message=f"bill of {number}")
-        bill: dict[str, Any] = bills[0]
-        return bill
+        return await self.sms_of(number, template, timeout=timeout)
 
     async def pay(self, e_payment_number: str, amount_fils: int) -> None:
-        body = simulator.notification_body(
-            e_payment_number,
-            amount_fils=amount_fils,
-            due_fils=amount_fils,
-            biller_code=BILLER_CODE,
-            service_type="TRAINING",
-            paid_at=self.now(),
-        )
-        headers = simulator.signed_headers(
-            body, SECRET.encode(), timestamp=int(self.now().timestamp())
-        )
-        async with httpx.AsyncClient(base_url=self.payments.url, timeout=15) as client:
-            response = await client.post(
-                simulator.PREFIX + "/payment-notifications", content=body, headers=headers
-            )
-        assert response.status_code == 200, response.text
+        await self.notify_payment(e_payment_number, amount_fils)
 
     async def paid_gis_request(self, lang: str = "ar") -> tuple[str, str, dict[str, Any]]:
         """An individual's GIS training, approved and paid: (number, subject, request)."""
@@ -330,68 +202,4 @@ class Platform:
         return number, subject, found
 
 
-@pytest.fixture(scope="package")
-async def platform(
-    infra: Infra,
-    jwt_keys: tuple[str, str],
-    tmp_path_factory: pytest.TempPathFactory,
-    amqp: aio_pika.abc.AbstractRobustConnection,
-    mongo: Any,
-) -> AsyncIterator[Platform]:
-    import os
-
-    folder = tmp_path_factory.mktemp("training-e2e")
-    clock_file = folder / "clock"
-    set_file_clock(clock_file, datetime.now(UTC))
-    suffix = uuid.uuid4().hex[:8]
-    database = f"t_{uuid.uuid4().hex[:10]}"
-    vhost = f"training-{suffix}"
-    amqp_url = await create_vhost(infra.amqp_url, vhost) or infra.amqp_url
-    common = {
-        "ENVIRONMENT": "test",
-        "AMQP_URL": amqp_url,
-        "MONGO_URL": infra.mongo_url,
-        "QUEUE_TYPE": os.environ.get("QUEUE_TYPE", "classic"),
-        "QUEUE_SUFFIX": suffix,
-        "JWT_PUBLIC_KEY": jwt_keys[1],
-        "OUTBOX_POLL_SECONDS": "0.5",
-        "SWEEPER_POLL_SECONDS": "0.3",
-        "LOG_LEVEL": "INFO",
-    }
-
-    def process(module: str, **env: str) -> ServiceProcess:
-        name = module.rsplit(".", 1)[-1]
-        merged = {**common, "MONGO_DATABASE": f"{database}_{name}", **env}
-        return ServiceProcess(module, merged, folder / f"{name}.log").start()
-
-    training = process("services.training", CLOCK_FILE=str(clock_file))
-    payments = process(
-        "services.payments",
-        CLOCK_FILE=str(clock_file),
-        PAYMENTS_EFAWATEERCOM_SECRET=SECRET,
-        PAYMENTS_BILLER_CODE=BILLER_CODE,
-    )
-    notifier = process(
-        "services.notifier",
-        NOTIFIER_SEND_WORKERS="2",
-        NOTIFIER_SEND_POLL_SECONDS="0.1",
-        NOTIFIER_RATE_LIMIT_PER_SECOND="200",
-    )
-    started = [training, payments, notifier]
-    connection: aio_pika.abc.AbstractRobustConnection | None = None
-    try:
-        for service in started:
-            await service.wait_ready()
-        connection = await aio_pika.connect_robust(amqp_url)
-        yield Platform(training, payments, notifier, clock_file, jwt_keys[0], connection=connection)
-    finally:
-        for service in started:
-            service.terminate(timeout=20)
-        if connection is not None:
-            await connection.close()
-        if amqp_url == infra.amqp_url:
-            await delete_suffixed_queues(amqp, suffix)
-        else:
-            await delete_vhost(infra.amqp_url, vhost)
-        for name in ("training", "payments", "notifier"):
-            await mongo.drop_database(f"{database}_{name}")
+platform = package_platform(Platform, "training", payments_secret=SECRET, clock_from_now=True)

@@ -11,8 +11,6 @@ import pytest
 from contracts import REGISTRY, ContractModel, LocalizedText
 from services.contractors import domain
 from services.contractors.domain import Change
-from services.notifier.catalogue import event_context, load
-from services.notifier.domain import MAX_SEGMENTS, count_segments
 from tests.unit.contractors.builders import (
     NOW,
     REVIEWER,
@@ -21,9 +19,8 @@ from tests.unit.contractors.builders import (
     permit,
     submitted,
 )
+from tests.unit.sms_checks import PREFIX, assert_english_gsm_7, assert_fits, render, sms_event
 
-CATALOGUE = load()
-PREFIX = "أمانة عمّان الكبرى: "
 REASON = LocalizedText(ar="التصريح عليه مخالفات غير مسددة", en="The permit has unpaid fines")
 
 
@@ -80,24 +77,20 @@ BRANCHES: dict[str, tuple[Callable[[], Change], str]] = {
 
 
 def _sms_event(change: Change) -> tuple[str, ContractModel]:
-    (raised,) = [r for r in change.events if REGISTRY.spec_for(r.routing_key).notifies_applicant]
-    return raised.routing_key, raised.data
+    return sms_event(change.events)
 
 
 @pytest.mark.parametrize("branch", list(BRANCHES))
 def test_the_arabic_sms_of_each_branch(branch: str) -> None:
     make, expected = BRANCHES[branch]
     key, data = _sms_event(make())
-    assert CATALOGUE.render(key, "ar", event_context(data)) == PREFIX + expected
+    assert render(key, "ar", data) == PREFIX + expected
 
 
 @pytest.mark.parametrize("branch", list(BRANCHES))
 def test_the_english_sms_of_each_branch_is_gsm_7(branch: str) -> None:
     key, data = _sms_event(BRANCHES[branch][0]())
-    text = CATALOGUE.render(key, "en", event_context(data))
-    assert text.startswith("Greater Amman Municipality: ")
-    assert "CP-2026-000123" in text
-    assert count_segments(text).encoding == "GSM-7"
+    assert_english_gsm_7(key, data, "CP-2026-000123")
 
 
 def test_an_approval_sends_no_sms_of_its_own() -> None:
@@ -127,6 +120,4 @@ def test_every_branch_fits_3_segments_with_the_longest_values(branch: str, lang:
     changes: dict[str, object] = {"request_number": "CP-2026-999999", "permit": long_permit}
     if isinstance(getattr(data, "reason", None), LocalizedText):
         changes["reason"] = LocalizedText(ar=LONG_AR[:500], en=LONG_EN[:500])
-    text = CATALOGUE.render(key, lang, event_context(data.model_copy(update=changes)))
-    assert count_segments(text).count <= MAX_SEGMENTS, (len(text), text)
-    assert "None" not in text and "{" not in text
+    assert_fits(render(key, lang, data.model_copy(update=changes)))

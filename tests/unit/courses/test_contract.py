@@ -6,13 +6,11 @@ round-trip test can take them too (`SAMPLES.update(COURSE_SAMPLES)`).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
 
-from contracts import REGISTRY, new_event, parse_event
 from contracts.courses import (
     SPECS,
     CourseEvaluationRequested,
@@ -24,8 +22,8 @@ from contracts.courses import (
     CourseRequestSubmitted,
     PlacementTestRequired,
 )
+from tests.unit.contract_checks import NOW, assert_every_event_has_a_sample, assert_round_trips
 
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 APPLICANT = {
     "name": "ليلى أحمد",
     "phone": "+962791234567",
@@ -72,19 +70,9 @@ COURSE_SAMPLES: dict[type[BaseModel], dict[str, Any]] = {
 
 
 def test_every_courses_event_is_registered_and_has_a_sample() -> None:
-    assert {spec.data_model for spec in SPECS} == set(COURSE_SAMPLES)
-    for spec in SPECS:
-        assert spec.routing_key in REGISTRY and spec.producer == "courses"
+    assert_every_event_has_a_sample(SPECS, COURSE_SAMPLES, "courses")
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.routing_key)
 def test_every_courses_event_round_trips(spec: Any) -> None:
-    data = spec.data_model.model_validate(COURSE_SAMPLES[spec.data_model])
-
-    event = new_event(
-        spec.routing_key, data, source_service="courses", subject="CR-2026-000123", time=NOW
-    )
-
-    assert parse_event(event.to_json()) == (event, data)
-    assert "applicant" in spec.data_model.model_fields
-    assert "owner_subject" in spec.data_model.model_fields
+    assert_round_trips(spec, COURSE_SAMPLES, source_service="courses", subject="CR-2026-000123")

@@ -8,11 +8,9 @@ from collections.abc import Callable
 
 import pytest
 
-from contracts import REGISTRY, ContractModel, LocalizedText
+from contracts import ContractModel
 from services.exams import domain
 from services.exams.domain import Outcome, RequestChange
-from services.notifier.catalogue import event_context, load
-from services.notifier.domain import MAX_SEGMENTS, count_segments
 from tests.unit.exams.builders import (
     CITIZEN,
     COORDINATOR,
@@ -24,9 +22,14 @@ from tests.unit.exams.builders import (
     submitted,
 )
 from tests.unit.exams.test_domain import AMMAN_10_AM_SUNDAY, sat, scheduled
-
-CATALOGUE = load()
-PREFIX = "أمانة عمّان الكبرى: "
+from tests.unit.sms_checks import (
+    PREFIX,
+    assert_english_gsm_7,
+    assert_fits,
+    longest,
+    render,
+    sms_event,
+)
 
 
 def _scheduled_request() -> domain.ExamRequest:
@@ -97,8 +100,7 @@ BRANCHES: dict[str, tuple[Callable[[], RequestChange], str]] = {
 
 
 def _sms_event(change: RequestChange) -> tuple[str, ContractModel]:
-    (raised,) = [r for r in change.events if REGISTRY.spec_for(r.routing_key).notifies_applicant]
-    return raised.routing_key, raised.data
+    return sms_event(change.events)
 
 
 @pytest.mark.parametrize("branch", list(BRANCHES))
@@ -106,17 +108,14 @@ def test_the_arabic_sms_of_each_branch(branch: str) -> None:
     make, expected = BRANCHES[branch]
     key, data = _sms_event(make())
 
-    assert CATALOGUE.render(key, "ar", event_context(data)) == PREFIX + expected
+    assert render(key, "ar", data) == PREFIX + expected
 
 
 @pytest.mark.parametrize("branch", list(BRANCHES))
 def test_the_english_sms_of_each_branch_says_the_same_in_gsm_7(branch: str) -> None:
     key, data = _sms_event(BRANCHES[branch][0]())
-    text = CATALOGUE.render(key, "en", event_context(data))
 
-    assert text.startswith("Greater Amman Municipality: ")
-    assert "EX-2026-000123" in text
-    assert count_segments(text).encoding == "GSM-7"
+    assert_english_gsm_7(key, data, "EX-2026-000123")
 
 
 LONG_AR = "المحطة المعرفية التابعة لأمانة عمّان الكبرى في مجمع الملك الحسين للأعمال - الطابق الثالث"
@@ -125,33 +124,17 @@ LONG_EN = "Greater Amman Municipality Knowledge Station at King Hussein Business
 
 def _longest(data: ContractModel) -> ContractModel:
     """The event with every bilingual text and the name at their longest."""
-
-    def stretch(value: object) -> object:
-        if isinstance(value, LocalizedText):
-            return LocalizedText(ar=LONG_AR, en=LONG_EN)
-        if isinstance(value, ContractModel):
-            return value.model_copy(
-                update={name: stretch(getattr(value, name)) for name in type(value).model_fields}
-            )
-        return value
-
-    stretched = stretch(data)
-    assert isinstance(stretched, ContractModel)
-    return stretched.model_copy(
-        update={"request_number": "EX-2026-999999"}
-        | (
-            {"applicant": data.applicant.model_copy(update={"name": "عبد الرحمن " * 8})}  # type: ignore[attr-defined]
-            if hasattr(data, "applicant")
-            else {}
-        )
+    name: dict[str, object] = (
+        {"applicant": data.applicant.model_copy(update={"name": "عبد الرحمن " * 8})}  # type: ignore[attr-defined]
+        if hasattr(data, "applicant")
+        else {}
     )
+    return longest(data, LONG_AR, LONG_EN, request_number="EX-2026-999999", **name)
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
 @pytest.mark.parametrize("branch", list(BRANCHES))
 def test_every_branch_fits_3_segments_with_the_longest_values(branch: str, lang: str) -> None:
     key, data = _sms_event(BRANCHES[branch][0]())
-    text = CATALOGUE.render(key, lang, event_context(_longest(data)))
 
-    assert count_segments(text).count <= MAX_SEGMENTS, (len(text), text)
-    assert "None" not in text and "{" not in text
+    assert_fits(render(key, lang, _longest(data)))

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.notifier.catalogue import TemplateEntry, load
-from services.notifier.domain import count_segments
-
-CATALOGUE = load()
+from services.notifier.catalogue import TemplateEntry
+from tests.unit.sms_checks import CATALOGUE, assert_fits
 
 
 def render(name: str, lang: str, **changes: Any) -> str:
@@ -28,7 +26,7 @@ def test_every_licensing_template_fits_3_segments_with_long_staff_text() -> None
                 decision="not_approved", reasons=findings,
             ),
         ):  # fmt: skip
-            assert count_segments(text).count <= 3, (len(text), text)
+            assert_fits(text, filled=False)
 
 
 def test_the_document_check_names_each_document_and_what_is_wrong() -> None:

@@ -6,13 +6,11 @@ round-trip test can take them too (`SAMPLES.update(TRAINING_SAMPLES)`).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
 
-from contracts import REGISTRY, new_event, parse_event
 from contracts.training import (
     SPECS,
     TrainingAttachmentsRejected,
@@ -24,8 +22,8 @@ from contracts.training import (
     TrainingRequestRejected,
     TrainingRequestSubmitted,
 )
+from tests.unit.contract_checks import NOW, assert_every_event_has_a_sample, assert_round_trips
 
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 APPLICANT = {"name": "سامي خالد", "phone": "+962791234567", "lang": "ar"}
 DETAILS = {
     "kind": "training",
@@ -76,23 +74,14 @@ TRAINING_SAMPLES: dict[type[BaseModel], dict[str, Any]] = {
 
 
 def test_every_training_event_is_registered_and_has_a_sample() -> None:
-    assert {spec.data_model for spec in SPECS} == set(TRAINING_SAMPLES)
+    assert_every_event_has_a_sample(SPECS, TRAINING_SAMPLES, "training")
     for spec in SPECS:
-        assert spec.routing_key in REGISTRY and spec.producer == "training"
-        assert spec.notifies_applicant
+        assert spec.notifies_applicant, spec.routing_key
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.routing_key)
 def test_every_training_event_round_trips(spec: Any) -> None:
-    data = spec.data_model.model_validate(TRAINING_SAMPLES[spec.data_model])
-
-    event = new_event(
-        spec.routing_key, data, source_service="training", subject="TR-2026-000045", time=NOW
-    )
-
-    assert parse_event(event.to_json()) == (event, data)
-    assert "applicant" in spec.data_model.model_fields
-    assert "owner_subject" in spec.data_model.model_fields
+    assert_round_trips(spec, TRAINING_SAMPLES, source_service="training", subject="TR-2026-000045")
 
 
 def test_a_cancellation_without_refund_defaults_to_nothing_withheld() -> None:

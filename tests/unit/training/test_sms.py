@@ -9,11 +9,17 @@ from datetime import date, timedelta
 
 import pytest
 
-from contracts import REGISTRY, ContractModel, LocalizedText
-from services.notifier.catalogue import event_context, load
-from services.notifier.domain import MAX_SEGMENTS, count_segments
+from contracts import ContractModel, LocalizedText
 from services.training import domain
 from services.training.domain import Change, Kind
+from tests.unit.sms_checks import (
+    PREFIX,
+    assert_english_gsm_7,
+    assert_fits,
+    longest,
+    render,
+    sms_event,
+)
 from tests.unit.training.test_domain import (
     CALENDAR,
     NOTE,
@@ -25,8 +31,6 @@ from tests.unit.training.test_domain import (
     submitted,
 )
 
-CATALOGUE = load()
-PREFIX = "أمانة عمّان الكبرى: "
 N = "TR-2026-000001"
 MISSION = nominated(kind=Kind.MISSION, study_subject="traffic in east Amman")
 
@@ -137,10 +141,7 @@ BRANCHES: dict[str, tuple[Callable[[], Change | None], str]] = {
 
 def _sms_event(change: Change | None) -> tuple[str, ContractModel]:
     assert change is not None
-    (raised,) = [
-        (key, data) for key, data in change.events if REGISTRY.spec_for(key).notifies_applicant
-    ]
-    return raised
+    return sms_event(change.events)
 
 
 @pytest.mark.parametrize("branch", list(BRANCHES))
@@ -148,17 +149,14 @@ def test_the_arabic_sms_of_each_branch(branch: str) -> None:
     make, expected = BRANCHES[branch]
     key, data = _sms_event(make())
 
-    assert CATALOGUE.render(key, "ar", event_context(data)) == PREFIX + expected
+    assert render(key, "ar", data) == PREFIX + expected
 
 
 @pytest.mark.parametrize("branch", list(BRANCHES))
 def test_the_english_sms_of_each_branch_is_gsm_7(branch: str) -> None:
     key, data = _sms_event(BRANCHES[branch][0]())
-    text = CATALOGUE.render(key, "en", event_context(data))
 
-    assert text.startswith("Greater Amman Municipality: ")
-    assert N in text
-    assert count_segments(text).encoding == "GSM-7"
+    assert_english_gsm_7(key, data, N)
 
 
 LONG_AR = "دائرة نظم المعلومات الجغرافية التابعة لأمانة عمّان الكبرى في مبنى الأمانة الرئيسي"
@@ -167,26 +165,11 @@ LONG_EN = (
 )
 
 
-def _longest(data: ContractModel) -> ContractModel:
-    def stretch(value: object) -> object:
-        if isinstance(value, LocalizedText):
-            return LocalizedText(ar=LONG_AR, en=LONG_EN)
-        if isinstance(value, ContractModel):
-            return value.model_copy(
-                update={name: stretch(getattr(value, name)) for name in type(value).model_fields}
-            )
-        return value
-
-    stretched = stretch(data)
-    assert isinstance(stretched, ContractModel)
-    return stretched.model_copy(update={"request_number": "TR-2026-999999"})
-
-
 @pytest.mark.parametrize("branch", list(BRANCHES))
 @pytest.mark.parametrize("lang", ["ar", "en"])
 def test_every_sms_fits_three_segments_with_the_longest_values(branch: str, lang: str) -> None:
     key, data = _sms_event(BRANCHES[branch][0]())
 
-    text = CATALOGUE.render(key, lang, event_context(_longest(data)))
+    text = render(key, lang, longest(data, LONG_AR, LONG_EN, request_number="TR-2026-999999"))
 
-    assert count_segments(text).count <= MAX_SEGMENTS, text
+    assert_fits(text, filled=False)
