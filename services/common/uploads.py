@@ -57,7 +57,7 @@ async def read_upload(file: UploadFile, rules: UploadRules) -> bytes:
 
 
 def check_upload(data: bytes, rules: UploadRules) -> str:
-    """The file's content type found in its bytes; `Invalid` (400, the field and the rule) when
+    """The file's content type found in its bytes; `Invalid` (422, the field and the rule) when
     it is larger than the limit, empty, or not a PDF, PNG or JPEG, checked in that order."""
     limit = rules.max_bytes
     if len(data) > limit:
