@@ -12,7 +12,8 @@ from pydantic import BaseModel, ValidationError
 
 from contracts import Applicant, PaymentCancelled, new_event
 from services.common.clock import FileClock, ManualClock, set_file_clock
-from services.common.consumer import KeyedLocks, describe
+from services.common.consumer import KeyedLocks, Reject, describe, typed_handler
+from services.common.errors import NotAllowedNow
 from services.common.outbox import OUTBOX_FIELD, Outbox, OutboxEntry
 from services.common.settings import Environment, QueueType, ServiceSettings
 
@@ -134,6 +135,48 @@ async def test_keyed_locks_run_one_subject_at_a_time_in_arrival_order() -> None:
     assert order.index("a-") < order.index("b+"), "same subject: strictly one after the other"
     assert order.index("c+") < order.index("a-"), "another subject does not wait"
     assert locks._locks == {}
+
+
+CANCELLED = PaymentCancelled(
+    payment_reference="exams:EX-2026-000001:fee", request_number="EX-2026-000001", reason="x"
+)
+
+
+async def test_typed_handler_hands_the_data_to_the_use_case_and_drops_its_result() -> None:
+    seen: list[PaymentCancelled] = []
+
+    async def use_case(data: PaymentCancelled) -> str:
+        seen.append(data)
+        return "ignored"
+
+    await typed_handler(PaymentCancelled, use_case)(an_event(), CANCELLED)  # type: ignore[arg-type]
+    assert seen == [CANCELLED]
+
+
+async def test_typed_handler_rejects_data_of_another_model_without_running() -> None:
+    async def use_case(data: Applicant) -> None:
+        raise AssertionError("not reached")
+
+    with pytest.raises(Reject) as caught:
+        await typed_handler(Applicant, use_case)(an_event(), CANCELLED)  # type: ignore[arg-type]
+    assert str(caught.value) == "expected Applicant, got PaymentCancelled"
+
+
+async def test_typed_handler_rejects_a_domain_refusal_with_its_detail_and_retries_the_rest() -> (
+    None
+):
+    async def refuses(data: PaymentCancelled) -> None:
+        raise NotAllowedNow("The bill is already paid", "تم دفع الفاتورة")
+
+    async def breaks(data: PaymentCancelled) -> None:
+        raise RuntimeError("database hiccup")
+
+    with pytest.raises(Reject) as caught:
+        await typed_handler(PaymentCancelled, refuses)(an_event(), CANCELLED)  # type: ignore[arg-type]
+    assert str(caught.value) == "The bill is already paid"
+    assert caught.value.__cause__ is None
+    with pytest.raises(RuntimeError, match="database hiccup"):
+        await typed_handler(PaymentCancelled, breaks)(an_event(), CANCELLED)  # type: ignore[arg-type]
 
 
 def test_applicant_contract_is_what_events_carry() -> None:
