@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from pydantic import BaseModel, ValidationError
@@ -14,7 +16,7 @@ from contracts import Applicant, PaymentCancelled, new_event
 from services.common.clock import FileClock, ManualClock, set_file_clock
 from services.common.consumer import KeyedLocks, Reject, describe, typed_handler
 from services.common.errors import NotAllowedNow
-from services.common.outbox import OUTBOX_FIELD, Outbox, OutboxEntry
+from services.common.outbox import OUTBOX_FIELD, Outbox, OutboxEntry, new_events
 from services.common.settings import Environment, QueueType, ServiceSettings
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
@@ -52,6 +54,38 @@ def test_stage_leaves_the_callers_update_untouched_and_no_events_adds_nothing() 
     Outbox.stage(original, [an_event()])  # type: ignore[list-item]
     assert original == {"$set": {"status": "x"}}
     assert Outbox.stage(original, []) is original
+
+
+@dataclass(frozen=True)
+class _Raised:
+    routing_key: str
+    data: PaymentCancelled
+
+
+def test_new_events_builds_one_envelope_per_pair_or_record_in_order() -> None:
+    first = PaymentCancelled(
+        payment_reference="exams:EX-2026-000001:fee", request_number="EX-2026-000001", reason="a"
+    )
+    second = first.model_copy(update={"reason": "b"})
+    key = "exams.payment.cancelled.v1"
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+    with patch("services.common.outbox.current_traceparent", return_value=traceparent):
+        events = new_events(
+            [(key, first), _Raised(key, second)],
+            source_service="exams",
+            subject="EX-2026-000001",
+            time=NOW,
+        )
+
+    assert [event.routing_key for event in events] == [key, key]
+    assert [event.data["reason"] for event in events] == ["a", "b"]
+    assert {event.source for event in events} == {an_event().source}  # type: ignore[attr-defined]
+    assert {event.subject for event in events} == {"EX-2026-000001"}
+    assert {event.time for event in events} == {NOW}
+    assert {event.traceparent for event in events} == {traceparent}
+    assert events[0].id != events[1].id
+    assert new_events([], source_service="exams", subject="EX-2026-000001", time=NOW) == []
 
 
 def test_an_entry_keeps_the_event_byte_for_byte() -> None:
