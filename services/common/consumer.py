@@ -25,7 +25,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import aio_pika
 import aiormq
@@ -41,6 +41,7 @@ from pymongo.errors import ConnectionFailure
 from contracts import REGISTRY, CloudEvent, EventRegistry, UnknownEventType, parse_event
 from services.common.broker import BrokerPublisher, QueueBinding, queue_for
 from services.common.clock import Clock
+from services.common.errors import DomainError
 from services.common.mongo import Database, IndexSpec
 from services.common.settings import ServiceSettings
 
@@ -68,6 +69,28 @@ HANDLER_ERRORS = Counter("events_handler_errors_total", "Handler failures", ["qu
 
 class Reject(Exception):
     """Raised by a handler for a message that can never succeed: dead-letter it now."""
+
+
+M = TypeVar("M")
+
+
+def typed_handler(model: type[M], use_case: Callable[[M], Awaitable[object]]) -> Handler:
+    """A handler that hands the event's data to a use case taking only the data.
+
+    Data that is not a `model` is rejected (`expected <model>, got <type>`), and so is a
+    `DomainError` of the use case, with its `detail` as the reason: a refusal of the rules never
+    succeeds on a retry. Any other error is left to the retries. What the use case returns is
+    dropped."""
+
+    async def handle(event: CloudEvent, data: Any) -> None:
+        if not isinstance(data, model):
+            raise Reject(f"expected {model.__name__}, got {type(data).__name__}")
+        try:
+            await use_case(data)
+        except DomainError as error:
+            raise Reject(error.detail) from None
+
+    return handle
 
 
 @dataclass(frozen=True)

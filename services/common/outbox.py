@@ -20,15 +20,16 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from prometheus_client import Counter
 from pymongo import ReturnDocument
 
-from contracts import CloudEvent
+from contracts import CloudEvent, ContractModel, new_event
 from services.common.clock import Clock
 from services.common.mongo import Collection, Database, Document, IndexSpec
+from services.common.telemetry import current_traceparent
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,45 @@ class EventPublisher(Protocol):
     async def publish(self, entry: OutboxEntry) -> None:
         """Publish one stored event and return only once the broker confirmed it."""
         ...
+
+
+class RaisedEvent(Protocol):
+    """An event a domain change raised, as a record: its routing key and its contract data."""
+
+    @property
+    def routing_key(self) -> str: ...
+
+    @property
+    def data(self) -> ContractModel: ...
+
+
+def new_events(
+    events: Iterable[tuple[str, ContractModel] | RaisedEvent],
+    *,
+    source_service: str,
+    subject: str,
+    time: datetime,
+) -> list[CloudEvent]:
+    """The envelopes of the events one change raised, in order, ready for `Outbox.stage`.
+
+    Each event is a `(routing_key, data)` pair or a record with those two attributes (a domain's
+    `Raised`). All get the same subject (the request or aggregate they are about), the same time
+    (the change's) and the current trace context (`telemetry.current_traceparent()`)."""
+    traceparent = current_traceparent()
+    envelopes = []
+    for event in events:
+        key, data = event if isinstance(event, tuple) else (event.routing_key, event.data)
+        envelopes.append(
+            new_event(
+                key,
+                data,
+                source_service=source_service,
+                subject=subject,
+                time=time,
+                traceparent=traceparent,
+            )
+        )
+    return envelopes
 
 
 def outbox_indexes(collections: Iterable[str]) -> list[IndexSpec]:

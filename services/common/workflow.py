@@ -18,13 +18,20 @@ the functions take any rows with the attributes of `StepLike` / `StateLike`, so 
 rows differ (a `by` text instead of a `trigger`, no branches) uses them too. A step's optional
 `branch` (which of two rows of one action from one state) and `trigger` (what starts it) are shown
 where the rows have them.
+
+It also holds the records several aggregates store the same way: a timeline line (`TimelineEntry`,
+with the role; `HistoryEntry`, with a reason), a fee (`Fee`) and the system as an actor
+(`system(subject)`). Their field names are what the documents in MongoDB hold: do not rename them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, TypeVar
+
+from pydantic import BaseModel, ConfigDict
 
 from contracts import LocalizedText
 from services.common.errors import NotPermitted
@@ -112,6 +119,61 @@ class Actor:
             f"{step.action} needs the role {', '.join(step.roles)}",
             f"هذا الإجراء يتطلب صلاحية {'، '.join(step.roles)}",
         )
+
+
+SYSTEM = "system"
+
+
+def system(subject: str) -> Actor:
+    """The system acting, under the role `system`: `subject` says for whom (the service itself,
+    or e.g. `payments` when one of its events moves a request)."""
+    return Actor(subject, frozenset({SYSTEM}))
+
+
+# ---- records the aggregates share ------------------------------------------------------------
+
+
+class StoredRecord(BaseModel):
+    """Base of the shared records: immutable values, compared by content; a stored document's
+    unknown fields are ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class TimelineEntry(StoredRecord):
+    """One line of the timeline (the audit trail): appended, never rewritten. `role` is the one
+    the actor acted under; `why` a reason or a reference, where the move has one."""
+
+    at: datetime
+    action: str
+    source: str | None
+    target: str
+    by: str
+    role: str
+    why: str | None = None
+
+
+class HistoryEntry(StoredRecord):
+    """One transition: who, when, from, to, why. Appended, never rewritten."""
+
+    at: datetime
+    action: str
+    source: str | None
+    target: str
+    by: str
+    reason: str | None = None
+
+
+class Fee(StoredRecord):
+    """A fee billed through payments: its reference, amount and due time, then the e-payment
+    number payments gave it, when it was paid, and when a refund was asked for."""
+
+    payment_reference: str
+    amount_fils: int
+    due_at: datetime
+    e_payment_number: str | None = None
+    paid_at: datetime | None = None
+    refund_requested_at: datetime | None = None
 
 
 # ---- lookups ---------------------------------------------------------------------------------

@@ -51,7 +51,10 @@ from services.common.errors import RuleBroken as RuleBroken
 from services.common.errors import Throttled as Throttled
 from services.common.errors import Unknown as Unknown
 from services.common.workflow import Actor as Actor
+from services.common.workflow import Fee as Fee
 from services.common.workflow import Step as Step
+from services.common.workflow import TimelineEntry as TimelineEntry
+from services.common.workflow import system as system
 
 SERVICE = "contractors"
 REQUEST_PREFIX = "CP"
@@ -458,29 +461,6 @@ class FeeSchedule(Record):
 
 
 # ---- the request -------------------------------------------------------------------------------
-
-
-def system(subject: str = SERVICE) -> Actor:
-    return Actor(subject, frozenset({SYSTEM}))
-
-
-class TimelineEntry(Record):
-    at: datetime
-    action: str
-    source: str | None
-    target: str
-    by: str
-    role: str
-    why: str | None = None
-
-
-class Fee(Record):
-    payment_reference: str
-    amount_fils: int
-    due_at: datetime
-    e_payment_number: str | None = None
-    paid_at: datetime | None = None
-    refund_requested_at: datetime | None = None
 
 
 class RenewalRequest(Record):

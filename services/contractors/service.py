@@ -17,7 +17,7 @@ import base64
 import hashlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -25,12 +25,13 @@ from typing import Literal
 from cryptography.fernet import Fernet
 from prometheus_client import Counter
 
-from contracts import BillCancelled, BillExpired, BillPaid, CloudEvent, LocalizedText, new_event
+from contracts import BillCancelled, BillExpired, BillPaid, CloudEvent, LocalizedText
 from contracts.notifier import SendSms, send_sms_command
 from contracts.phones import mask_phone
 from services.common.calendar import WorkingCalendar
 from services.common.clock import Clock
 from services.common.mongo import Document
+from services.common.outbox import new_events
 from services.common.telemetry import current_traceparent
 from services.contractors import domain, otp
 from services.contractors.domain import (
@@ -44,7 +45,6 @@ from services.contractors.domain import (
     NotAllowedNow,
     Permit,
     PermitKey,
-    Raised,
     RenewalRequest,
     RuleBroken,
     Throttled,
@@ -427,7 +427,12 @@ class Contractors:
             await self.store.release_permit(request.permit_id, request.request_number)
 
     def _envelopes(self, change: Change) -> list[CloudEvent]:
-        return _envelopes(change.events, change.request.request_number, self.now())
+        return new_events(
+            change.events,
+            source_service=SERVICE,
+            subject=change.request.request_number,
+            time=self.now(),
+        )
 
 
 def _checked(form: RenewalForm) -> tuple[PermitKey, str, str]:
@@ -507,21 +512,6 @@ def _changed_meanwhile() -> NotAllowedNow:
         "it was changed by someone else just now; reload it and try again",
         "تم تعديله من قبل مستخدم آخر للتو؛ أعد تحميله وحاول مرة أخرى",
     )
-
-
-def _envelopes(events: Sequence[Raised], subject: str, now: datetime) -> list[CloudEvent]:
-    traceparent = current_traceparent()
-    return [
-        new_event(
-            raised.routing_key,
-            raised.data,
-            source_service=SERVICE,
-            subject=subject,
-            time=now,
-            traceparent=traceparent,
-        )
-        for raised in events
-    ]
 
 
 __all__ = ["CodeSent", "Contractors", "DomainError", "Limits", "RenewalForm"]

@@ -37,6 +37,7 @@ from contracts.payments import RefundRequested
 from services.common.errors import DomainError as DomainError
 from services.common.errors import NotAllowedNow as NotAllowedNow
 from services.common.errors import RuleBroken as RuleBroken
+from services.common.workflow import HistoryEntry as HistoryEntry
 from services.common.workflow import roles_for as roles_for
 from services.common.workflow import state_diagram as state_diagram
 
@@ -266,17 +267,6 @@ def next_step(status: str) -> tuple[str, str]:
 
 class Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class HistoryEntry(Record):
-    """One transition: who, when, from, to, why. Appended, never rewritten."""
-
-    at: datetime
-    action: str
-    source: str | None
-    target: str
-    by: str
-    reason: str | None = None
 
 
 class Prerequisite(Record):

@@ -16,12 +16,12 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar
 
-from contracts import Applicant, BillCancelled, BillExpired, BillPaid, CloudEvent, new_event
+from contracts import Applicant, BillCancelled, BillExpired, BillPaid, CloudEvent
 from services.common.clock import Clock
 from services.common.mongo import Document, request_number
+from services.common.outbox import new_events
 from services.common.problems import Conflict, NotFound
 from services.common.problems import problem_of as problem
-from services.common.telemetry import current_traceparent
 from services.common.uploads import UploadRules
 from services.courses import domain
 from services.courses.domain import (
@@ -67,18 +67,7 @@ class Courses:
         self.upload_rules = UploadRules(settings.courses_max_upload_bytes, empty_rule=None)
 
     def _events(self, number: str, events: tuple[domain.Event, ...]) -> list[CloudEvent]:
-        now = self.clock.now()
-        return [
-            new_event(
-                key,
-                data,
-                source_service=SERVICE,
-                subject=number,
-                time=now,
-                traceparent=current_traceparent(),
-            )
-            for key, data in events
-        ]
+        return new_events(events, source_service=SERVICE, subject=number, time=self.clock.now())
 
     # ---- courses ---------------------------------------------------------------------------
 

@@ -13,15 +13,11 @@ error is retried by the shared consumer, then dead-lettered.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
-from contracts import BillCancelled, BillExpired, BillPaid, CloudEvent
+from contracts import BillCancelled, BillExpired, BillPaid
 from contracts.exams import ExamSessionScheduled
 from services.common.broker import QueueBinding
-from services.common.consumer import EventConsumer, Handler, Reject
+from services.common.consumer import EventConsumer, typed_handler
 from services.common.runtime import Runtime
-from services.exams.domain import DomainError
 from services.exams.service import Exams
 
 PAYMENTS_QUEUE = "exams.payments"
@@ -33,31 +29,19 @@ BILL_CANCELLED = "payments.bill.cancelled.v1"
 SESSION_SCHEDULED = "exams.session.scheduled.v1"
 
 
-def _handler(model: type[Any], use_case: Callable[[Any], Awaitable[None]]) -> Handler:
-    async def handle(event: CloudEvent, data: Any) -> None:
-        if not isinstance(data, model):
-            raise Reject(f"expected {model.__name__}, got {type(data).__name__}")
-        try:
-            await use_case(data)
-        except DomainError as error:
-            raise Reject(error.detail) from None
-
-    return handle
-
-
 def consumers(runtime: Runtime) -> list[EventConsumer]:
     exams: Exams = runtime.service
     return [
         EventConsumer(
             QueueBinding(PAYMENTS_QUEUE, [BILL_PAID, BILL_EXPIRED, BILL_CANCELLED]),
             {
-                BILL_PAID: _handler(BillPaid, exams.on_bill_paid),
-                BILL_EXPIRED: _handler(BillExpired, exams.on_bill_expired),
-                BILL_CANCELLED: _handler(BillCancelled, exams.on_bill_cancelled),
+                BILL_PAID: typed_handler(BillPaid, exams.on_bill_paid),
+                BILL_EXPIRED: typed_handler(BillExpired, exams.on_bill_expired),
+                BILL_CANCELLED: typed_handler(BillCancelled, exams.on_bill_cancelled),
             },
         ),
         EventConsumer(
             QueueBinding(SESSIONS_QUEUE, [SESSION_SCHEDULED]),
-            {SESSION_SCHEDULED: _handler(ExamSessionScheduled, exams.on_session_scheduled)},
+            {SESSION_SCHEDULED: typed_handler(ExamSessionScheduled, exams.on_session_scheduled)},
         ),
     ]

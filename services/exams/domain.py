@@ -62,14 +62,17 @@ from services.common.errors import NotPermitted as NotPermitted
 from services.common.errors import RuleBroken as RuleBroken
 from services.common.errors import Unknown as Unknown
 from services.common.workflow import Actor as Actor
+from services.common.workflow import Fee as Fee
 from services.common.workflow import State as State
 from services.common.workflow import Step as Step
+from services.common.workflow import TimelineEntry as TimelineEntry
 from services.common.workflow import final_states as final_states
 from services.common.workflow import move_of
 from services.common.workflow import roles_for as roles_for
 from services.common.workflow import state_diagram as state_diagram
 from services.common.workflow import states_table as states_table
 from services.common.workflow import steps as steps
+from services.common.workflow import system as system
 from services.common.workflow import transitions_table as transitions_table
 
 SERVICE = "exams"
@@ -684,31 +687,6 @@ def check_application(form: ApplicationForm, catalogue: Catalogue) -> Applicatio
 # ---- the aggregates --------------------------------------------------------------------------
 
 
-def system(subject: str = SERVICE) -> Actor:
-    return Actor(subject, frozenset({SYSTEM}))
-
-
-class TimelineEntry(Record):
-    """One line of the timeline (the audit trail): appended, never rewritten."""
-
-    at: datetime
-    action: str
-    source: str | None
-    target: str
-    by: str
-    role: str
-    why: str | None = None
-
-
-class Fee(Record):
-    payment_reference: str
-    amount_fils: int
-    due_at: datetime
-    e_payment_number: str | None = None
-    paid_at: datetime | None = None
-    refund_requested_at: datetime | None = None
-
-
 class Result(Record):
     outcome: Outcome
     score: int | None = None
@@ -1095,7 +1073,7 @@ def join_session(request: ExamRequest, session_number: str, now: datetime) -> Re
     moved = _moved(
         request,
         RequestAction.JOIN_SESSION,
-        system(),
+        system(SERVICE),
         now,
         why=session_number,
         session_number=session_number,
@@ -1123,7 +1101,7 @@ def schedule(request: ExamRequest, session: ExamSession, now: datetime) -> Reque
     moved = _moved(
         request,
         RequestAction.SCHEDULE,
-        system(),
+        system(SERVICE),
         now,
         why=session.session_number,
         session_number=session.session_number,
@@ -1313,7 +1291,12 @@ def admit(
         )
     candidates = (*session.candidates, request_number)
     admitted = _session_moved(
-        session, SessionAction.ADMIT, system(), now, why=request_number, candidates=candidates
+        session,
+        SessionAction.ADMIT,
+        system(SERVICE),
+        now,
+        why=request_number,
+        candidates=candidates,
     )
     if session.status is not SessionStatus.OPEN or len(candidates) < session.minimum:
         return SessionChange(admitted)
@@ -1322,7 +1305,7 @@ def admit(
     complete = _session_moved(
         admitted,
         SessionAction.REACH_MINIMUM,
-        system(),
+        system(SERVICE),
         now,
         minimum_reached_at=reached_at,
         date_due_at=due,
@@ -1343,7 +1326,9 @@ def mark_overdue(session: ExamSession, now: datetime) -> SessionChange:
     if session.overdue_since is not None or not session.is_overdue(now):
         return SessionChange(session, is_noop=True)
     assert session.minimum_reached_at is not None and session.date_due_at is not None
-    moved = _session_moved(session, SessionAction.MARK_OVERDUE, system(), now, overdue_since=now)
+    moved = _session_moved(
+        session, SessionAction.MARK_OVERDUE, system(SERVICE), now, overdue_since=now
+    )
     event = ExamSessionOverdue(
         session_number=session.session_number,
         exam=session.exam,

@@ -23,12 +23,12 @@ from datetime import datetime, timedelta
 
 from prometheus_client import Counter, Gauge
 
-from contracts import BillCancelled, BillExpired, BillPaid, CloudEvent, LocalizedText, new_event
+from contracts import BillCancelled, BillExpired, BillPaid, CloudEvent, LocalizedText
 from contracts.exams import ExamSessionScheduled
 from services.common.calendar import WorkingCalendar
 from services.common.clock import Clock
 from services.common.mongo import Document
-from services.common.telemetry import current_traceparent
+from services.common.outbox import new_events
 from services.exams import domain
 from services.exams.domain import (
     SERVICE,
@@ -41,7 +41,6 @@ from services.exams.domain import (
     NotAllowedNow,
     Outcome,
     PaymentMade,
-    Raised,
     RequestChange,
     SessionChange,
     Unknown,
@@ -389,22 +388,7 @@ class Exams:
             if isinstance(change, RequestChange)
             else change.session.session_number
         )
-        return _envelopes(change.events, subject, self.now())
-
-
-def _envelopes(events: Sequence[Raised], subject: str, now: datetime) -> list[CloudEvent]:
-    traceparent = current_traceparent()
-    return [
-        new_event(
-            raised.routing_key,
-            raised.data,
-            source_service=SERVICE,
-            subject=subject,
-            time=now,
-            traceparent=traceparent,
-        )
-        for raised in events
-    ]
+        return new_events(change.events, source_service=SERVICE, subject=subject, time=self.now())
 
 
 def _count(

@@ -45,6 +45,7 @@ from services.common.calendar import WorkingCalendar
 from services.common.errors import DomainError as DomainError
 from services.common.errors import NotAllowedNow as NotAllowedNow
 from services.common.errors import RuleBroken as RuleBroken
+from services.common.workflow import HistoryEntry as HistoryEntry
 from services.licensing.reference import CIVIL_DEFENCE, Authority
 
 SERVICE = "licensing"
@@ -271,17 +272,6 @@ def states_table() -> str:
 
 class Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class HistoryEntry(Record):
-    """One transition: who, when, from, to, why. Appended, never rewritten."""
-
-    at: datetime
-    action: str
-    source: str | None
-    target: str
-    by: str
-    reason: str | None = None
 
 
 DocumentKind = Literal["occupancy_permit", "lease_contract", "allocation_document"]

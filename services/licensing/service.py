@@ -18,13 +18,13 @@ from typing import Literal
 
 from prometheus_client import Counter
 
-from contracts import BillCancelled, BillExpired, BillPaid, CloudEvent, new_event
+from contracts import BillCancelled, BillExpired, BillPaid, CloudEvent
 from services.common.calendar import WorkingCalendar
 from services.common.clock import Clock
 from services.common.mongo import Document, request_number
+from services.common.outbox import new_events
 from services.common.problems import Conflict, Invalid, NotFound
 from services.common.problems import problem_of as problem
-from services.common.telemetry import current_traceparent
 from services.common.uploads import UploadRules
 from services.licensing import domain
 from services.licensing.domain import (
@@ -80,14 +80,7 @@ class Licensing:
         return self.calendar.deadline_after(now, days) - timedelta(seconds=1)
 
     def _events(self, number: str, events: Sequence[domain.Event]) -> list[CloudEvent]:
-        now = self.now()
-        return [
-            new_event(
-                key, data, source_service=SERVICE, subject=number, time=now,
-                traceparent=current_traceparent(),
-            )
-            for key, data in events
-        ]  # fmt: skip
+        return new_events(events, source_service=SERVICE, subject=number, time=self.now())
 
     # ---- requests --------------------------------------------------------------------------
 

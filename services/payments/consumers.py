@@ -7,43 +7,26 @@ reason (such a message can never succeed; an operator reads it in `payments.requ
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
 from contracts import (
     REQUESTING_SERVICES,
-    CloudEvent,
     PaymentCancelled,
     PaymentRequested,
     RefundRequested,
 )
 from services.common.broker import QueueBinding
-from services.common.consumer import EventConsumer, Handler, Reject
+from services.common.consumer import EventConsumer, Handler, typed_handler
 from services.common.runtime import Runtime
-from services.payments.domain import DomainError
 from services.payments.service import Payments
 
 QUEUE = "payments.requests"
 ROUTING_KEYS = ("*.payment.requested.v1", "*.payment.cancelled.v1", "*.refund.requested.v1")
 
 
-def _handler(model: type[Any], use_case: Callable[[Any], Awaitable[object]]) -> Handler:
-    async def handle(event: CloudEvent, data: Any) -> None:
-        if not isinstance(data, model):
-            raise Reject(f"expected {model.__name__}, got {type(data).__name__}")
-        try:
-            await use_case(data)
-        except DomainError as error:
-            raise Reject(error.detail) from None
-
-    return handle
-
-
 def handlers(payments: Payments) -> dict[str, Handler]:
     by_kind = {
-        "payment.requested": _handler(PaymentRequested, payments.issue_bill),
-        "payment.cancelled": _handler(PaymentCancelled, payments.cancel_bill),
-        "refund.requested": _handler(RefundRequested, payments.request_refund),
+        "payment.requested": typed_handler(PaymentRequested, payments.issue_bill),
+        "payment.cancelled": typed_handler(PaymentCancelled, payments.cancel_bill),
+        "refund.requested": typed_handler(RefundRequested, payments.request_refund),
     }
     return {
         f"{service}.{kind}.v1": handler

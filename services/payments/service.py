@@ -13,12 +13,11 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from functools import partial
 
-from contracts import CloudEvent, PaymentCancelled, PaymentRequested, RefundRequested, new_event
+from contracts import CloudEvent, PaymentCancelled, PaymentRequested, RefundRequested
 from services.common.auth import Principal
 from services.common.clock import Clock
 from services.common.mongo import Document
-from services.common.outbox import Outbox
-from services.common.telemetry import current_traceparent
+from services.common.outbox import Outbox, new_events
 from services.payments import domain, reports
 from services.payments.domain import (
     Bill,
@@ -242,16 +241,9 @@ class Payments:
         )
 
     def _envelopes(self, change: Change) -> list[CloudEvent]:
-        now = self.now()
-        traceparent = current_traceparent()
-        return [
-            new_event(
-                raised.routing_key,
-                raised.data,
-                source_service=SOURCE,
-                subject=change.bill.request_number,
-                time=now,
-                traceparent=traceparent,
-            )
-            for raised in change.events
-        ]
+        return new_events(
+            change.events,
+            source_service=SOURCE,
+            subject=change.bill.request_number,
+            time=self.now(),
+        )

@@ -47,6 +47,7 @@ from services.common.errors import DomainError as DomainError
 from services.common.errors import FieldError as FieldError
 from services.common.errors import NotAllowedNow as NotAllowedNow
 from services.common.errors import RuleBroken as RuleBroken
+from services.common.workflow import HistoryEntry as HistoryEntry
 from services.common.workflow import State as State
 from services.common.workflow import Step as Step
 
@@ -293,17 +294,6 @@ def load_catalogue(path: Path = CATALOGUE_FILE) -> Catalogue:
 
 
 # ---- the aggregate ---------------------------------------------------------------------------
-
-
-class HistoryEntry(Record):
-    """One transition: who, when, from, to, why. Appended, never rewritten."""
-
-    at: datetime
-    action: str
-    source: str | None
-    target: str
-    by: str
-    reason: str | None = None
 
 
 AttachmentKind = Literal["official_letter", "certificate"]

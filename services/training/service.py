@@ -25,14 +25,13 @@ from contracts import (
     LocalizedText,
     RefundApproved,
     RefundRejected,
-    new_event,
 )
 from services.common.calendar import WorkingCalendar
 from services.common.clock import Clock
 from services.common.mongo import Document, request_number
+from services.common.outbox import new_events
 from services.common.problems import Conflict, Invalid, NotFound
 from services.common.problems import problem_of as problem
-from services.common.telemetry import current_traceparent
 from services.common.uploads import UploadRules
 from services.training import domain
 from services.training.domain import (
@@ -96,18 +95,7 @@ class Training:
         self.upload_rules = UploadRules(max_upload_bytes, field="attachment")
 
     def _events(self, number: str, events: tuple[domain.Event, ...]) -> list[CloudEvent]:
-        now = self.clock.now()
-        return [
-            new_event(
-                key,
-                data,
-                source_service=SERVICE,
-                subject=number,
-                time=now,
-                traceparent=current_traceparent(),
-            )
-            for key, data in events
-        ]
+        return new_events(events, source_service=SERVICE, subject=number, time=self.clock.now())
 
     async def request(self, number: str) -> TrainingRequest:
         request = await self.store.request(number)

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
 
 from services.common.errors import NotPermitted
 from services.common.workflow import (
     Actor,
+    Fee,
+    HistoryEntry,
     State,
     Step,
+    TimelineEntry,
     final_states,
     move_of,
     readme_section,
@@ -19,6 +24,7 @@ from services.common.workflow import (
     state_diagram,
     states_table,
     steps,
+    system,
     transitions_table,
 )
 
@@ -143,4 +149,40 @@ def test_an_actor_takes_a_step_under_the_first_of_its_roles_the_step_allows() ->
 def test_the_readme_section_is_the_diagram_in_a_mermaid_block_then_the_tables() -> None:
     assert readme_section("stateDiagram-v2", "| a |", "| b |") == (
         "```mermaid\nstateDiagram-v2\n```\n\n| a |\n\n| b |"
+    )
+
+
+NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+
+
+def test_the_system_acts_for_a_subject_under_the_role_system() -> None:
+    assert system("payments") == Actor("payments", frozenset({"system"}))
+    assert system("exams").role_for(WORKFLOW[3]) == "system"
+
+
+def test_the_shared_records_keep_the_field_names_of_the_stored_documents() -> None:
+    # The documents in MongoDB hold these names: renaming one breaks every stored request.
+    assert list(TimelineEntry.model_fields) == [
+        "at", "action", "source", "target", "by", "role", "why"
+    ]  # fmt: skip
+    assert list(HistoryEntry.model_fields) == ["at", "action", "source", "target", "by", "reason"]
+    assert list(Fee.model_fields) == [
+        "payment_reference", "amount_fils", "due_at", "e_payment_number", "paid_at",
+        "refund_requested_at",
+    ]  # fmt: skip
+
+
+def test_a_shared_record_reads_a_stored_document_back_and_is_immutable() -> None:
+    stored = {
+        "at": NOW, "action": "pay", "source": "billing", "target": "paid", "by": "payments",
+        "role": "system", "why": None, "left_over": "ignored",
+    }  # fmt: skip
+    entry = TimelineEntry.model_validate(stored)
+    assert entry.model_dump() == {key: stored[key] for key in TimelineEntry.model_fields}
+    with pytest.raises(ValidationError):
+        entry.why = "changed"  # type: ignore[misc]
+    fee = Fee(payment_reference="exams:EX-2026-000001:fee", amount_fils=25_000, due_at=NOW)
+    assert (fee.e_payment_number, fee.paid_at, fee.refund_requested_at) == (None, None, None)
+    assert (
+        HistoryEntry(at=NOW, action="submit", source=None, target="review", by="u1").reason is None
     )

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from pydantic import BaseModel, ValidationError
 
 from contracts import Applicant, PaymentCancelled, new_event
 from services.common.clock import FileClock, ManualClock, set_file_clock
-from services.common.consumer import KeyedLocks, describe
-from services.common.outbox import OUTBOX_FIELD, Outbox, OutboxEntry
+from services.common.consumer import KeyedLocks, Reject, describe, typed_handler
+from services.common.errors import NotAllowedNow
+from services.common.outbox import OUTBOX_FIELD, Outbox, OutboxEntry, new_events
 from services.common.settings import Environment, QueueType, ServiceSettings
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
@@ -51,6 +54,38 @@ def test_stage_leaves_the_callers_update_untouched_and_no_events_adds_nothing() 
     Outbox.stage(original, [an_event()])  # type: ignore[list-item]
     assert original == {"$set": {"status": "x"}}
     assert Outbox.stage(original, []) is original
+
+
+@dataclass(frozen=True)
+class _Raised:
+    routing_key: str
+    data: PaymentCancelled
+
+
+def test_new_events_builds_one_envelope_per_pair_or_record_in_order() -> None:
+    first = PaymentCancelled(
+        payment_reference="exams:EX-2026-000001:fee", request_number="EX-2026-000001", reason="a"
+    )
+    second = first.model_copy(update={"reason": "b"})
+    key = "exams.payment.cancelled.v1"
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+    with patch("services.common.outbox.current_traceparent", return_value=traceparent):
+        events = new_events(
+            [(key, first), _Raised(key, second)],
+            source_service="exams",
+            subject="EX-2026-000001",
+            time=NOW,
+        )
+
+    assert [event.routing_key for event in events] == [key, key]
+    assert [event.data["reason"] for event in events] == ["a", "b"]
+    assert {event.source for event in events} == {an_event().source}  # type: ignore[attr-defined]
+    assert {event.subject for event in events} == {"EX-2026-000001"}
+    assert {event.time for event in events} == {NOW}
+    assert {event.traceparent for event in events} == {traceparent}
+    assert events[0].id != events[1].id
+    assert new_events([], source_service="exams", subject="EX-2026-000001", time=NOW) == []
 
 
 def test_an_entry_keeps_the_event_byte_for_byte() -> None:
@@ -134,6 +169,48 @@ async def test_keyed_locks_run_one_subject_at_a_time_in_arrival_order() -> None:
     assert order.index("a-") < order.index("b+"), "same subject: strictly one after the other"
     assert order.index("c+") < order.index("a-"), "another subject does not wait"
     assert locks._locks == {}
+
+
+CANCELLED = PaymentCancelled(
+    payment_reference="exams:EX-2026-000001:fee", request_number="EX-2026-000001", reason="x"
+)
+
+
+async def test_typed_handler_hands_the_data_to_the_use_case_and_drops_its_result() -> None:
+    seen: list[PaymentCancelled] = []
+
+    async def use_case(data: PaymentCancelled) -> str:
+        seen.append(data)
+        return "ignored"
+
+    await typed_handler(PaymentCancelled, use_case)(an_event(), CANCELLED)  # type: ignore[arg-type]
+    assert seen == [CANCELLED]
+
+
+async def test_typed_handler_rejects_data_of_another_model_without_running() -> None:
+    async def use_case(data: Applicant) -> None:
+        raise AssertionError("not reached")
+
+    with pytest.raises(Reject) as caught:
+        await typed_handler(Applicant, use_case)(an_event(), CANCELLED)  # type: ignore[arg-type]
+    assert str(caught.value) == "expected Applicant, got PaymentCancelled"
+
+
+async def test_typed_handler_rejects_a_domain_refusal_with_its_detail_and_retries_the_rest() -> (
+    None
+):
+    async def refuses(data: PaymentCancelled) -> None:
+        raise NotAllowedNow("The bill is already paid", "تم دفع الفاتورة")
+
+    async def breaks(data: PaymentCancelled) -> None:
+        raise RuntimeError("database hiccup")
+
+    with pytest.raises(Reject) as caught:
+        await typed_handler(PaymentCancelled, refuses)(an_event(), CANCELLED)  # type: ignore[arg-type]
+    assert str(caught.value) == "The bill is already paid"
+    assert caught.value.__cause__ is None
+    with pytest.raises(RuntimeError, match="database hiccup"):
+        await typed_handler(PaymentCancelled, breaks)(an_event(), CANCELLED)  # type: ignore[arg-type]
 
 
 def test_applicant_contract_is_what_events_carry() -> None:
