@@ -20,6 +20,8 @@ from contracts.common import (
     LocalizedText,
     Reference,
     UtcDatetime,
+    reference,
+    reference_parts,
 )
 from contracts.envelope import (
     CONTENT_TYPE,
@@ -97,5 +99,7 @@ __all__ = [
     "event_type_of",
     "new_event",
     "parse_event",
+    "reference",
+    "reference_parts",
     "routing_key_of",
 ]

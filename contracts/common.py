@@ -6,6 +6,7 @@ compatibility rules of the whole event catalogue, so they live in one place.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -21,6 +22,8 @@ __all__ = [
     "LocalizedText",
     "Reference",
     "UtcDatetime",
+    "reference",
+    "reference_parts",
 ]
 
 Language = Literal["ar", "en"]
@@ -38,6 +41,19 @@ Fils = Annotated[int, Field(ge=0)]
 REFERENCE_PATTERN = r"^[a-z]+(?:_[a-z]+)*:[^\s:]+:[^\s:]+$"
 Reference = Annotated[str, Field(pattern=REFERENCE_PATTERN, max_length=200)]
 """A business key chosen by the requesting service: `<service>:<request number>:<purpose>`."""
+
+
+def reference(service: str, request_number: str, purpose: str) -> str:
+    """The reference of a bill or a refund: `<service>:<request number>:<purpose>`."""
+    return f"{service}:{request_number}:{purpose}"
+
+
+def reference_parts(value: str) -> tuple[str, str, str] | None:
+    """`(service, request number, purpose)` of a well-formed reference, else None."""
+    if re.fullmatch(REFERENCE_PATTERN, value) is None:
+        return None
+    service, number, purpose = value.split(":")
+    return service, number, purpose
 
 
 def _to_utc(value: datetime) -> datetime:

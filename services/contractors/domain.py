@@ -30,7 +30,15 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from contracts import Applicant, ContractModel, LocalizedText, PaymentRequested, RefundRequested
+from contracts import (
+    Applicant,
+    ContractModel,
+    LocalizedText,
+    PaymentRequested,
+    RefundRequested,
+    reference,
+    reference_parts,
+)
 from contracts.contractors import (
     PermitRef,
     RenewalApproved,
@@ -552,15 +560,12 @@ def _about(request: RenewalRequest) -> dict[str, object]:
 
 
 def payment_reference(request_number: str) -> str:
-    return f"{SERVICE}:{request_number}:{FEE_PURPOSE}"
+    return reference(SERVICE, request_number, FEE_PURPOSE)
 
 
-def request_number_of(reference: str) -> str | None:
-    service, _, rest = reference.partition(":")
-    number, _, purpose = rest.partition(":")
-    if service != SERVICE or purpose != FEE_PURPOSE or not number:
-        return None
-    return number
+def request_number_of(value: str) -> str | None:
+    parts = reference_parts(value)
+    return parts[1] if parts is not None and parts[::2] == (SERVICE, FEE_PURPOSE) else None
 
 
 def payment_due(calendar: WorkingCalendar, now: datetime, working_days: int) -> datetime:

@@ -21,7 +21,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts import Applicant, ContractModel, LocalizedText, PaymentCancelled, PaymentRequested
+from contracts import (
+    Applicant,
+    ContractModel,
+    LocalizedText,
+    PaymentCancelled,
+    PaymentRequested,
+    reference,
+)
 from contracts.courses import (
     CourseDetails,
     CourseEvaluationRequested,
@@ -544,7 +551,7 @@ def _require_future(instant: datetime, now: datetime) -> None:
 
 
 def payment_reference(number: str) -> str:
-    return f"{SERVICE}:{number}:fee"
+    return reference(SERVICE, number, "fee")
 
 
 # A new request must have its seat by then; if not (the process died in between), it is removed.

@@ -37,6 +37,8 @@ from contracts import (
     PaymentCancelled,
     PaymentRequested,
     RefundRequested,
+    reference,
+    reference_parts,
 )
 from contracts.exams import (
     ExamAbsenceRecorded,
@@ -858,16 +860,13 @@ def _about(request: ExamRequest) -> dict[str, object]:
 
 
 def payment_reference(request_number: str) -> str:
-    return f"{SERVICE}:{request_number}:{FEE_PURPOSE}"
+    return reference(SERVICE, request_number, FEE_PURPOSE)
 
 
-def request_number_of(reference: str) -> str | None:
+def request_number_of(value: str) -> str | None:
     """The request number of one of our fee references (`exams:<number>:fee`), else None."""
-    service, _, rest = reference.partition(":")
-    number, _, purpose = rest.partition(":")
-    if service != SERVICE or purpose != FEE_PURPOSE or not number:
-        return None
-    return number
+    parts = reference_parts(value)
+    return parts[1] if parts is not None and parts[::2] == (SERVICE, FEE_PURPOSE) else None
 
 
 def payment_due(calendar: WorkingCalendar, now: datetime, working_days: int) -> datetime:

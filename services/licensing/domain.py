@@ -24,7 +24,14 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
-from contracts import Applicant, ContractModel, LocalizedText, PaymentCancelled, PaymentRequested
+from contracts import (
+    Applicant,
+    ContractModel,
+    LocalizedText,
+    PaymentCancelled,
+    PaymentRequested,
+    reference,
+)
 from contracts.licensing import (
     CommitteeDecided,
     DocumentIssue,
@@ -714,7 +721,7 @@ def record_inspection(
 
 
 def payment_reference(number: str, bill: int) -> str:
-    return f"{SERVICE}:{number}:fee" if bill == 1 else f"{SERVICE}:{number}:fee-{bill}"
+    return reference(SERVICE, number, "fee" if bill == 1 else f"fee-{bill}")
 
 
 @dataclass(frozen=True)

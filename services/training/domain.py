@@ -28,7 +28,14 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
-from contracts import Applicant, ContractModel, LocalizedText, PaymentRequested, RefundRequested
+from contracts import (
+    Applicant,
+    ContractModel,
+    LocalizedText,
+    PaymentRequested,
+    RefundRequested,
+    reference,
+)
 from contracts.training import (
     GisCourse,
     TrainingAttachmentsRejected,
@@ -563,11 +570,11 @@ def _about(request: TrainingRequest) -> dict[str, object]:
 
 
 def payment_reference(number: str) -> str:
-    return f"{SERVICE}:{number}:fee"
+    return reference(SERVICE, number, "fee")
 
 
 def refund_reference(number: str, purpose: str) -> str:
-    return f"{SERVICE}:{number}:{purpose}"
+    return reference(SERVICE, number, purpose)
 
 
 def submit(

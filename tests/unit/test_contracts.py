@@ -50,6 +50,8 @@ from contracts import (
     generate,
     new_event,
     parse_event,
+    reference,
+    reference_parts,
     routing_key_of,
 )
 from tests.unit.contractors.test_contract import CONTRACTOR_SAMPLES
@@ -807,3 +809,12 @@ def test_applicant_defaults_to_arabic_and_text_is_bilingual() -> None:
 def test_contract_models_are_frozen() -> None:
     with pytest.raises(ValidationError):
         bill_issued().amount_fils = 1  # type: ignore[misc]
+
+
+def test_a_reference_is_built_and_read_back_by_one_rule() -> None:
+    built = reference("training", "TR-2026-000045", "no_show_refund")
+
+    assert built == "training:TR-2026-000045:no_show_refund"
+    assert reference_parts(built) == ("training", "TR-2026-000045", "no_show_refund")
+    for malformed in ("exams:EX-1", "exams::fee", "Exams:EX-1:fee", "exams:EX 1:fee", ""):
+        assert reference_parts(malformed) is None, malformed
