@@ -17,7 +17,9 @@ and in routes:
 
     @router.post("/v1/inspections", dependencies=[Depends(require_roles("licensing.inspector"))])
 
-Authentication fails closed: an app with no verifier answers every protected call with 401.
+Authentication fails closed: an app with no verifier answers every protected call with 503
+(the server is not configured; never a 401 that would look like a bad token), and says so in an
+error-level log line at start naming the settings to set.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from services.common.problems import Forbidden, NotFound, Unauthorized
+from services.common.problems import Forbidden, NotFound, Problem, Unauthorized
 from services.common.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
@@ -264,9 +266,28 @@ def verifier_from_settings(settings: ServiceSettings) -> JwtVerifier | None:
     )
 
 
+NOT_CONFIGURED_SETTINGS = "JWT_PUBLIC_KEY, JWT_PUBLIC_KEY_FILE or JWT_JWKS_URL"
+
+
+class NotConfigured(Problem):
+    """The server cannot check tokens: an operator's fault, not the caller's (never a 401)."""
+
+    status = 503
+    kind = "not-configured"
+    title = "The server is not configured"
+    title_ar = "الخادم غير مُعَدّ"
+
+
 def install_auth(app: FastAPI, verifier: JwtVerifier | None) -> None:
-    """Make `verifier` the app's token check. None means not configured: every protected call
-    answers 401 ("authentication is not configured"); auth is never silently open."""
+    """Make `verifier` the app's token check. None means not configured: an error-level log line
+    now, naming the settings, and every protected call answers 503; auth is never silently open."""
+    if verifier is None:
+        logger.error(
+            "token verification is not configured: set %s (in development, `make run` or "
+            "`make token` creates .local/dev-keys/jwt-public.pem); every authenticated call "
+            "answers 503 until then",
+            NOT_CONFIGURED_SETTINGS,
+        )
     setattr(app.state, _APP_STATE_KEY, verifier)
 
 
@@ -282,9 +303,10 @@ async def current_principal(
     """The authenticated caller, or a 401 problem."""
     verifier: JwtVerifier | None = getattr(request.app.state, _APP_STATE_KEY, None)
     if verifier is None:
-        raise Unauthorized(
-            "Authentication is not configured for this service.",
-            "لم يتم إعداد التحقق من الهوية لهذه الخدمة.",
+        raise NotConfigured(
+            "The server is not configured to check sign-in tokens; try again later. "
+            f"(Operators: set {NOT_CONFIGURED_SETTINGS}.)",
+            "الخادم غير مُعَدّ للتحقق من رموز الدخول؛ حاول لاحقًا.",
         )
     if credentials is None or not credentials.credentials:
         raise Unauthorized(

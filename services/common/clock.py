@@ -14,6 +14,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
+# The file `make run` gives every service as CLOCK_FILE; development tools that stand beside the
+# services (the payment simulator) read it too when CLOCK_FILE is not set, so they share the time.
+LOCAL_CLOCK_FILE = Path(__file__).resolve().parents[2] / ".local" / "clock"
+
 
 class Clock(Protocol):
     def now(self) -> datetime:

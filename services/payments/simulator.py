@@ -12,6 +12,9 @@ provider transaction id (or `--transaction-id`, to repeat one). Options: `--url`
 the development secret), `--biller-code`, `--channel`, `--stale` (a timestamp older than the
 window). Prints the answer; exits 0 on a 2xx answer, 1 otherwise.
 
+It signs with the services' time: the clock file they read (`CLOCK_FILE`, or in development
+`.local/clock`, the file `make run` gives them), so a bill can still be paid after time was moved.
+
 A development and test tool beside the service, never part of it: it builds the requests with the
 adapter's own wire models, so it speaks exactly what the service expects.
 """
@@ -31,6 +34,8 @@ from typing import Any
 
 import httpx
 
+from services.common.clock import LOCAL_CLOCK_FILE, Clock, FileClock, SystemClock
+from services.common.settings import Environment
 from services.payments import signatures
 from services.payments.efawateercom import (
     PREFIX,
@@ -41,6 +46,14 @@ from services.payments.settings import DEVELOPMENT_PROVIDER_SECRET, PaymentsSett
 
 DEFAULT_URL = "http://127.0.0.1:8001"
 STALE_BY_SECONDS = 3600
+
+
+def services_clock(settings: PaymentsSettings) -> Clock:
+    """The clock the local services read: `CLOCK_FILE`, else (development) `make run`'s file."""
+    path = settings.clock_file
+    if path is None and settings.environment is Environment.DEVELOPMENT:
+        path = LOCAL_CLOCK_FILE
+    return FileClock(path) if path is not None else SystemClock()
 
 
 def signed_headers(body: bytes, secret: bytes, *, timestamp: int | None = None) -> dict[str, str]:
@@ -123,14 +136,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     secret = args.secret.encode()
-    timestamp = int(time.time()) - (STALE_BY_SECONDS if args.stale else 0)
+    now = services_clock(settings).now()
+    timestamp = int(now.timestamp()) - (STALE_BY_SECONDS if args.stale else 0)
     with httpx.Client(base_url=args.url, timeout=10) as client:
         inquiry = _post(
             client,
             "/bill-inquiries",
             inquiry_body(args.number, biller_code=args.biller_code),
             secret,
-            int(time.time()),
+            int(now.timestamp()),
         )
         if args.command == "inquire" or inquiry.status_code != 200:
             _print(inquiry)
@@ -144,6 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             biller_code=args.biller_code,
             service_type=bill["ServiceType"],
             transaction_id=args.transaction_id,
+            paid_at=now,
             channel=args.channel,
         )
         if args.bad_signature:

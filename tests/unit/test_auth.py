@@ -284,25 +284,7 @@ def test_a_token_with_an_audience_is_refused_when_none_is_configured(
     assert_unauthorized(client.get("/v1/me", headers=bearer(sign(rsa_key))))
 
 
-# --- not configured ---------------------------------------------------------------------------
-
-
-def test_without_a_verifier_every_protected_call_is_401(rsa_key: rsa.RSAPrivateKey) -> None:
-    client = TestClient(build_app(None))
-
-    problem = assert_unauthorized(client.get("/v1/me", headers=bearer(sign(rsa_key))))
-    assert "not configured" in problem["detail"]
-
-
-def test_an_app_that_never_installed_auth_is_closed_too(rsa_key: rsa.RSAPrivateKey) -> None:
-    app = FastAPI()
-    install_problem_handlers(app)
-
-    @app.get("/v1/me")
-    async def me(user: CurrentUser) -> str:
-        return user.subject
-
-    assert_unauthorized(TestClient(app).get("/v1/me", headers=bearer(sign(rsa_key))))
+# --- not configured: tests/unit/test_auth_not_configured.py --------------------------------
 
 
 @pytest.mark.parametrize(

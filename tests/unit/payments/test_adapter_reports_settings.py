@@ -7,16 +7,18 @@ import io
 import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from contracts import Applicant, LocalizedText, PaymentRequested
+from services.common.clock import set_file_clock
 from services.payments import domain, reports
 from services.payments.domain import Issue, PaymentNotice
 from services.payments.efawateercom import PaymentNotificationRq, to_fils, to_jod
 from services.payments.settings import DEVELOPMENT_PROVIDER_SECRET, PaymentsSettings
-from services.payments.simulator import notification_body
+from services.payments.simulator import notification_body, services_clock
 
 DAY = date(2026, 11, 28)
 # 00:30 in Amman (UTC+3) is still the 27th in UTC.
@@ -164,3 +166,19 @@ def test_service_types_come_from_the_environment_as_json(monkeypatch: pytest.Mon
     settings = PaymentsSettings()
     assert settings.payments_service_types == {"training.gis_course": "GIS"}
     assert settings.provider_secrets()[1] == b"old-one"
+
+
+def test_the_simulator_reads_the_services_clock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It signs with the time the services read, so a bill is payable after time was moved."""
+
+    clock_file = tmp_path / "clock"
+    later = datetime.now(UTC) + timedelta(days=9)
+    set_file_clock(clock_file, later)
+    monkeypatch.setenv("CLOCK_FILE", str(clock_file))
+    moved = services_clock(PaymentsSettings()).now()
+    assert abs(moved - later) < timedelta(seconds=5)
+    monkeypatch.delenv("CLOCK_FILE")
+    monkeypatch.setenv("ENVIRONMENT", "test")
+    assert abs(services_clock(PaymentsSettings()).now() - datetime.now(UTC)) < timedelta(seconds=5)
