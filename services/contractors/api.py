@@ -17,6 +17,7 @@ from contracts import Language, LocalizedText
 from contracts.contractors import PermitRef
 from contracts.phones import mask_phone
 from services.common.auth import Principal, ensure_owner, require_roles
+from services.common.formatting import PendingBillPublic
 from services.common.idempotency import Idempotency, IdempotencyKey
 from services.common.problems import Invalid, NotFound
 from services.contractors import domain, registry
@@ -187,6 +188,10 @@ class RequestPublic(BaseModel):
     lang: Language
     fee_fils: int | None
     fee: FeePublic | None
+    pending_bill: PendingBillPublic | None = Field(
+        description="While the fee waits: its e-payment number, amount and due time, and how "
+        "to pay, in Arabic and English."
+    )
     rejection_reason: LocalizedText | None
     valid_to_before: date
     valid_from: date | None
@@ -219,6 +224,11 @@ class RequestPublic(BaseModel):
                 e_payment_number=fee.e_payment_number,
                 paid_at=fee.paid_at,
             ),
+            pending_bill=PendingBillPublic.of(fee.e_payment_number, fee.amount_fils, fee.due_at)
+            if request.status is Status.AWAITING_PAYMENT
+            and fee is not None
+            and fee.e_payment_number is not None
+            else None,
             rejection_reason=request.rejection_reason,
             valid_to_before=request.valid_to_before,
             valid_from=request.valid_from,

@@ -563,6 +563,21 @@ def payment_reference(request_number: str) -> str:
     return reference(SERVICE, request_number, FEE_PURPOSE)
 
 
+def record_bill(request: RenewalRequest, reference: str, e_payment_number: str) -> Change:
+    """Payments issued the fee's bill: keep its e-payment number, so the inquiry shows it while
+    the fee waits (an SMS can be lost). Only the current fee, once; no event."""
+    fee = request.fee
+    if (
+        request.status is not Status.AWAITING_PAYMENT
+        or fee is None
+        or fee.payment_reference != reference
+        or fee.e_payment_number is not None
+    ):
+        return Change(request, is_noop=True)
+    fee = fee.model_copy(update={"e_payment_number": e_payment_number})
+    return Change(request.model_copy(update={"fee": fee}))
+
+
 def request_number_of(value: str) -> str | None:
     parts = reference_parts(value)
     return parts[1] if parts is not None and parts[::2] == (SERVICE, FEE_PURPOSE) else None

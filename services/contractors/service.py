@@ -25,7 +25,7 @@ from typing import Literal
 from cryptography.fernet import Fernet
 from prometheus_client import Counter
 
-from contracts import BillCancelled, BillExpired, BillPaid, CloudEvent, LocalizedText
+from contracts import BillCancelled, BillExpired, BillIssued, BillPaid, CloudEvent, LocalizedText
 from contracts.notifier import SendSms, send_sms_command
 from contracts.phones import mask_phone
 from services.common.calendar import WorkingCalendar
@@ -339,6 +339,17 @@ class Contractors:
         return await self.store.search_requests(query, skip=skip, limit=limit)
 
     # ---- events in ---------------------------------------------------------------------------
+
+    async def on_bill_issued(self, bill: BillIssued) -> None:
+        """The fee's bill exists: the inquiry shows its e-payment number while it waits."""
+        number = domain.request_number_of(bill.payment_reference)
+        if number is None:
+            return
+
+        async def decide(request: RenewalRequest, now: datetime) -> Change:
+            return domain.record_bill(request, bill.payment_reference, bill.e_payment_number)
+
+        await self._change(number, decide, MAX_ATTEMPTS)
 
     async def on_bill_paid(self, bill: BillPaid) -> None:
         number = domain.request_number_of(bill.payment_reference)

@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from contracts import Applicant, LocalizedText
 from contracts.phones import jordan_mobile
 from services.common.auth import CurrentUser, Principal, ensure_owner, require_roles
+from services.common.formatting import PendingBillPublic
 from services.common.idempotency import Idempotency, IdempotencyKey
 from services.common.problems import Forbidden, NotFound
 from services.common.uploads import Upload, download, read_upload
@@ -191,6 +192,10 @@ class RequestPublic(BaseModel):
     deadline: datetime | None = Field(description="Until when the next step can be taken.")
     applicant: Applicant
     e_payment_number: str | None
+    pending_bill: PendingBillPublic | None = Field(
+        description="While the fee waits: its e-payment number, amount and due time, and how "
+        "to pay, in Arabic and English."
+    )
     proof: ProofPublic | None
     timeline: list[TimelineEntry]
 
@@ -238,6 +243,11 @@ def request_public(request: CourseRequest, course: Course, *, is_staff: bool) ->
         deadline=course.starts_at if waits_for_start else None,
         applicant=request.applicant,
         e_payment_number=request.e_payment_number,
+        pending_bill=PendingBillPublic.of(
+            request.e_payment_number, course.fee_fils, course.starts_at
+        )
+        if request.status is RequestStatus.AWAITING_PAYMENT and request.e_payment_number
+        else None,
         proof=None if request.proof is None else ProofPublic(**request.proof.model_dump()),
         timeline=[
             TimelineEntry(

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar
 
-from contracts import Applicant, BillCancelled, BillExpired, BillPaid, CloudEvent
+from contracts import Applicant, BillCancelled, BillExpired, BillIssued, BillPaid, CloudEvent
 from services.common.clock import Clock
 from services.common.mongo import Document, request_number
 from services.common.outbox import new_events
@@ -326,6 +326,16 @@ class Courses:
             logger.warning("bill %s names no request of this service", reference)
             return False
         return True
+
+    async def on_bill_issued(self, event: CloudEvent, data: BillIssued) -> None:
+        """The fee's bill exists: the inquiry shows its e-payment number while it waits."""
+        if not await self._is_ours(data.payment_reference, data.request_number):
+            return
+
+        def decide(request: CourseRequest, course: Course) -> Change | None:
+            return domain.record_bill(request, data.payment_reference, data.e_payment_number)
+
+        await self._change_request(data.request_number, decide)
 
     async def on_bill_paid(self, event: CloudEvent, data: BillPaid) -> None:
         if not await self._is_ours(data.payment_reference, data.request_number):

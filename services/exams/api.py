@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from contracts import Language, LocalizedText
 from contracts.exams import ExamCentre, ExamDetails
 from services.common.auth import Principal, ensure_owner, require_roles
+from services.common.formatting import PendingBillPublic
 from services.common.idempotency import Idempotency, IdempotencyKey
 from services.common.problems import NotFound
 from services.exams import domain
@@ -248,6 +249,10 @@ class RequestPublic(BaseModel):
     centre: ExamCentre
     applicant: ApplicantPublic
     fee: FeePublic
+    pending_bill: PendingBillPublic | None = Field(
+        description="While the fee waits: its e-payment number, amount and due time, and how "
+        "to pay, in Arabic and English."
+    )
     session: SessionBrief | None
     exam_at: datetime | None
     venue: LocalizedText | None
@@ -292,6 +297,12 @@ class RequestPublic(BaseModel):
                 e_payment_number=request.fee.e_payment_number,
                 paid_at=request.fee.paid_at,
             ),
+            pending_bill=PendingBillPublic.of(
+                request.fee.e_payment_number, request.fee.amount_fils, request.fee.due_at
+            )
+            if request.status is RequestStatus.AWAITING_PAYMENT
+            and request.fee.e_payment_number is not None
+            else None,
             session=None if session is None else _session_brief(session, now),
             exam_at=request.exam_at,
             venue=request.venue,

@@ -1,7 +1,8 @@
 """The events the exams service reacts to, on two queues.
 
-- `exams.payments`: the outcome of each fee (`payments.bill.paid|expired|cancelled.v1`). Every
-  service's bills arrive here; only references starting with `exams:` are acted on.
+- `exams.payments`: each fee's bill (`payments.bill.issued|paid|expired|cancelled.v1`; issued
+  only records the e-payment number the inquiry shows while the fee waits). Every service's bills
+  arrive here; only references starting with `exams:` are acted on.
 - `exams.sessions`: the service's own `exams.session.scheduled.v1`, which tells each candidate
   of the session its date (so the fan-out survives a crash: the event is in the outbox with the
   session's change, and a redelivery finishes it).
@@ -13,7 +14,7 @@ error is retried by the shared consumer, then dead-lettered.
 
 from __future__ import annotations
 
-from contracts import BillCancelled, BillExpired, BillPaid
+from contracts import BillCancelled, BillExpired, BillIssued, BillPaid
 from contracts.exams import ExamSessionScheduled
 from services.common.broker import QueueBinding
 from services.common.consumer import EventConsumer, typed_handler
@@ -23,6 +24,7 @@ from services.exams.service import Exams
 PAYMENTS_QUEUE = "exams.payments"
 SESSIONS_QUEUE = "exams.sessions"
 
+BILL_ISSUED = "payments.bill.issued.v1"
 BILL_PAID = "payments.bill.paid.v1"
 BILL_EXPIRED = "payments.bill.expired.v1"
 BILL_CANCELLED = "payments.bill.cancelled.v1"
@@ -33,8 +35,9 @@ def consumers(runtime: Runtime) -> list[EventConsumer]:
     exams: Exams = runtime.service
     return [
         EventConsumer(
-            QueueBinding(PAYMENTS_QUEUE, [BILL_PAID, BILL_EXPIRED, BILL_CANCELLED]),
+            QueueBinding(PAYMENTS_QUEUE, [BILL_ISSUED, BILL_PAID, BILL_EXPIRED, BILL_CANCELLED]),
             {
+                BILL_ISSUED: typed_handler(BillIssued, exams.on_bill_issued),
                 BILL_PAID: typed_handler(BillPaid, exams.on_bill_paid),
                 BILL_EXPIRED: typed_handler(BillExpired, exams.on_bill_expired),
                 BILL_CANCELLED: typed_handler(BillCancelled, exams.on_bill_cancelled),

@@ -955,6 +955,19 @@ class PaymentMade:
     paid_at: datetime
 
 
+def record_bill(request: ExamRequest, reference: str, e_payment_number: str) -> RequestChange:
+    """Payments issued the fee's bill: keep its e-payment number, so the inquiry shows it while
+    the fee waits (an SMS can be lost). Only the request's current fee, once; no event."""
+    if (
+        request.status is not RequestStatus.AWAITING_PAYMENT
+        or request.fee.payment_reference != reference
+        or request.fee.e_payment_number is not None
+    ):
+        return RequestChange(request, is_noop=True)
+    fee = request.fee.model_copy(update={"e_payment_number": e_payment_number})
+    return RequestChange(request.model_copy(update={"fee": fee}))
+
+
 def record_payment(request: ExamRequest, paid: PaymentMade, now: datetime) -> RequestChange:
     """Seed 004, steps 2 and 3: the fee is paid; the branch is the exam's type.
 

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from prometheus_client import Counter, Gauge
 
-from contracts import BillCancelled, BillExpired, BillPaid, CloudEvent, LocalizedText
+from contracts import BillCancelled, BillExpired, BillIssued, BillPaid, CloudEvent, LocalizedText
 from contracts.exams import ExamSessionScheduled
 from services.common.calendar import WorkingCalendar
 from services.common.clock import Clock
@@ -223,6 +223,17 @@ class Exams:
         return await self.store.search_sessions(query, skip=skip, limit=limit)
 
     # ---- events in ---------------------------------------------------------------------------
+
+    async def on_bill_issued(self, bill: BillIssued) -> None:
+        """The fee's bill exists: the inquiry shows its e-payment number while it waits."""
+        number = domain.request_number_of(bill.payment_reference)
+        if number is None:
+            return  # another service's bill
+        await self._change_request(
+            number,
+            lambda r, now: domain.record_bill(r, bill.payment_reference, bill.e_payment_number),
+            MAX_ATTEMPTS,
+        )
 
     async def on_bill_paid(self, bill: BillPaid) -> None:
         """Seed 004, steps 2 and 3; an official candidate is then seated in a session."""

@@ -18,6 +18,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from contracts import Applicant, LocalizedText
 from contracts.phones import jordan_mobile
 from services.common.auth import CurrentUser, Principal, ensure_owner, require_roles
+from services.common.formatting import PendingBillPublic
 from services.common.idempotency import Idempotency, IdempotencyKey
 from services.common.problems import Forbidden, Invalid, NotFound
 from services.common.uploads import Upload, download, read_upload
@@ -235,6 +236,10 @@ class RequestPublic(BaseModel):
     external_approvals: list[ExternalApprovalPublic]
     decision_reasons: str | None
     e_payment_number: str | None
+    pending_bill: PendingBillPublic | None = Field(
+        description="While the fee waits: its e-payment number, amount and due time, and how "
+        "to pay, in Arabic and English."
+    )
     licence: LicencePublic | None
     sla: SlaPublic
     timeline: list[TimelineEntry]
@@ -289,6 +294,14 @@ def request_public(
         ],
         decision_reasons=request.decision_reasons,
         e_payment_number=request.e_payment_number,
+        pending_bill=PendingBillPublic.of(
+            request.e_payment_number, request.bill_amount_fils, request.bill_due_at
+        )
+        if request.status is domain.RequestStatus.AWAITING_PAYMENT
+        and request.e_payment_number is not None
+        and request.bill_amount_fils is not None
+        and request.bill_due_at is not None
+        else None,
         licence=None if licence is None else LicencePublic(
             number=licence.number, issued_at=licence.issued_at, valid_until=licence.valid_until,
             verification_url=licensing.verification_url(licence.token),

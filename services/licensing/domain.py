@@ -367,6 +367,9 @@ class LicenceRequest(Record):
     bills: int = 0
     payment_reference: str | None = None
     e_payment_number: str | None = None
+    # The pending bill's amount and last instant, from payments.bill.issued (for the inquiry).
+    bill_amount_fils: int | None = None
+    bill_due_at: datetime | None = None
     is_refund_requested: bool = False
     licence: Licence | None = None
     # The SLA: the target instant (moved on by paused working days), when the clock was paused,
@@ -729,6 +732,29 @@ class _Bill:
     event: Event
     bills: int
     payment_reference: str
+
+
+def record_bill(
+    request: LicenceRequest, reference: str, e_payment_number: str, amount_fils: int,
+    due_at: datetime,
+) -> Change | None:  # fmt: skip
+    """Payments issued the fee's bill: keep its number, amount and due time, so the inquiry shows
+    them while the fee waits (an SMS can be lost). Only the current bill, once; no event."""
+    if (
+        request.status is not RequestStatus.AWAITING_PAYMENT
+        or request.payment_reference != reference
+        or request.e_payment_number is not None
+    ):
+        return None
+    return Change(
+        request.model_copy(
+            update={
+                "e_payment_number": e_payment_number,
+                "bill_amount_fils": amount_fils,
+                "bill_due_at": due_at,
+            }
+        )
+    )
 
 
 def _bill(request: LicenceRequest, due_at: datetime) -> _Bill:

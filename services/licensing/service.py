@@ -18,7 +18,7 @@ from typing import Literal
 
 from prometheus_client import Counter
 
-from contracts import BillCancelled, BillExpired, BillPaid, CloudEvent
+from contracts import BillCancelled, BillExpired, BillIssued, BillPaid, CloudEvent
 from services.common.calendar import WorkingCalendar
 from services.common.clock import Clock
 from services.common.mongo import Document, request_number
@@ -286,6 +286,19 @@ class Licensing:
             logger.warning("bill %s names no request of this service", reference)
             return False
         return True
+
+    async def on_bill_issued(self, event: CloudEvent, data: BillIssued) -> None:
+        """The fee's bill exists: the inquiry shows its number, amount and due time."""
+        if not await self._is_ours(data.payment_reference, data.request_number):
+            return
+        await self._change(
+            data.request_number,
+            lambda r, now: domain.record_bill(
+                r, data.payment_reference, data.e_payment_number, data.amount_fils, data.due_at
+            ),
+            MAX_ATTEMPTS,
+            refuse=False,
+        )
 
     async def on_bill_paid(self, event: CloudEvent, data: BillPaid) -> None:
         """Step 9: the fee was paid: issue the licence (a number and a verification token)."""

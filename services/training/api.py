@@ -17,6 +17,7 @@ from contracts import Applicant, LocalizedText
 from contracts.phones import jordan_mobile
 from contracts.training import GisCourse
 from services.common.auth import CurrentUser, Principal, ensure_owner, require_roles
+from services.common.formatting import PendingBillPublic
 from services.common.idempotency import Idempotency, IdempotencyKey
 from services.common.problems import Forbidden, NotFound
 from services.common.uploads import Upload, download, read_upload
@@ -176,6 +177,10 @@ class RequestPublic(BaseModel):
     rejection_reasons: LocalizedText | None
     cancel_reason: LocalizedText | None
     e_payment_number: str | None
+    pending_bill: PendingBillPublic | None = Field(
+        description="While the fee waits: its e-payment number, amount and due time, and how "
+        "to pay, in Arabic and English."
+    )
     withheld_fils: int
     refund_fils: int
     refund_status: str | None
@@ -217,6 +222,13 @@ def request_public(
         rejection_reasons=request.rejection_reasons,
         cancel_reason=request.cancel_reason,
         e_payment_number=request.e_payment_number,
+        pending_bill=PendingBillPublic.of(
+            request.e_payment_number, app.fee_fils, request.payment_due_at
+        )
+        if request.status is Status.AWAITING_PAYMENT
+        and request.e_payment_number
+        and request.payment_due_at
+        else None,
         withheld_fils=request.withheld_fils,
         refund_fils=request.refund_fils,
         refund_status=request.refund_status,

@@ -1,5 +1,6 @@
 """The events the training service reacts to: the outcomes of its bills and refunds, one queue.
 
+`payments.bill.issued.v1` records the e-payment number the inquiry shows while the fee waits;
 `payments.bill.paid.v1` approves an individual's GIS training (seed 003, step 10);
 `payments.bill.expired.v1` and `payments.bill.cancelled.v1` mean the fee can no longer be paid,
 so the request is cancelled (note 2; payments is the only clock of the unpaid fee, so it cannot
@@ -16,6 +17,7 @@ from services.training.service import Training
 
 QUEUE = "training.payments"
 KEYS = (
+    "payments.bill.issued.v1",
     "payments.bill.paid.v1",
     "payments.bill.expired.v1",
     "payments.bill.cancelled.v1",
@@ -26,6 +28,7 @@ KEYS = (
 
 def handlers(training: Training) -> dict[str, Handler]:
     return {
+        "payments.bill.issued.v1": training.on_bill_issued,
         "payments.bill.paid.v1": training.on_bill_paid,
         "payments.bill.expired.v1": training.on_bill_ended,
         "payments.bill.cancelled.v1": training.on_bill_ended,

@@ -569,6 +569,18 @@ def _about(request: TrainingRequest) -> dict[str, object]:
     }
 
 
+def record_bill(request: TrainingRequest, reference: str, e_payment_number: str) -> Change | None:
+    """Payments issued the fee's bill: keep its e-payment number, so the inquiry shows it while
+    the fee waits (an SMS can be lost). Only the current bill, once; no event."""
+    if (
+        request.status is not Status.AWAITING_PAYMENT
+        or request.payment_reference != reference
+        or request.e_payment_number is not None
+    ):
+        return None
+    return Change(request.model_copy(update={"e_payment_number": e_payment_number}))
+
+
 def payment_reference(number: str) -> str:
     return reference(SERVICE, number, "fee")
 

@@ -20,6 +20,7 @@ from contracts import (
     Applicant,
     BillCancelled,
     BillExpired,
+    BillIssued,
     BillPaid,
     CloudEvent,
     LocalizedText,
@@ -266,6 +267,15 @@ class Training:
             logger.warning("payments event %s names no request of this service", reference)
             return False
         return True
+
+    async def on_bill_issued(self, event: CloudEvent, data: BillIssued) -> None:
+        """The fee's bill exists: the inquiry shows its e-payment number while it waits."""
+        if not await self._ours(data.payment_reference, data.request_number):
+            return
+        await self.change(
+            data.request_number,
+            lambda r: domain.record_bill(r, data.payment_reference, data.e_payment_number),
+        )
 
     async def on_bill_paid(self, event: CloudEvent, data: BillPaid) -> None:
         if not await self._ours(data.payment_reference, data.request_number):

@@ -37,6 +37,7 @@ def test_the_app_builds_with_its_routes() -> None:
 
 def test_the_consumers_take_the_bill_and_refund_outcomes() -> None:
     assert set(consumers.KEYS) == {
+        "payments.bill.issued.v1",
         "payments.bill.paid.v1",
         "payments.bill.expired.v1",
         "payments.bill.cancelled.v1",
