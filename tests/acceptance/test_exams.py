@@ -1,0 +1,73 @@
+"""Exams, as its README's walkthrough goes: a trial exam request, its bill, paid by the bank after
+time moved on, then attendance, result and collection."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from tests.acceptance.conftest import Platform
+
+CITIZEN = ("citizen-ex-1", "citizen")
+COORDINATOR = ("coordinator-1", "exams.coordinator")
+
+
+def test_a_trial_exam_from_request_to_certificate(platform: Platform) -> None:
+    created = platform.call(
+        "POST",
+        "exams",
+        "/v1/requests",
+        as_=CITIZEN,
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+        json={
+            "exam_type": "trial",
+            "exam_code": "english-placement",
+            "applicant_name": "ليلى أحمد الحداد",
+            "id_type": "national_number",
+            "id_number": "9871012345",
+            "phone": "0791234567",
+            "lang": "ar",
+        },
+        expect=201,
+    ).json()
+    number = created["request_number"]
+    assert created["status"] == "awaiting_payment"
+
+    # The bill SMS, and the inquiry shows the same number, amount and due time while it waits.
+    path = f"/v1/requests/{number}"
+    inquiry = platform.until("exams", path, CITIZEN, lambda body: body["pending_bill"])
+    bill = inquiry["pending_bill"]
+    e_payment_number = bill["e_payment_number"]
+    assert inquiry["fee"]["e_payment_number"] == e_payment_number
+    assert bill["amount"] == "10.000" and bill["due"].endswith(" 23:59")
+    assert e_payment_number in bill["how_to_pay"]["ar"]
+    assert e_payment_number in bill["how_to_pay"]["en"]
+    assert platform.sms(number, "payments.bill.issued.v1") == (
+        f"أمانة عمّان الكبرى: رقم الدفع الإلكتروني للطلب {number} هو {e_payment_number} بمبلغ "
+        "10.000 دينار (رسوم تحديد مستوى الإنجليزية). يُدفع عبر إي فواتيركم (رقم المفوتر 106) "
+        f"قبل {bill['due']}."
+    )
+
+    # Two hours later (the clock file), the bank pays with the simulator.
+    platform.move_clock(datetime.now(UTC) + timedelta(hours=2))
+    platform.pay(e_payment_number)
+    assert platform.sms(number, "exams.request.paid.v1") == (
+        f"أمانة عمّان الكبرى: تم دفع رسوم الطلب {number} (تحديد مستوى الإنجليزية). يمكنكم "
+        "الحضور لعقد الامتحان التجريبي في أي وقت خلال الدوام الرسمي في مركز التدريب - الشميساني."
+    )
+    paid = platform.until("exams", path, CITIZEN, lambda b: b["status"] == "ready_to_sit")
+    assert paid["pending_bill"] is None and paid["fee"]["paid_at"]
+
+    platform.call("POST", "exams", f"{path}/attendance", as_=COORDINATOR, json={}, expect=200)
+    platform.call(
+        "POST",
+        "exams",
+        f"{path}/result",
+        as_=COORDINATOR,
+        json={"outcome": "passed", "score": 78},
+        expect=200,
+    )
+    platform.sms(number, "exams.request.result_recorded.v1")
+    platform.call("POST", "exams", f"{path}/collection", as_=COORDINATOR, json={}, expect=200)
+    final = platform.call("GET", "exams", path, as_=CITIZEN, expect=200).json()
+    assert final["status"] == "certificate_collected"
