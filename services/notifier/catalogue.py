@@ -31,8 +31,10 @@ from services.notifier.domain import (
     LANGUAGES,
     TRANSITIONS,
     amman_clock,
+    amman_date,
     amman_time,
     count_segments,
+    deadline_text,
     end_sentence,
     format_jod,
     one_line,
@@ -89,7 +91,9 @@ class Catalogue:
         )
         self._environment.filters.update(
             jod=format_jod,
+            amman_date=amman_date,
             amman_time=amman_time,
+            deadline=deadline_text,
             amman_clock=amman_clock,
             shorten=shorten,
             sentence=end_sentence,

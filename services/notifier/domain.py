@@ -16,14 +16,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 # Re-exported: the notifier's modules name the phone rule through its domain.
 from contracts.phones import InvalidPhone as InvalidPhone
 from contracts.phones import jordan_mobile
 from contracts.phones import mask_phone as mask_phone
 
-AMMAN = ZoneInfo("Asia/Amman")
+# Dates, times and amounts follow the rules every service shares (services/common/formatting.py).
+from services.common.formatting import AMMAN as AMMAN
+from services.common.formatting import amman_clock as amman_clock
+from services.common.formatting import amman_date as amman_date
+from services.common.formatting import amman_time as amman_time
+from services.common.formatting import deadline_text as deadline_text
+from services.common.formatting import format_jod as format_jod
+
 LANGUAGES: tuple[str, ...] = ("ar", "en")
 DEFAULT_LANGUAGE = "ar"
 # Every template must render within this many segments (a longer SMS costs more and arrives in
@@ -490,28 +496,6 @@ def count_segments(text: str) -> Segments:
 
 
 # ---- what the texts show -----------------------------------------------------------------------
-
-
-def format_jod(fils: int) -> str:
-    """12500 fils -> `12.500`: dinars with the three decimals of fils, never a float."""
-    if fils < 0:
-        raise ValueError("an amount is never negative")
-    dinars, rest = divmod(fils, 1000)
-    return f"{dinars}.{rest:03d}"
-
-
-def amman_time(instant: datetime) -> str:
-    """An instant as Amman reads it: `01/12/2026 23:59` (Asia/Amman, 24-hour clock)."""
-    if instant.tzinfo is None:
-        raise ValueError("need an aware datetime")
-    return instant.astimezone(AMMAN).strftime("%d/%m/%Y %H:%M")
-
-
-def amman_clock(instant: datetime) -> str:
-    """Only the time of day in Amman: `14:35`."""
-    if instant.tzinfo is None:
-        raise ValueError("need an aware datetime")
-    return instant.astimezone(AMMAN).strftime("%H:%M")
 
 
 def shorten(text: str, width: int) -> str:

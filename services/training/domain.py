@@ -54,6 +54,7 @@ from services.common.errors import DomainError as DomainError
 from services.common.errors import FieldError as FieldError
 from services.common.errors import NotAllowedNow as NotAllowedNow
 from services.common.errors import RuleBroken as RuleBroken
+from services.common.formatting import end_of_day
 from services.common.workflow import HistoryEntry as HistoryEntry
 from services.common.workflow import State as State
 from services.common.workflow import Step as Step
@@ -626,7 +627,8 @@ def flag_attachments(
     calendar: WorkingCalendar,
 ) -> Change:  # fmt: skip
     """Step 7: the attachment is wrong; 3 working days to correct it."""
-    due = calendar.deadline_after(now, CORRECTION_WORKING_DAYS)
+    # Due at 23:59 Amman time of the last day (services/common/formatting.py), as stated.
+    due = end_of_day(calendar.add_working_days(local_date(now), CORRECTION_WORKING_DAYS))
     event = TrainingAttachmentsRejected(**_about(request), note=note, correct_by=due)
     return _moved(
         request, Action.FLAG_ATTACHMENTS, now, by,
@@ -708,7 +710,7 @@ def approve(
     course = request.application.course
     assert course is not None
     reference = payment_reference(request.number)
-    due = calendar.deadline_after(now, PAYMENT_WORKING_DAYS)
+    due = end_of_day(calendar.add_working_days(local_date(now), PAYMENT_WORKING_DAYS))
     payment = PaymentRequested(
         payment_reference=reference,
         request_number=request.number,

@@ -36,7 +36,8 @@ import httpx
 import pytest
 
 from deploy import run
-from services.common.clock import set_file_clock
+from services.common.clock import FileClock, set_file_clock
+from services.notifier.domain import shorten
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 120.0
@@ -159,6 +160,10 @@ class Platform:
         assert done.returncode == 0, f"the simulator could not pay: {done.stdout} {done.stderr}"
         return done.stdout
 
+    def now(self) -> datetime:
+        """The platform's time (the clock file's): later tests move on from it, never back."""
+        return FileClock(self.clock_file).now()
+
     def move_clock(self, instant: datetime) -> None:
         """Write an ISO instant to the clock file, as the READMEs say."""
         set_file_clock(self.clock_file, instant)
@@ -189,6 +194,18 @@ class Platform:
             seen = [m["template"] for m in self.messages(request_number)]
             time.sleep(0.3)
         raise AssertionError(f"no SMS {template} for {request_number} in {timeout}s; seen {seen}")
+
+    def bill_sms(self, request_number: str, bill: dict[str, Any], owner: tuple[str, str]) -> str:
+        """The exact Arabic SMS payments sends for a pending bill as the inquiry shows it; the
+        description (what the bill is for, in 30 characters) is read from payments' bill API."""
+        number = bill["e_payment_number"]
+        found = self.call("GET", "payments", f"/v1/bills/{number}", as_=owner, expect=200).json()
+        description = shorten(found["description"]["ar"], 30)
+        return (
+            f"أمانة عمّان الكبرى: رقم الدفع الإلكتروني للطلب {request_number} هو {number} بمبلغ "
+            f"{bill['amount']} دينار ({description}). يُدفع عبر إي فواتيركم (رقم المفوتر 106) "
+            f"قبل {bill['due']}."
+        )
 
     def until(
         self, service: str, path: str, as_: tuple[str, str], check: Any, timeout: float = 30

@@ -4,7 +4,7 @@ time moved on, then attendance, result and collection."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from tests.acceptance.conftest import Platform
 
@@ -49,7 +49,7 @@ def test_a_trial_exam_from_request_to_certificate(platform: Platform) -> None:
     )
 
     # Two hours later (the clock file), the bank pays with the simulator.
-    platform.move_clock(datetime.now(UTC) + timedelta(hours=2))
+    platform.move_clock(platform.now() + timedelta(hours=2))
     platform.pay(e_payment_number)
     assert platform.sms(number, "exams.request.paid.v1") == (
         f"أمانة عمّان الكبرى: تم دفع رسوم الطلب {number} (تحديد مستوى الإنجليزية). يمكنكم "

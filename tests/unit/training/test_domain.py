@@ -168,7 +168,7 @@ def test_attachments_flagged_then_corrected_in_time_go_back_to_review() -> None:
     request = flagged.request
     assert request.status is Status.AWAITING_CORRECTION
     # Three working days: Mon, Tue, Wed -> the end of Wednesday 25 Nov in Amman.
-    assert request.due_at == datetime(2026, 11, 25, 21, 0, tzinfo=UTC)
+    assert request.due_at == datetime(2026, 11, 25, 20, 59, 59, tzinfo=UTC)
     corrected = domain.correct_attachments(request, attachment(), NOW + timedelta(days=1), CALENDAR)
     assert corrected.request.status is Status.UNDER_REVIEW and corrected.events == ()
     assert corrected.request.due_at is None
@@ -196,7 +196,7 @@ def test_approving_a_paid_course_requests_the_fee_due_in_three_working_days() ->
     payment = change.events[0][1]
     assert payment.amount_fils == 200000  # type: ignore[attr-defined]
     assert payment.payment_reference == "training:TR-2026-000001:fee"  # type: ignore[attr-defined]
-    assert payment.due_at == datetime(2026, 11, 25, 21, 0, tzinfo=UTC)  # type: ignore[attr-defined]
+    assert payment.due_at == datetime(2026, 11, 25, 20, 59, 59, tzinfo=UTC)  # type: ignore[attr-defined]
     assert change.request.status is Status.AWAITING_PAYMENT and change.request.due_at is None
 
 

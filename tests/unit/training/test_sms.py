@@ -64,7 +64,7 @@ BRANCHES: dict[str, tuple[Callable[[], Change | None], str]] = {
     ),
     "2 attachments to correct": (
         lambda: domain.flag_attachments(submitted(), NOTE, NOW, "r", CALENDAR),
-        f"يرجى تصويب مرفقات الطلب {N} (الكتاب غير مختوم) خلال 3 أيام عمل قبل 26/11/2026 00:00 من "
+        f"يرجى تصويب مرفقات الطلب {N} (الكتاب غير مختوم) خلال 3 أيام عمل قبل 25/11/2026 23:59 من "
         "شاشة الاستعلام على www.amman.jo وإلا يُلغى الطلب.",
     ),
     "2 not corrected: cancelled": (
@@ -86,17 +86,17 @@ BRANCHES: dict[str, tuple[Callable[[], Change | None], str]] = {
     "5 approved, free": (
         lambda: domain.approve(submitted(nominated()), NOW, "r", CALENDAR),
         f"تمت الموافقة على طلبكم {N}. يمكنكم طباعة كتاب الموافقة من شاشة الاستعلام عن الطلب على "
-        "www.amman.jo. يبدأ التدريب في 2026-12-06.",
+        "www.amman.jo. يبدأ التدريب في 06/12/2026.",
     ),
     "5 approved, paid": (
         lambda: domain.pay(billed(), "2026000123457", NOW, 200000, NOW),
         f"تمت الموافقة على طلبكم {N} بعد دفع الرسوم. يمكنكم طباعة كتاب الموافقة من شاشة "
-        "الاستعلام عن الطلب على www.amman.jo. يبدأ التدريب في 2026-12-06.",
+        "الاستعلام عن الطلب على www.amman.jo. يبدأ التدريب في 06/12/2026.",
     ),
     "6 no-show: postponement offered": (
         lambda: domain.record_no_show(paid(), ON_START, "s"),
         f"لم تحضروا لمباشرة التدريب (الطلب {N}). يمكنكم تأجيله لمرة واحدة فقط إلى موعد لا "
-        "يتجاوز 2027-01-06 من شاشة الاستعلام على www.amman.jo",
+        "يتجاوز 06/01/2027 من شاشة الاستعلام على www.amman.jo",
     ),
     "6 postponed": (
         lambda: domain.postpone(
@@ -105,7 +105,7 @@ BRANCHES: dict[str, tuple[Callable[[], Change | None], str]] = {
             ON_START,
             CALENDAR,
         ),
-        f"تم تأجيل التدريب للطلب {N}، ويبدأ في 2026-12-20 وينتهي في 2026-12-31. لا يمكن التأجيل "
+        f"تم تأجيل التدريب للطلب {N}، ويبدأ في 20/12/2026 وينتهي في 31/12/2026. لا يمكن التأجيل "
         "مرة أخرى.",
     ),
     "6 second no-show: 25 % withheld": (
