@@ -126,6 +126,9 @@ def service_env(
         # Debian's single-node RabbitMQ: classic queues (see deploy/README.md).
         "QUEUE_TYPE": environ.get("QUEUE_TYPE", "classic" if local else "quorum"),
     }
+    if name == "licensing" and not environ.get("LICENSING_PUBLIC_BASE_URL"):
+        # The licence's link in the SMS points at this run's licensing, whatever its port.
+        env["LICENSING_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
     if env["ENVIRONMENT"] != "production":
         env["CLOCK_FILE"] = environ.get("CLOCK_FILE") or str(CLOCK_FILE)
     if name != "contractors" or env["ENVIRONMENT"] != "development":
