@@ -272,6 +272,9 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     for line in banner.splitlines():
         if line.startswith(run.OTP_LINE):
             otp = line.removeprefix(run.OTP_LINE).strip()
+    # Stopped with SIGTERM (a CI timeout), pytest would die without its teardown and leave the
+    # platform running: make SIGTERM an interrupt, which pytest tears down after.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     platform = Platform(
         ports=run.ports(env),
         clock_file=directory / "clock",
@@ -298,6 +301,11 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
                 process.wait(10)
         _vhost(infra["AMQP_URL"], name, delete=True)
         _drop_databases(infra["MONGO_URL"], prefix)
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _drop_databases(mongo_url: str, prefix: str) -> None:

@@ -124,7 +124,7 @@ async def test_approved_with_a_fee_paid_renews_the_permit_and_redelivery_changes
     bill_paid = await published.one("payments.bill.paid.v1", number)
     await platform.deliver_again(bill_paid)
     await platform.deliver_again(bill_paid, new_id=True)
-    await platform.consumed("contractors.payments", 3)
+    await platform.consumed("contractors.payments", 4)  # issued, the outcome, 2 again
     assert (await platform.inquiry(number))["version"] == completed["version"]
     assert (await platform.permit("C-10234", "P-2026-0112"))["valid_to"] == end.isoformat()
     assert len(await platform.sms(number, 3)) == 3
@@ -176,7 +176,7 @@ async def test_an_unpaid_bill_expires_and_cancels_the_renewal(
     expired = await published.one("payments.bill.expired.v1", number)
     await platform.deliver_again(expired)
     await platform.deliver_again(expired, new_id=True)
-    await platform.consumed("contractors.payments", 3)
+    await platform.consumed("contractors.payments", 4)  # issued, the outcome, 2 again
     assert (await platform.inquiry(number))["version"] == cancelled["version"]
     assert len(await platform.sms(number, 3)) == 3
     assert len(published.of("contractors.renewal.cancelled.v1", number)) == 1
