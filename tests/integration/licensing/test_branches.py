@@ -37,8 +37,8 @@ async def test_1_in_english_the_sms_is_in_english(platform: Platform) -> None:
 
     text = await platform.sms(number, "licensing.request.submitted.v1")
     assert text == (
-        f"Greater Amman Municipality: your professional licence request {number} was received "
-        "and accepted. It is completed within 3 working days; you will get an SMS at each step."
+        f"Greater Amman Municipality: licence request {number} for بقالة الأمل in Al-Wehdat "
+        "(Amman New Camp) is received: done within 3 working days, an SMS at each step."
     )
 
 

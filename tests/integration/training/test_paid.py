@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from services.common.formatting import amman_date
 from services.training.domain import add_months
 from tests.integration.conftest import eventually
 from tests.integration.training.conftest import CALENDAR, Platform
@@ -36,7 +37,7 @@ async def test_3_paid_gis_training_is_approved_after_the_fee(platform: Platform)
     assert text == (
         f"أمانة عمّان الكبرى: تمت الموافقة على طلبكم {number} بعد دفع الرسوم. يمكنكم طباعة "
         "كتاب الموافقة من شاشة الاستعلام عن الطلب على www.amman.jo. يبدأ التدريب في "
-        f"{form['start_date']}."
+        f"{amman_date(form['start_date'])}."
     )
     found = await platform.status_becomes(number, "approved")
     assert found["e_payment_number"] == bill["e_payment_number"]
@@ -90,7 +91,7 @@ async def test_6_no_show_then_postponed_once_then_attended(platform: Platform) -
     text = await platform.sms(number, "training.request.postponement_offered.v1")
     assert text == (
         f"أمانة عمّان الكبرى: لم تحضروا لمباشرة التدريب (الطلب {number}). يمكنكم تأجيله لمرة "
-        f"واحدة فقط إلى موعد لا يتجاوز {latest.isoformat()} من شاشة الاستعلام على www.amman.jo"
+        f"واحدة فقط إلى موعد لا يتجاوز {amman_date(latest)} من شاشة الاستعلام على www.amman.jo"
     )
     path = f"/v1/requests/{number}/postpone"
     too_late = await platform.call(
@@ -109,7 +110,7 @@ async def test_6_no_show_then_postponed_once_then_attended(platform: Platform) -
     assert body["status"] == "postponed" and body["start_date"] == new_start.isoformat()
     assert body["original_start_date"] == start.isoformat()
     moved = await platform.sms(number, "training.request.postponed.v1")
-    assert f"ويبدأ في {new_start.isoformat()}" in moved
+    assert f"ويبدأ في {amman_date(new_start)}" in moved
     twice = await platform.call(
         "POST", path, citizen, {"start_date": (new_start + timedelta(days=1)).isoformat()}
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.common.formatting import amman_date
 from tests.integration.training.conftest import PNG, Platform
 
 pytestmark = pytest.mark.integration
@@ -129,7 +130,7 @@ async def test_5_free_student_training_is_approved_and_the_letter_printable(
     assert text == (
         f"أمانة عمّان الكبرى: تمت الموافقة على طلبكم {number}. يمكنكم طباعة كتاب الموافقة من "
         "شاشة الاستعلام عن الطلب على www.amman.jo. يبدأ التدريب في "
-        f"{form['start_date']}."
+        f"{amman_date(form['start_date'])}."
     )
     assert "payments.bill.issued.v1" not in await platform.templates(number)
     path = f"/v1/requests/{number}/approval-letter"
