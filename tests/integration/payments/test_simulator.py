@@ -26,7 +26,12 @@ async def simulate(payments: Any, *args: str) -> tuple[int, str]:
         "--biller-code",
         BILLER_CODE,
         cwd=ROOT,
-        env={**os.environ, "PAYMENTS_EFAWATEERCOM_SECRET": SECRET},
+        # The simulator signs at the time of the clock file payments reads (as `make run`'s).
+        env={
+            **os.environ,
+            "PAYMENTS_EFAWATEERCOM_SECRET": SECRET,
+            "CLOCK_FILE": str(payments.clock_file),
+        },
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
@@ -51,3 +56,19 @@ async def test_the_simulator_pays_a_bill_by_its_number_and_can_send_a_bad_one(
     assert paid[0] == 0 and "HTTP 200" in paid[1], paid[1]
     bill_paid = await published.one("payments.bill.paid.v1", event.data["payment_reference"])
     assert bill_paid["amount_fils"] == 100000
+
+
+async def test_the_simulator_pays_after_time_was_moved(
+    payments: Any, published: Any, request_payment: Any
+) -> None:
+    """It signs at the services' time (their clock file), not the real one: a day later than
+    real time, the payment is still inside the signature window."""
+    from datetime import timedelta
+
+    event, issued = await request_payment(amount_fils=30000)
+    payments.move_clock(payments.now() + timedelta(days=1))
+    await asyncio.sleep(0.5)
+    code, output = await simulate(payments, "pay", issued["e_payment_number"])
+    assert code == 0 and "HTTP 200" in output, output
+    paid = await published.one("payments.bill.paid.v1", event.data["payment_reference"])
+    assert paid["amount_fils"] == 30000
