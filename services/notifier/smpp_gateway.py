@@ -515,6 +515,7 @@ class SmppGateway:
     async def send(self, sms: OutgoingSms) -> GatewayResult:
         parts = smpp.make_parts(sms.text, sms.encoding, sms.reference, self.config.concatenation)
         smsc_ids: list[str] = []
+        unanswered: list[int] = []
         for number, part in enumerate(parts, start=1):
             if number > 1 and self._limiter is not None:
                 await self._limiter.acquire()
@@ -523,7 +524,11 @@ class SmppGateway:
                 smsc_ids.append(outcome)
                 continue
             if outcome is None:
-                return await self._unanswered(sms, number, len(parts))
+                if self.config.unanswered == "resubmit":
+                    return self._unanswered(number, len(parts))
+                # Held: never sent again; the parts after it were never sent, so they go now.
+                unanswered.append(number)
+                continue
             if outcome == _NOT_BOUND:
                 return TemporaryFailure(f"not bound to the SMSC: {self.last_error or 'binding'}")
             status = outcome
@@ -532,9 +537,28 @@ class SmppGateway:
             if status in smpp.TEMPORARY_STATUSES:
                 return TemporaryFailure(reason)
             return PermanentFailure(reason)
-        if self._store is not None:
+        if self._store is not None and smsc_ids:
             await self._store.accepted(sms.reference, smsc_ids)
-        return Accepted(provider_id=",".join(smsc_ids)[:100])
+        provider_id = ",".join(smsc_ids)[:100] or None
+        if not unanswered:
+            return Accepted(provider_id=provider_id)
+        if self._store is not None:
+            await self._store.hold(sms.reference, sms.phone, sms.text)
+        logger.warning(
+            "SMPP: SMS %s to %s: no answer to part(s) %s before the link dropped; held, not "
+            "sent again",
+            sms.reference,
+            mask_phone(sms.phone),
+            unanswered,
+        )
+        where = f" (part {unanswered[0]} of {len(parts)})" if len(parts) > 1 else ""
+        return Accepted(
+            provider_id=provider_id,
+            reason=(
+                f"the SMSC link dropped before its answer{where}: not sent again, awaiting "
+                "its receipt"
+            ),
+        )
 
     async def _submit(self, sms: OutgoingSms, part: smpp.Part) -> str | int | None:
         """The SMSC's message id, its error status, or None when the answer never came."""
@@ -571,26 +595,11 @@ class SmppGateway:
                 return int(response.status)
             return _text(getattr(response, "message_id", "")) or f"{sms.reference}:{id(part)}"
 
-    async def _unanswered(self, sms: OutgoingSms, number: int, total: int) -> GatewayResult:
+    def _unanswered(self, number: int, total: int) -> GatewayResult:
         where = f" (part {number} of {total})" if total > 1 else ""
-        if self.config.unanswered == "resubmit":
-            return TemporaryFailure(
-                f"the SMSC link dropped before its answer{where}; sent again "
-                "(NOTIFIER_SMPP_UNANSWERED=resubmit)"
-            )
-        if self._store is not None:
-            await self._store.hold(sms.reference, sms.phone, sms.text)
-        logger.warning(
-            "SMPP: SMS %s to %s: no answer before the link dropped%s; held, not sent again",
-            sms.reference,
-            mask_phone(sms.phone),
-            where,
-        )
-        return Accepted(
-            reason=(
-                f"the SMSC link dropped before its answer{where}: not sent again, awaiting "
-                "its receipt"
-            )
+        return TemporaryFailure(
+            f"the SMSC link dropped before its answer{where}; sent again "
+            "(NOTIFIER_SMPP_UNANSWERED=resubmit)"
         )
 
     # ---- receipts ------------------------------------------------------------------------
