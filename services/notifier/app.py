@@ -111,7 +111,10 @@ class NotifierSettings(ServiceSettings):
         if self.environment is Environment.PRODUCTION:
             if self.notifier_gateway not in ("http", "smpp"):
                 raise ValueError("production sends real SMS: NOTIFIER_GATEWAY must be http or smpp")
-            if not self.notifier_receipt_secret.get_secret_value():
+            if (
+                self.notifier_gateway == "http"
+                and not self.notifier_receipt_secret.get_secret_value()
+            ):
                 raise ValueError("production needs NOTIFIER_RECEIPT_SECRET to check receipts")
             if self.notifier_sealing_key is None:
                 raise ValueError("production needs NOTIFIER_SEALING_KEY for one-time codes")

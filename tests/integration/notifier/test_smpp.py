@@ -116,7 +116,7 @@ def encoded(text: str) -> bytes:
 
 
 async def test_arabic_and_english_in_one_part_and_several_with_exact_bytes_and_udh(
-    start_smpp_notifier: Any, smsc: Smsc, amqp: Any
+    start_smpp_notifier: Any, smsc: Smsc, amqp: Any, mongo: Any, database_name: str
 ) -> None:
     _, staff = await start_smpp_notifier()
     texts = {random_phone(): text for text in (ENGLISH, ARABIC, LONG_ENGLISH, LONG_ARABIC)}
@@ -154,8 +154,12 @@ async def test_arabic_and_english_in_one_part_and_several_with_exact_bytes_and_u
                 payload += raw[6:]
         assert payload == encoded(text)
         assert "".join(submit["text"] for submit in submits) == text
-        # The SMSC's message ids, one a part, are what the notifier keeps as the provider's id.
-        assert message["provider_id"].count(",") == segments.count - 1
+        # The SMSC's message id of each part is kept, and leads a receipt back to the message.
+        stored = await mongo[database_name]["messages"].find_one({"_id": message["id"]})
+        parts = mongo[database_name]["smpp_parts"].find({"message": message["id"]})
+        smsc_ids = sorted([part["_id"] async for part in parts])
+        assert len(smsc_ids) == segments.count
+        assert sorted(stored["provider_id"].split(",")) == smsc_ids
 
     # The link is kept up: the gateway's enquire_link every second, answered.
     await eventually(
