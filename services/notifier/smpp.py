@@ -210,9 +210,8 @@ class Receipt:
     smsc_message_id: str
     state: str
     error: str | None
-    # Where the message went (the receipt's source address) and the start of its text.
+    # Where the message went (the receipt's source address), E.164.
     phone: str
-    text_start: str
 
     @property
     def status(self) -> ReceiptStatus | None:
@@ -245,5 +244,4 @@ def parse_receipt(
         state=state,
         error=fields.get("err"),
         phone="+" + source_addr.lstrip("+") if source_addr else "",
-        text_start=fields.get("text", ""),
     )

@@ -21,10 +21,10 @@ is asyncio streams (TLS through `ssl`), because smpplib's own client is a blocki
 - **A submit written but never answered** (the link dropped, or the answer timed out): the SMSC
   may or may not have the message. `NOTIFIER_SMPP_UNANSWERED=hold` (the default) never sends it
   again: it is recorded `sent` (the reason says why), kept in `smpp_held`, and the first final
-  receipt that comes for its number (and, when several are held for one number, for the start of
-  its text) decides it; no receipt by `NOTIFIER_UNCONFIRMED_AFTER_SECONDS` makes it a temporary
-  failure, retried as any other. `resubmit` (for a provider that drops duplicates) makes it a
-  temporary failure at once.
+  receipt with an SMSC id the notifier does not know, for its number, decides it (the oldest held
+  message of that number first); no receipt by `NOTIFIER_UNCONFIRMED_AFTER_SECONDS` makes it a
+  temporary failure, retried as any other. `resubmit` (for a provider that drops duplicates)
+  makes it a temporary failure at once.
 - **Receipts**: each accepted part's SMSC message id is kept in `smpp_parts`; a final receipt
   is applied through the same use case as the HTTP receipts. A message of several parts is
   delivered when every part's receipt says so, and fails with the first failing part. A receipt
@@ -355,30 +355,34 @@ class SmppStore:
                     {"_id": smsc_id, "message": reference, "ids": smsc_ids, "at": now}
                 )
 
-    async def hold(self, reference: str, phone: str, text: str) -> None:
+    async def hold(self, reference: str, phone: str) -> None:
+        # No text is kept: a one-time code would be readable here.
         await self.held.update_one(
             {"_id": reference},
-            {"$set": {"phone": phone, "text_start": text[:20], "held_at": datetime.now(UTC)}},
+            {"$set": {"phone": phone, "held_at": datetime.now(UTC)}},
             upsert=True,
         )
+
+    async def not_held(self, reference: str) -> None:
+        """A message sent again (after a retry) is no longer waiting as held."""
+        if await self.held.find_one({"_id": reference}, {"_id": 1}) is not None:
+            await self.release(reference)
 
     async def release(self, reference: str) -> None:
         await self.held.delete_one({"_id": reference})
 
     async def message_of(self, receipt: smpp.Receipt) -> tuple[str, list[str]] | None:
-        """The message reference and all its parts' ids, by the receipt's SMSC id, or else a
-        held message of the receipt's number (narrowed by the start of its text)."""
+        """The message reference and all its parts' ids, by the receipt's SMSC id, or else the
+        oldest message held for the receipt's number."""
         found = await self.parts.find_one({"_id": receipt.smsc_message_id})
         if found is not None:
             return str(found["message"]), [str(part) for part in found["ids"]]
         if not receipt.phone:
             return None
-        held = [document async for document in self.held.find({"phone": receipt.phone})]
-        if len(held) > 1 and receipt.text_start:
-            held = [h for h in held if receipt.text_start.startswith(h["text_start"][:20])]
-        if len(held) != 1:
+        held = await self.held.find_one({"phone": receipt.phone}, sort=[("held_at", 1)])
+        if held is None:
             return None
-        reference = str(held[0]["_id"])
+        reference = str(held["_id"])
         ids = [receipt.smsc_message_id]
         with contextlib.suppress(DuplicateKeyError):
             await self.parts.insert_one(
@@ -541,9 +545,11 @@ class SmppGateway:
             await self._store.accepted(sms.reference, smsc_ids)
         provider_id = ",".join(smsc_ids)[:100] or None
         if not unanswered:
+            if self._store is not None:
+                await self._store.not_held(sms.reference)
             return Accepted(provider_id=provider_id)
         if self._store is not None:
-            await self._store.hold(sms.reference, sms.phone, sms.text)
+            await self._store.hold(sms.reference, sms.phone)
         logger.warning(
             "SMPP: SMS %s to %s: no answer to part(s) %s before the link dropped; held, not "
             "sent again",

@@ -109,6 +109,10 @@ class Smsc:
     async def drop_after(self, submits: int) -> None:
         await self._call("POST", "/drop", {"after": submits})
 
+    async def max_outstanding(self) -> int:
+        stats: dict[str, int] = await self._call("GET", "/stats")
+        return stats["max_outstanding"]
+
     async def sessions(self) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = await self._call("GET", "/sessions")
         return found

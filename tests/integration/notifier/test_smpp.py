@@ -282,6 +282,22 @@ async def test_a_link_dropped_in_a_burst_loses_no_message_and_sends_none_twice(
     assert len(binds) >= 2, "the gateway bound again after the drop"
 
 
+async def test_no_more_submits_await_an_answer_than_the_window(
+    start_smpp_notifier: Any, smsc: Smsc, amqp: Any
+) -> None:
+    # 8 send workers, a window of 2, and an SMSC that takes 0.3 s to answer each submit.
+    _, staff = await start_smpp_notifier(NOTIFIER_SMPP_WINDOW="2", NOTIFIER_SEND_WORKERS="8")
+    phones = [random_phone() for _ in range(8)]
+    for phone in phones:
+        await smsc.plan(phone, "slow")
+    for phone in phones:
+        await send_text(amqp, phone, ENGLISH)
+
+    for phone in phones:
+        await settled(staff, phone, "delivered")
+    assert await smsc.max_outstanding() == 2
+
+
 async def test_a_submit_left_unanswered_is_not_sent_again(
     start_smpp_notifier: Any, smsc: Smsc, amqp: Any
 ) -> None:

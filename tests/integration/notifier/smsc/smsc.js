@@ -5,7 +5,9 @@
 //
 //   GET  /pdus                  every PDU received, oldest first
 //   GET  /sessions              the bound sessions
-//   POST /plan {phone, answers: ["ok"|"throttle"|"queue-full"|"status:0x0B"|"silent"|"drop"],
+//   GET  /stats                 the most submit_sm a session had unanswered at once
+//   POST /plan {phone, answers: ["ok"|"slow"|"throttle"|"queue-full"|"status:0x0B"|"silent"|
+//               "drop"],
 //               receipt: "DELIVRD"|"UNDELIV"|"EXPIRED"|"REJECTD"|...|"none"}
 //   POST /drop {after: N}       drop the link at the N-th submit_sm from now (it and every PDU
 //                               already on the wire are taken but not answered)
@@ -41,6 +43,7 @@ let sessionCounter = 0;
 const sessions = new Map(); // id -> session (bound transceivers)
 const plans = new Map(); // phone -> {answers: [], receipt}
 let dropAfter = null;
+let maxOutstanding = 0; // the most submit_sm one session had unanswered at once
 let messageCounter = 0;
 const pendingReceipts = []; // receipts waiting for a bound session
 
@@ -179,13 +182,20 @@ function onSession(session) {
     sessions.delete(session._id);
     session.close();
   });
+  session._outstanding = 0;
   session.on('submit_sm', (pdu) => {
+    session._outstanding += 1;
+    maxOutstanding = Math.max(maxOutstanding, session._outstanding);
+    const respond = (options) => {
+      session._outstanding -= 1;
+      session.send(pdu.response(options));
+    };
     if (session._swallow || session._dropping) {
       accept(pdu);
       return;
     }
     if (!session._bound) {
-      session.send(pdu.response({ command_status: smpp.ESME_RINVBNDSTS }));
+      respond({ command_status: smpp.ESME_RINVBNDSTS });
       return;
     }
     if (dropAfter !== null) {
@@ -200,19 +210,22 @@ function onSession(session) {
     const plan = plans.get(`+${pdu.destination_addr}`);
     const answer = plan && plan.answers.length ? plan.answers.shift() : 'ok';
     if (answer === 'throttle') {
-      session.send(pdu.response({ command_status: smpp.ESME_RTHROTTLED }));
+      respond({ command_status: smpp.ESME_RTHROTTLED });
     } else if (answer === 'queue-full') {
-      session.send(pdu.response({ command_status: smpp.ESME_RMSGQFUL }));
+      respond({ command_status: smpp.ESME_RMSGQFUL });
     } else if (answer.startsWith('status:')) {
-      session.send(pdu.response({ command_status: Number(answer.slice(7)) }));
+      respond({ command_status: Number(answer.slice(7)) });
     } else if (answer === 'silent') {
       // Never answered, never delivered.
     } else if (answer === 'drop') {
       accept(pdu);
       drop(session);
+    } else if (answer === 'slow') {
+      const message = accept(pdu);
+      setTimeout(() => respond({ message_id: message.id }), 300);
     } else {
       const message = accept(pdu);
-      session.send(pdu.response({ message_id: message.id }));
+      respond({ message_id: message.id });
     }
   });
 }
@@ -243,6 +256,9 @@ const control = http.createServer(async (request, response) => {
   };
   try {
     if (request.method === 'GET' && request.url === '/pdus') return send(200, received);
+    if (request.method === 'GET' && request.url === '/stats') {
+      return send(200, { max_outstanding: maxOutstanding });
+    }
     if (request.method === 'GET' && request.url === '/sessions') {
       return send(200, [...sessions.values()].map((s) => ({ id: s._id, bound: !!s._bound })));
     }
