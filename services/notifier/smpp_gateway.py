@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from prometheus_client import Counter, Gauge
 from pymongo.errors import DuplicateKeyError, PyMongoError
 from smpplib import smpp as smpplib_pdu
 
@@ -60,6 +61,12 @@ from services.notifier.domain import (
 from services.notifier.gateways import OutgoingSms, RateLimiter
 
 logger = logging.getLogger(__name__)
+
+LINK_UP = Gauge("notifier_smpp_link_up", "1 while the SMPP link is bound")
+BINDS = Counter("notifier_smpp_binds_total", "Bind attempts by outcome", ["outcome"])
+UNANSWERED = Counter(
+    "notifier_smpp_unanswered_total", "Submits left unanswered, by the rule applied", ["rule"]
+)
 
 Unanswered = Literal["hold", "resubmit"]
 ApplyReceipt = Callable[[str, ReceiptStatus, str | None], Awaitable[Any]]
@@ -255,7 +262,7 @@ class SmppLink:
 
     async def _dispatch(self, data: bytes) -> None:
         command_id, status, sequence = struct.unpack(">LLL", data[4:16])
-        if command_id & 0x80000000 or command_id == 0x80000000:
+        if command_id & 0x80000000:  # a response (generic_nack included)
             future = self._pending.get(sequence)
             if future is None or future.done():
                 return
@@ -443,9 +450,11 @@ class SmppGateway:
             try:
                 await link.open()
             except BindRefused as refused:
+                BINDS.labels("refused").inc()
                 self._refused(refused)
                 delay = self.config.rebind_max_seconds
             except (OSError, TimeoutError, LinkDown) as error:
+                BINDS.labels("failed").inc()
                 self.state = "connecting"
                 self.last_error = (
                     f"cannot reach the SMSC at {self.config.host}:{self.config.port}: "
@@ -455,6 +464,8 @@ class SmppGateway:
             else:
                 self._link = link
                 self.binds += 1
+                BINDS.labels("bound").inc()
+                LINK_UP.set(1)
                 self.state, self.last_error = "bound", None
                 self._bound.set()
                 logger.info(
@@ -467,6 +478,7 @@ class SmppGateway:
                 delay = self.config.rebind_min_seconds
                 await self._wait_either(link.closed)
                 self._bound.clear()
+                LINK_UP.set(0)
                 if self._stopping.is_set():
                     return
                 self.state, self.last_error = "connecting", "the SMSC link dropped"
@@ -528,6 +540,7 @@ class SmppGateway:
                 smsc_ids.append(outcome)
                 continue
             if outcome is None:
+                UNANSWERED.labels(self.config.unanswered).inc()
                 if self.config.unanswered == "resubmit":
                     return self._unanswered(number, len(parts))
                 # Held: never sent again; the parts after it were never sent, so they go now.

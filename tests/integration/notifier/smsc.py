@@ -16,7 +16,7 @@ from tests.integration.conftest import free_port
 
 HERE = Path(__file__).parent / "smsc"
 SYSTEM_ID = "amman"
-PASSWORD = "s3cret"
+PASSWORD = "secret"  # as `make smsc-run` (the notifier README)
 
 
 def install() -> None:

@@ -118,7 +118,10 @@ def encoded(text: str) -> bytes:
 async def test_arabic_and_english_in_one_part_and_several_with_exact_bytes_and_udh(
     start_smpp_notifier: Any, smsc: Smsc, amqp: Any, mongo: Any, database_name: str
 ) -> None:
-    _, staff = await start_smpp_notifier()
+    service, staff = await start_smpp_notifier()
+    async with httpx.AsyncClient(base_url=service.url, timeout=5) as client:
+        ready = (await client.get("/health/ready")).json()
+    assert ready["checks"]["smpp"]["state"] == "bound"
     texts = {random_phone(): text for text in (ENGLISH, ARABIC, LONG_ENGLISH, LONG_ARABIC)}
     for phone, text in texts.items():
         await send_text(amqp, phone, text, "ar" if text in (ARABIC, LONG_ARABIC) else "en")
