@@ -28,7 +28,7 @@ is asyncio streams (TLS through `ssl`), because smpplib's own client is a blocki
 - **Receipts**: each accepted part's SMSC message id is kept in `smpp_parts`; a final receipt
   is applied through the same use case as the HTTP receipts. A message of several parts is
   delivered when every part's receipt says so, and fails with the first failing part. A receipt
-  the notifier cannot record yet is answered `ESME_RX_T_APPN`, so the SMSC sends it again.
+  the notifier cannot record (yet) is answered `ESME_RX_T_APPN`, so the SMSC sends it again.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from prometheus_client import Counter, Gauge
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 from smpplib import smpp as smpplib_pdu
 
 from services.common.mongo import Database, IndexSpec
@@ -96,7 +96,6 @@ class SmppConfig:
     bind_wait_seconds: float = 10.0
     concatenation: smpp.Concatenation = "udh"
     unanswered: Unanswered = "hold"
-    receipt_wait_seconds: float = 2.0
 
 
 class BindRefused(Exception):
@@ -146,9 +145,12 @@ class SmppLink:
         self,
         config: SmppConfig,
         on_deliver: Callable[[Any], Awaitable[int]],
+        on_accepted: Callable[[str], None] = lambda smsc_id: None,
     ) -> None:
         self._config = config
         self._on_deliver = on_deliver
+        # Told each SMSC message id as its submit_sm_resp is read, before any later PDU.
+        self._on_accepted = on_accepted
         self._sequence = _Sequence()
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._reader: asyncio.StreamReader | None = None
@@ -267,10 +269,13 @@ class SmppLink:
             if future is None or future.done():
                 return
             try:
-                future.set_result(smpplib_pdu.parse_pdu(data, client=_Reader()))
+                response = smpplib_pdu.parse_pdu(data, client=_Reader())
             except Exception as error:  # a response smpplib cannot read: still an answer
                 logger.warning("SMPP: unreadable response 0x%08X: %s", command_id, error)
-                future.set_result(_Bare(status))
+                response = _Bare(status)
+            if response.command == "submit_sm_resp" and status == smpp.ESME_ROK:
+                self._on_accepted(_text(getattr(response, "message_id", "")))
+            future.set_result(response)
             return
         try:
             request = smpplib_pdu.parse_pdu(data, client=_Reader())
@@ -345,6 +350,7 @@ class _Bare:
     """A response smpplib could not parse: only its status is known."""
 
     status: int
+    command: str = "unreadable"
 
 
 class SmppStore:
@@ -355,18 +361,21 @@ class SmppStore:
         self.held = db[HELD]
 
     async def accepted(self, reference: str, smsc_ids: list[str]) -> None:
+        """One write a message: a document a part, each naming all the parts."""
         now = datetime.now(UTC)
-        for smsc_id in smsc_ids:
-            with contextlib.suppress(DuplicateKeyError):
-                await self.parts.insert_one(
-                    {"_id": smsc_id, "message": reference, "ids": smsc_ids, "at": now}
-                )
+        documents = [
+            {"_id": smsc_id, "message": reference, "ids": smsc_ids, "at": now}
+            for smsc_id in smsc_ids
+        ]
+        with contextlib.suppress(BulkWriteError):  # already recorded (a repeated id)
+            await self.parts.insert_many(documents, ordered=False)
 
-    async def hold(self, reference: str, phone: str) -> None:
-        # No text is kept: a one-time code would be readable here.
+    async def hold(self, reference: str, phone: str, parts: int) -> None:
+        """`parts` of the message went unanswered; each may still bring a receipt. No text is
+        kept: a one-time code would be readable here."""
         await self.held.update_one(
             {"_id": reference},
-            {"$set": {"phone": phone, "held_at": datetime.now(UTC)}},
+            {"$set": {"phone": phone, "held_at": datetime.now(UTC), "remaining": parts}},
             upsert=True,
         )
 
@@ -386,22 +395,26 @@ class SmppStore:
             return str(found["message"]), [str(part) for part in found["ids"]]
         if not receipt.phone:
             return None
-        held = await self.held.find_one({"phone": receipt.phone}, sort=[("held_at", 1)])
+        held = await self.held.find_one_and_update(
+            {"phone": receipt.phone, "remaining": {"$gt": 0}},
+            {"$inc": {"remaining": -1}},
+            sort=[("held_at", 1)],
+        )
         if held is None:
             return None
         reference = str(held["_id"])
         ids = [receipt.smsc_message_id]
+        # Known from now on: the same receipt sent again finds its message by its id.
         with contextlib.suppress(DuplicateKeyError):
             await self.parts.insert_one(
                 {"_id": receipt.smsc_message_id, "message": reference, "ids": ids, "held": True}
             )
-        await self.release(reference)
         return reference, ids
 
     async def all_delivered(self, smsc_id: str, ids: list[str]) -> bool:
-        await self.parts.update_one({"_id": smsc_id}, {"$set": {"state": "DELIVRD"}})
         if len(ids) <= 1:
             return True
+        await self.parts.update_one({"_id": smsc_id}, {"$set": {"state": "DELIVRD"}})
         delivered = await self.parts.count_documents({"_id": {"$in": ids}, "state": "DELIVRD"})
         return delivered >= len(ids)
 
@@ -420,6 +433,8 @@ class SmppGateway:
         self._store: SmppStore | None = None
         self._apply: ApplyReceipt | None = None
         self._limiter: RateLimiter | None = None
+        # SMSC ids answered but not yet recorded: a receipt that overtakes the recording waits.
+        self._recording: dict[str, asyncio.Event] = {}
         self.state: Literal["starting", "bound", "connecting", "refused"] = "starting"
         self.last_error: str | None = None
         self.binds = 0
@@ -446,7 +461,7 @@ class SmppGateway:
     async def run(self) -> None:
         delay = self.config.rebind_min_seconds
         while not self._stopping.is_set():
-            link = SmppLink(self.config, self._on_deliver)
+            link = SmppLink(self.config, self._on_deliver, self._being_recorded)
             try:
                 await link.open()
             except BindRefused as refused:
@@ -529,8 +544,17 @@ class SmppGateway:
         return self._link
 
     async def send(self, sms: OutgoingSms) -> GatewayResult:
-        parts = smpp.make_parts(sms.text, sms.encoding, sms.reference, self.config.concatenation)
         smsc_ids: list[str] = []
+        try:
+            return await self._send(sms, smsc_ids)
+        finally:
+            for smsc_id in smsc_ids:
+                recorded = self._recording.pop(smsc_id, None)
+                if recorded is not None:
+                    recorded.set()
+
+    async def _send(self, sms: OutgoingSms, smsc_ids: list[str]) -> GatewayResult:
+        parts = smpp.make_parts(sms.text, sms.encoding, sms.reference, self.config.concatenation)
         unanswered: list[int] = []
         for number, part in enumerate(parts, start=1):
             if number > 1 and self._limiter is not None:
@@ -562,7 +586,7 @@ class SmppGateway:
                 await self._store.not_held(sms.reference)
             return Accepted(provider_id=provider_id)
         if self._store is not None:
-            await self._store.hold(sms.reference, sms.phone)
+            await self._store.hold(sms.reference, sms.phone, len(unanswered))
         logger.warning(
             "SMPP: SMS %s to %s: no answer to part(s) %s before the link dropped; held, not "
             "sent again",
@@ -647,31 +671,34 @@ class SmppGateway:
         try:
             found = await self._find(receipt)
             if found is None:
+                # Perhaps another replica's submit, not recorded yet: the SMSC sends it again.
                 logger.warning(
-                    "SMPP: a %s receipt for unknown SMSC id %s was ignored",
+                    "SMPP: a %s receipt for unknown SMSC id %s; answered ESME_RX_T_APPN",
                     receipt.state,
                     receipt.smsc_message_id,
                 )
-                return smpp.ESME_ROK
+                return smpp.ESME_RX_T_APPN
             reference, ids = found
             if status == "delivered" and not await self._store.all_delivered(
                 receipt.smsc_message_id, ids
             ):
                 return smpp.ESME_ROK  # more parts to come
             await self._apply(reference, status, receipt.reason)
-            await self._store.release(reference)
         except (PyMongoError, LookupError, RuntimeError):
             logger.warning("SMPP: a receipt could not be recorded; the SMSC will send it again")
             return smpp.ESME_RX_T_APPN
         return smpp.ESME_ROK
 
+    def _being_recorded(self, smsc_id: str) -> None:
+        if smsc_id:
+            self._recording.setdefault(smsc_id, asyncio.Event())
+
     async def _find(self, receipt: smpp.Receipt) -> tuple[str, list[str]] | None:
-        """The receipt may overtake the recording of its submit's answer: wait a little."""
+        """The receipt may overtake the recording of its own submit's answer (same link, next
+        PDU): then it waits for that recording."""
         assert self._store is not None
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.config.receipt_wait_seconds
-        while True:
-            found = await self._store.message_of(receipt)
-            if found is not None or loop.time() >= deadline:
-                return found
-            await asyncio.sleep(0.1)
+        recording = self._recording.get(receipt.smsc_message_id)
+        if recording is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(recording.wait(), self.config.response_timeout_seconds * 3)
+        return await self._store.message_of(receipt)
