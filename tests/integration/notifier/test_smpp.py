@@ -8,6 +8,7 @@ import datetime as dt
 import ipaddress
 import uuid
 from collections.abc import AsyncIterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -299,6 +300,22 @@ async def test_no_more_submits_await_an_answer_than_the_window(
     for phone in phones:
         await settled(staff, phone, "delivered")
     assert await smsc.max_outstanding() == 2
+
+
+async def test_every_part_of_a_long_message_waits_for_the_rate_limit(
+    start_smpp_notifier: Any, smsc: Smsc, amqp: Any
+) -> None:
+    _, staff = await start_smpp_notifier(NOTIFIER_RATE_LIMIT_PER_SECOND="2")
+    phone = random_phone()
+    await send_text(amqp, phone, LONG_ARABIC, "ar")
+
+    await settled(staff, phone, "delivered")
+    times = [submit["at"] / 1000 for submit in await smsc.submits(phone)]
+    assert len(times) == count_segments(LONG_ARABIC).count >= 3
+    # 2 submits a second: 0.5 s apart. The first part leaves a moment after its slot was taken
+    # (the limit is taken before the gateway is called), so a gap may be a little shorter.
+    assert all(later - earlier >= 0.3 for earlier, later in pairwise(times)), times
+    assert times[-1] - times[0] >= 0.8, times
 
 
 async def test_a_submit_left_unanswered_is_not_sent_again(
