@@ -4,6 +4,7 @@ sends; the SMSC records every PDU, answers, throttles, drops the link and sends 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ipaddress
 import os
@@ -94,6 +95,46 @@ async def shared(
 ) -> AsyncIterator[Shared]:
     """One SMSC and one notifier with the default settings for the tests that need nothing
     else (each uses numbers of its own): a process start is seconds on a loaded machine."""
+    async with _module_notifier(tmp_path_factory, infra, jwt_keys, token_for, amqp, mongo) as it:
+        yield it
+
+
+@pytest.fixture(scope="module")
+async def variant(
+    tmp_path_factory: pytest.TempPathFactory,
+    infra: Any,
+    jwt_keys: tuple[str, str],
+    token_for: Any,
+    amqp: Any,
+    mongo: Any,
+) -> AsyncIterator[Shared]:
+    """Another pair, with the other choices: SAR parameters, `resubmit`, a window of 2 for 8
+    send workers."""
+    async with _module_notifier(
+        tmp_path_factory,
+        infra,
+        jwt_keys,
+        token_for,
+        amqp,
+        mongo,
+        NOTIFIER_SMPP_CONCATENATION="sar",
+        NOTIFIER_SMPP_UNANSWERED="resubmit",
+        NOTIFIER_SMPP_WINDOW="2",
+        NOTIFIER_SEND_WORKERS="8",
+    ) as it:
+        yield it
+
+
+@contextlib.asynccontextmanager
+async def _module_notifier(
+    tmp_path_factory: pytest.TempPathFactory,
+    infra: Any,
+    jwt_keys: tuple[str, str],
+    token_for: Any,
+    amqp: Any,
+    mongo: Any,
+    **overrides: str,
+) -> AsyncIterator[Shared]:
     directory = tmp_path_factory.mktemp("smpp")
     smsc = Smsc(directory / "smsc.log")
     await smsc.start()
@@ -109,7 +150,7 @@ async def shared(
         "OUTBOX_POLL_SECONDS": "0.5",
         "SWEEPER_POLL_SECONDS": "0.5",
         "LOG_LEVEL": "INFO",
-        **smpp_env(smsc),
+        **smpp_env(smsc, **overrides),
     }
     service = ServiceProcess("services.notifier", env, directory / "notifier.log").start()
     try:
@@ -231,10 +272,8 @@ async def _nonempty(pdus: Any) -> bool:
     return bool(await pdus)
 
 
-async def test_sar_parameters_instead_of_a_udh_when_set(
-    start_smpp_notifier: Any, smsc: Smsc, amqp: Any
-) -> None:
-    _, staff = await start_smpp_notifier(NOTIFIER_SMPP_CONCATENATION="sar")
+async def test_sar_parameters_instead_of_a_udh_when_set(variant: Shared, amqp: Any) -> None:
+    staff, smsc = variant.staff, variant.smsc
     phone = random_phone()
     await send_text(amqp, phone, LONG_ARABIC, "ar")
 
@@ -341,11 +380,9 @@ async def test_a_link_dropped_in_a_burst_loses_no_message_and_sends_none_twice(
     assert len(await smsc.pdus("bind_transceiver")) > binds, "the gateway bound again"
 
 
-async def test_no_more_submits_await_an_answer_than_the_window(
-    start_smpp_notifier: Any, smsc: Smsc, amqp: Any
-) -> None:
+async def test_no_more_submits_await_an_answer_than_the_window(variant: Shared, amqp: Any) -> None:
     # 8 send workers, a window of 2, and an SMSC that takes 0.3 s to answer each submit.
-    _, staff = await start_smpp_notifier(NOTIFIER_SMPP_WINDOW="2", NOTIFIER_SEND_WORKERS="8")
+    staff, smsc = variant.staff, variant.smsc
     phones = [random_phone() for _ in range(8)]
     for phone in phones:
         await smsc.plan(phone, "slow")
@@ -393,9 +430,9 @@ async def test_a_submit_left_unanswered_is_not_sent_again(shared: Shared, amqp: 
 
 
 async def test_resubmit_sends_an_unanswered_submit_again_when_the_provider_deduplicates(
-    start_smpp_notifier: Any, smsc: Smsc, amqp: Any
+    variant: Shared, amqp: Any
 ) -> None:
-    _, staff = await start_smpp_notifier(NOTIFIER_SMPP_UNANSWERED="resubmit")
+    staff, smsc = variant.staff, variant.smsc
     phone = random_phone()
     await smsc.plan(phone, "silent", "ok")
     await send_text(amqp, phone, ENGLISH)
