@@ -3,16 +3,25 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 
 .PHONY: run test install infra-up infra-down infra-status lint format typecheck contracts \
-        contracts-check unit integration bench token
+        contracts-check unit integration bench token smsc smsc-run
 
 run: install infra-up  ## install, start RabbitMQ + MongoDB (FerretDB), start every service
 	$(PY) -m deploy.run
 
-test: install infra-up lint typecheck contracts-check  ## install, start infrastructure, run every check and test
+test: install infra-up smsc lint typecheck contracts-check  ## install, start infrastructure, run every check and test
 	$(PY) -m pytest -q --durations=15 tests
 
 install:
 	@bash deploy/setup.sh
+
+SMSC_DIR := tests/integration/notifier/smsc
+smsc:  ## the test SMSC (npm's smpp server) of the notifier's SMPP tests, installed exactly by its lock file
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	@npm ci --prefix $(SMSC_DIR) --no-audit --no-fund --loglevel=error
+
+smsc-run: smsc  ## a local SMSC for `make run` with NOTIFIER_GATEWAY=smpp (services/notifier/README.md)
+	node $(SMSC_DIR)/smsc.js --port $(or $(SMSC_PORT),2775) --control-port $(or $(SMSC_CONTROL_PORT),2776) \
+	  --system-id amman --password secret
 
 infra-up:
 	@bash deploy/infra.sh up

@@ -11,7 +11,10 @@ Three runs over the real RabbitMQ and MongoDB-protocol server, the same number o
             each `payments.bill.issued.v1` published with confirms is consumed, rendered and
             recorded (`queued`), claimed by a sender, and recorded `sent` (then `delivered`);
 - http:     the same through the HTTP gateway to a fake provider, a real HTTP server in this
-            process that answers at once.
+            process that answers at once;
+- smpp:     the same through the SMPP gateway to the test SMSC (npm's `smpp` server,
+            tests/integration/notifier/smsc; `make smsc` installs it), which answers at once and
+            sends a delivery receipt for each message.
 Each notifier run is a burst (`--messages` events published as fast as confirms allow:
 throughput, and latency behind the backlog it builds) and then a paced run (`--paced` events at
 `--rate` a second: latency without a backlog). Latency is from just before the event's publish to
@@ -27,6 +30,7 @@ import asyncio
 import os
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -43,6 +47,7 @@ from contracts import Applicant, BillIssued, LocalizedText, new_event
 from services.common.settings import QueueType, ServiceSettings
 from tests.integration.conftest import free_port
 from tests.integration.notifier.provider import FakeProvider
+from tests.integration.notifier.smsc import PASSWORD, SYSTEM_ID, Smsc
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -243,7 +248,35 @@ async def main() -> None:
     ours = [request.reference for request in provider.requests if request.to in PHONES]
     expected = args.messages + args.paced
     assert len(ours) == len(set(ours)) == expected, "the provider got every SMS once"
-    for name, (burst, steady) in (("log", log), ("http", http)):
+    with tempfile.TemporaryDirectory() as directory:
+        smsc = Smsc(Path(directory) / "smsc.log")
+        await smsc.start()
+        try:
+            smpp = await through_the_notifier(
+                "smpp",
+                amqp_url,
+                mongo_url,
+                args,
+                {
+                    **tuning,
+                    "NOTIFIER_GATEWAY": "smpp",
+                    "NOTIFIER_SMPP_HOST": "127.0.0.1",
+                    "NOTIFIER_SMPP_PORT": str(smsc.port),
+                    "NOTIFIER_SMPP_SYSTEM_ID": SYSTEM_ID,
+                    "NOTIFIER_SMPP_PASSWORD": PASSWORD,
+                },
+            )
+            # Each part once: (number, concatenation header) never repeats.
+            submitted = [
+                (pdu["destination_addr"], *pdu["udh"])
+                for pdu in await smsc.pdus("submit_sm")
+                if f"+{pdu['destination_addr']}" in PHONES
+            ]
+        finally:
+            smsc.stop()
+    assert len(submitted) == len(set(submitted)), "the SMSC got a part twice"
+    assert len({part[0] for part in submitted}) == expected, "the SMSC got every SMS"
+    for name, (burst, steady) in (("log", log), ("http", http), ("smpp", smpp)):
         for label, figures, floor in (("", burst, base), (" paced", steady, base_paced)):
             print(
                 f"ratio     {name}{label}/baseline: throughput "

@@ -99,6 +99,8 @@ class Runtime:
     # The service's own loops (`spec.loops`) and their tasks.
     loops: list[Loop] = field(default_factory=list)
     loop_tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # The service's own readiness checks (`spec.readiness`).
+    readiness: Callable[[Runtime], dict[str, tuple[bool, Any]]] | None = None
 
     def sweeper(
         self,
@@ -157,6 +159,9 @@ class ServiceSpec:
     loops: Callable[[Runtime], Sequence[Loop]] = _no_loops
     # Run at shutdown once everything else has stopped (broker and database client closed).
     on_stop: Callable[[Runtime], Awaitable[None]] | None = None
+    # The service's own readiness checks, by name: (ready?, what to report). `/health/ready`
+    # adds them to its checks and answers 503 while one is not ready.
+    readiness: Callable[[Runtime], dict[str, tuple[bool, Any]]] | None = None
 
 
 _PROMETHEUS_MIDDLEWARE: RabbitPrometheusMiddleware | None = None
@@ -184,6 +189,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await _start(spec, settings, clock, tracer_provider)
+        runtime.readiness = spec.readiness
         app.state.runtime = runtime
         try:
             if spec.on_start is not None:
@@ -372,6 +378,10 @@ def _operations_router() -> APIRouter:
             checks["consumers"] = counts
             consuming = all(count > 0 for count in counts.values())
         is_ready = database and consuming
+        if runtime.readiness is not None:
+            for name, (ok, report) in runtime.readiness(runtime).items():
+                checks[name] = report
+                is_ready = is_ready and ok
         status = "ready" if is_ready and broker else "degraded" if is_ready else "not-ready"
         return JSONResponse(
             {"status": status, "checks": checks}, status_code=200 if is_ready else 503

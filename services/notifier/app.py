@@ -10,7 +10,7 @@ import base64
 import hashlib
 import logging
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
@@ -33,8 +33,10 @@ from services.notifier.gateways import (
 )
 from services.notifier.sender import DueMessages, Sender
 from services.notifier.service import Notifier, Sealer
+from services.notifier.smpp_gateway import INDEXES as SMPP_INDEXES
+from services.notifier.smpp_gateway import SmppConfig, SmppGateway, SmppStore
 
-GatewayKind = Literal["log", "http"]
+GatewayKind = Literal["log", "http", "smpp"]
 
 
 class NotifierSettings(ServiceSettings):
@@ -49,6 +51,23 @@ class NotifierSettings(ServiceSettings):
     notifier_http_token: SecretStr | None = None
     notifier_http_timeout_seconds: float = Field(default=10.0, gt=0)
     notifier_sender_name: str = Field(default="AmmanCity", min_length=1, max_length=11)
+
+    # SMPP 3.4 (`NOTIFIER_GATEWAY=smpp`): README, "Gateways".
+    notifier_smpp_host: str | None = None
+    notifier_smpp_port: int = Field(default=2775, ge=1, le=65535)
+    notifier_smpp_tls: bool = False
+    notifier_smpp_tls_ca_file: str | None = None
+    notifier_smpp_system_id: str | None = Field(default=None, max_length=15)
+    notifier_smpp_password: SecretStr | None = None
+    notifier_smpp_system_type: str = Field(default="", max_length=12)
+    notifier_smpp_window: int = Field(default=10, ge=1, le=100)
+    notifier_smpp_enquire_link_seconds: float = Field(default=30.0, gt=0)
+    notifier_smpp_response_timeout_seconds: float = Field(default=10.0, gt=0)
+    notifier_smpp_rebind_min_seconds: float = Field(default=1.0, gt=0)
+    notifier_smpp_rebind_max_seconds: float = Field(default=60.0, gt=0)
+    notifier_smpp_bind_wait_seconds: float = Field(default=10.0, gt=0)
+    notifier_smpp_concatenation: Literal["udh", "sar"] = "udh"
+    notifier_smpp_unanswered: Literal["hold", "resubmit"] = "hold"
 
     notifier_max_attempts: int = Field(default=5, ge=1, le=20)
     notifier_backoff_base_seconds: float = Field(default=30.0, gt=0)
@@ -80,6 +99,8 @@ class NotifierSettings(ServiceSettings):
                 raise ValueError(
                     "NOTIFIER_SEND_LEASE_SECONDS must be longer than NOTIFIER_HTTP_TIMEOUT_SECONDS"
                 )
+        if self.notifier_gateway == "smpp":
+            self._check_smpp()
         if self.notifier_sealing_key is not None:
             try:
                 Fernet(self.notifier_sealing_key.get_secret_value())
@@ -88,9 +109,12 @@ class NotifierSettings(ServiceSettings):
                     "NOTIFIER_SEALING_KEY must be a Fernet key (32 url-safe base64 bytes)"
                 ) from None
         if self.environment is Environment.PRODUCTION:
-            if self.notifier_gateway != "http":
-                raise ValueError("production sends real SMS: NOTIFIER_GATEWAY must be http")
-            if not self.notifier_receipt_secret.get_secret_value():
+            if self.notifier_gateway not in ("http", "smpp"):
+                raise ValueError("production sends real SMS: NOTIFIER_GATEWAY must be http or smpp")
+            if (
+                self.notifier_gateway == "http"
+                and not self.notifier_receipt_secret.get_secret_value()
+            ):
                 raise ValueError("production needs NOTIFIER_RECEIPT_SECRET to check receipts")
             if self.notifier_sealing_key is None:
                 raise ValueError("production needs NOTIFIER_SEALING_KEY for one-time codes")
@@ -104,6 +128,46 @@ class NotifierSettings(ServiceSettings):
             except InvalidPhone as error:
                 raise ValueError(f"{name.upper()}: {error}") from None
         return self
+
+    def _check_smpp(self) -> None:
+        if not self.notifier_smpp_host:
+            raise ValueError("NOTIFIER_GATEWAY=smpp needs NOTIFIER_SMPP_HOST")
+        if not self.notifier_smpp_system_id:
+            raise ValueError("NOTIFIER_GATEWAY=smpp needs NOTIFIER_SMPP_SYSTEM_ID")
+        password = self.notifier_smpp_password
+        if password is None or not password.get_secret_value():
+            raise ValueError("NOTIFIER_GATEWAY=smpp needs NOTIFIER_SMPP_PASSWORD")
+        if len(password.get_secret_value()) > 8:
+            # SMPP 3.4 carries at most 8 characters (9 octets with the terminating NUL).
+            raise ValueError("NOTIFIER_SMPP_PASSWORD: SMPP 3.4 allows at most 8 characters")
+        if self.notifier_send_lease_seconds <= self.notifier_smpp_response_timeout_seconds * 3:
+            # A part may wait for a bind, then for its answer: the lease must outlast both.
+            raise ValueError(
+                "NOTIFIER_SEND_LEASE_SECONDS must be longer than three "
+                "NOTIFIER_SMPP_RESPONSE_TIMEOUT_SECONDS"
+            )
+
+    def smpp_config(self) -> SmppConfig:
+        assert self.notifier_smpp_host and self.notifier_smpp_system_id
+        assert self.notifier_smpp_password is not None
+        return SmppConfig(
+            host=self.notifier_smpp_host,
+            port=self.notifier_smpp_port,
+            system_id=self.notifier_smpp_system_id,
+            password=self.notifier_smpp_password.get_secret_value(),
+            system_type=self.notifier_smpp_system_type,
+            source_addr=self.notifier_sender_name,
+            tls=self.notifier_smpp_tls,
+            tls_ca_file=self.notifier_smpp_tls_ca_file,
+            enquire_link_seconds=self.notifier_smpp_enquire_link_seconds,
+            response_timeout_seconds=self.notifier_smpp_response_timeout_seconds,
+            window=self.notifier_smpp_window,
+            rebind_min_seconds=self.notifier_smpp_rebind_min_seconds,
+            rebind_max_seconds=self.notifier_smpp_rebind_max_seconds,
+            bind_wait_seconds=self.notifier_smpp_bind_wait_seconds,
+            concatenation=self.notifier_smpp_concatenation,
+            unanswered=self.notifier_smpp_unanswered,
+        )
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(
@@ -122,6 +186,8 @@ class NotifierSettings(ServiceSettings):
         return base64.urlsafe_b64encode(hashlib.sha256(seed).digest())
 
     def gateway(self) -> SmsGateway:
+        if self.notifier_gateway == "smpp":
+            return SmppGateway(self.smpp_config())
         if self.notifier_gateway == "http":
             assert self.notifier_http_url is not None and self.notifier_http_token is not None
             return HttpGateway(
@@ -143,17 +209,22 @@ def build(settings: NotifierSettings, *, gateway: SmsGateway | None = None) -> F
     due = DueMessages()
 
     def setup(runtime: Runtime) -> Notifier:
-        return Notifier(
+        limiter = RateLimiter(settings.notifier_rate_limit_per_second)
+        notifier = Notifier(
             store=store.MessageStore(runtime.db, runtime.outbox),
             catalogue=catalogue.load(),
             gateway=gateway or settings.gateway(),
-            limiter=RateLimiter(settings.notifier_rate_limit_per_second),
+            limiter=limiter,
             policy=settings.retry_policy(),
             clock=runtime.clock,
             sealer=Sealer(settings.sealing_key()),
             receipt_secret=settings.notifier_receipt_secret.get_secret_value().encode(),
             due=due,
         )
+        if isinstance(notifier.gateway, SmppGateway):
+            # Its receipts come on its own link: applied as the HTTP receipts are.
+            notifier.gateway.attach(SmppStore(runtime.db), notifier.apply_receipt, limiter)
+        return notifier
 
     def sweepers(runtime: Runtime) -> list[DeadlineSweeper]:
         notifier: Notifier = runtime.service
@@ -165,7 +236,7 @@ def build(settings: NotifierSettings, *, gateway: SmsGateway | None = None) -> F
         )
         return [unconfirmed]
 
-    def sender(runtime: Runtime) -> list[Sender]:
+    def sender(runtime: Runtime) -> list[Sender | SmppGateway]:
         """The sender runs last and stops first: the message it holds is recorded while the
         database is still there. It is not a deadline sweeper (see sender.py)."""
         notifier: Notifier = runtime.service
@@ -178,7 +249,15 @@ def build(settings: NotifierSettings, *, gateway: SmsGateway | None = None) -> F
             poll_seconds=settings.notifier_send_poll_seconds,
             lease_seconds=settings.notifier_send_lease_seconds,
         )
+        if isinstance(notifier.gateway, SmppGateway):
+            return [notifier.gateway, sender]  # the link keeper binds while the sender starts
         return [sender]
+
+    def readiness(runtime: Runtime) -> dict[str, tuple[bool, Any]]:
+        notifier: Notifier = runtime.service
+        if isinstance(notifier.gateway, SmppGateway):
+            return {"smpp": notifier.gateway.health()}
+        return {}
 
     async def close_gateway(runtime: Runtime) -> None:
         """The gateway's connections are closed last, once nothing can send any more."""
@@ -193,13 +272,14 @@ def build(settings: NotifierSettings, *, gateway: SmsGateway | None = None) -> F
             "sent once per event, retried, and tracked to delivery."
         ),
         routers=[api.router],
-        indexes=store.INDEXES,
+        indexes=[*store.INDEXES, *SMPP_INDEXES],
         outbox_collections=[store.MESSAGES],
         setup=setup,
         consumers=lambda runtime: consumers(runtime.service),
         sweepers=sweepers,
         loops=sender,
         on_stop=close_gateway,
+        readiness=readiness,
     )
     app = create_app(spec, settings)
     _keep_query_strings_out_of_access_logs()

@@ -124,10 +124,12 @@ def can_move(current: Status, target: Status) -> bool:
 
 @dataclass(frozen=True)
 class Accepted:
-    """The gateway took the message. `is_delivered`: it also confirmed delivery already."""
+    """The gateway took the message. `is_delivered`: it also confirmed delivery already.
+    `reason`: kept with the `sent` step when the gateway has something to say about it."""
 
     provider_id: str | None = None
     is_delivered: bool = False
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -332,7 +334,7 @@ def after_gateway(
 ) -> Progress:
     """Record the gateway's answer to the attempt in progress (`state` is `sending`)."""
     if isinstance(result, Accepted):
-        sent = _move(state, Status.SENT, now)
+        sent = _move(state, Status.SENT, now, result.reason)
         if result.is_delivered:
             delivered = Step(Status.DELIVERED, now)
             return Progress((sent, delivered), state.attempts)

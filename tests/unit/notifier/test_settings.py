@@ -60,3 +60,47 @@ def test_reserved_numbers_may_be_given_in_local_form() -> None:
     assert settings.notifier_test_number_permanent_failure == "+962790000009"
     with pytest.raises(ValidationError, match="NOTIFIER_TEST_NUMBER_NEVER_CONFIRMED"):
         NotifierSettings(notifier_test_number_never_confirmed="065123456")
+
+
+SMPP: dict[str, Any] = {
+    **{k: v for k, v in PRODUCTION.items() if not k.startswith("notifier_http")},
+    "notifier_gateway": "smpp",
+    "notifier_receipt_secret": "",  # SMPP receipts come on the link, not over HTTP
+    "notifier_smpp_host": "smsc.example.jo",
+    "notifier_smpp_system_id": "amman",
+    "notifier_smpp_password": "s3cret",
+}
+
+
+def test_a_production_smpp_configuration_is_accepted() -> None:
+    config = NotifierSettings(**SMPP).smpp_config()
+
+    assert (config.host, config.port, config.system_id, config.password) == (
+        "smsc.example.jo",
+        2775,
+        "amman",
+        "s3cret",
+    )
+    assert (config.concatenation, config.unanswered, config.source_addr) == (
+        "udh",
+        "hold",
+        "AmmanCity",
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"notifier_smpp_host": None}, "NOTIFIER_SMPP_HOST"),
+        ({"notifier_smpp_system_id": None}, "NOTIFIER_SMPP_SYSTEM_ID"),
+        ({"notifier_smpp_password": None}, "NOTIFIER_SMPP_PASSWORD"),
+        ({"notifier_smpp_password": "nine-char"}, "at most 8 characters"),
+        ({"notifier_smpp_system_id": "x" * 16}, "notifier_smpp_system_id"),
+        ({"notifier_smpp_concatenation": "both"}, "notifier_smpp_concatenation"),
+        ({"notifier_smpp_unanswered": "retry"}, "notifier_smpp_unanswered"),
+        ({"notifier_send_lease_seconds": 30}, "NOTIFIER_SEND_LEASE_SECONDS"),
+    ],
+)
+def test_an_incomplete_smpp_configuration_is_refused(change: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        NotifierSettings(**{**SMPP, **change})
