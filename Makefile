@@ -3,12 +3,12 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 
 .PHONY: run test install infra-up infra-down infra-status lint format typecheck contracts \
-        contracts-check unit integration bench token
+        contracts-check k8s-check unit integration bench token
 
 run: install infra-up  ## install, start RabbitMQ + MongoDB (FerretDB), start every service
 	$(PY) -m deploy.run
 
-test: install infra-up lint typecheck contracts-check  ## install, start infrastructure, run every check and test
+test: install infra-up lint typecheck contracts-check k8s-check  ## install, start infrastructure, run every check and test
 	$(PY) -m pytest -q --durations=15 tests
 
 install:
@@ -41,6 +41,9 @@ contracts: install  ## regenerate contracts/schemas, contracts/asyncapi.json and
 contracts-check: install
 	$(PY) -m contracts.generate --check
 	$(PY) deploy/k8s/generate.py --check
+
+k8s-check: install  ## render both overlays, validate them offline (schemas, CRDs, kube-score, settings, promtool)
+	$(PY) deploy/k8s/check.py
 
 unit: install
 	$(PY) -m pytest -q tests/unit
