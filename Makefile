@@ -3,16 +3,22 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 
 .PHONY: run test install infra-up infra-down infra-status lint format typecheck contracts \
-        contracts-check k8s-check unit integration bench token
+        contracts-check k8s-check lock lock-check unit integration bench token
 
 run: install infra-up  ## install, start RabbitMQ + MongoDB (FerretDB), start every service
 	$(PY) -m deploy.run
 
-test: install infra-up lint typecheck contracts-check k8s-check  ## install, start infrastructure, run every check and test
+test: install lock-check infra-up lint typecheck contracts-check k8s-check  ## install, start infrastructure, run every check and test
 	$(PY) -m pytest -q --durations=15 tests
 
 install:
 	@bash deploy/setup.sh
+
+lock:  ## regenerate uv.lock (and uv's own pins) after changing pyproject.toml's dependencies
+	@bash deploy/lock.sh
+
+lock-check: install  ## fail when uv.lock does not match pyproject.toml
+	.venv/bin/uv lock --check
 
 infra-up:
 	@bash deploy/infra.sh up
