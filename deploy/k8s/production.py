@@ -80,7 +80,8 @@ PROFILES: tuple[Profile, ...] = (
     Profile(
         "payments",
         ("payments.requests",),
-        secrets=("PAYMENTS_EFAWATEERCOM_SECRET",),
+        # The previous one is accepted too while a rotation is under way (empty otherwise).
+        secrets=("PAYMENTS_EFAWATEERCOM_SECRET", "PAYMENTS_EFAWATEERCOM_PREVIOUS_SECRET"),
         callbacks=("/v1/providers/efawateercom",),
     ),
     Profile(
