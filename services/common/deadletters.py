@@ -58,7 +58,7 @@ from services.common.broker import (
 )
 from services.common.consumer import INBOX
 from services.common.mongo import Database, IndexSpec
-from services.common.problems import Conflict, NotFound
+from services.common.problems import Conflict, NotFound, Problem
 
 AUDIT = "dead_letter_audit"
 AUDIT_INDEXES = [IndexSpec(AUDIT, [("at", -1)])]
@@ -94,6 +94,18 @@ class UnknownQueue(Exception):
 
 class NoSuchDeadLetter(Exception):
     """No message with that id is waiting in the dead-letter queue."""
+
+
+class BrokerUnavailable(Problem):
+    """The dead-letter tools need the broker, which does not answer now."""
+
+    status = 503
+    kind = "broker-unavailable"
+    title = "The message broker is unavailable"
+    title_ar = "وسيط الرسائل غير متاح حاليًا"
+
+    def response_headers(self) -> dict[str, str]:
+        return {"Retry-After": "10"}
 
 
 class Unroutable(Exception):
@@ -411,6 +423,11 @@ def _as_problems(queue: str, letter_id: str | None = None) -> Any:
         raise _not_found(queue) from None
     except NoSuchDeadLetter:
         raise _not_found(queue, letter_id) from None
+    except (ConnectionError, aio_pika.exceptions.AMQPConnectionError):
+        raise BrokerUnavailable(
+            "RabbitMQ does not answer; try again shortly.",
+            "لا يستجيب وسيط الرسائل؛ حاول بعد قليل.",
+        ) from None
     except Unroutable as error:
         raise Conflict(
             f"Nothing is bound to routing key {error}: the replay was not delivered and the "
@@ -424,7 +441,8 @@ router = APIRouter(prefix="/v1/ops", tags=["operations: dead letters"])
 
 @router.get("/dead-letters", summary="Dead letters waiting, per queue of this service")
 async def queues(user: OpsUser, dead: Dead) -> list[dict[str, Any]]:
-    counts = await dead.counts()
+    with _as_problems(""):
+        counts = await dead.counts()
     return [
         {"queue": queue, "dead_letter_queue": f"{queue}.dlq", "count": count}
         for queue, count in counts.items()
