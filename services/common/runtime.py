@@ -385,7 +385,8 @@ def _serve_metrics(settings: ServiceSettings) -> Any:
     return server
 
 
-_PREFIX = re.compile(r"^(/[A-Za-z0-9._~-]+)+$")
+# Plain path segments; no `.` or `..` segment.
+_PREFIX = re.compile(r"^(/(?!\.{1,2}(?:/|$))[A-Za-z0-9._~-]+)+$")
 
 
 class ForwardedPrefix:

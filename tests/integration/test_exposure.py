@@ -39,6 +39,8 @@ async def test_metrics_leave_the_public_port_and_the_prefix_reaches_docs_and_ser
             "/openapi.json", headers={"X-Forwarded-Prefix": "javascript:alert(1)//"}
         )
         assert hostile.json()["servers"] == [{"url": "/testsvc"}]
+        climbing = await client.get("/openapi.json", headers={"X-Forwarded-Prefix": "/a/../b"})
+        assert climbing.json()["servers"] == [{"url": "/testsvc"}]
 
     async with httpx.AsyncClient(timeout=5) as client:
         scraped = await client.get(f"http://127.0.0.1:{metrics_port}/metrics")
