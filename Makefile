@@ -3,12 +3,12 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 
 .PHONY: run test install infra-up infra-down infra-status lint format typecheck contracts \
-        contracts-check unit integration bench token smsc smsc-run
+        contracts-check k8s-check lock lock-check unit integration bench token smsc smsc-run
 
 run: install infra-up  ## install, start RabbitMQ + MongoDB (FerretDB), start every service
 	$(PY) -m deploy.run
 
-test: install infra-up smsc lint typecheck contracts-check  ## install, start infrastructure, run every check and test
+test: install lock-check infra-up smsc lint typecheck contracts-check k8s-check  ## install, start infrastructure, run every check and test
 	$(PY) -m pytest -q --durations=15 tests
 
 install:
@@ -22,6 +22,12 @@ smsc:  ## the test SMSC (npm's smpp server) of the notifier's SMPP tests, instal
 smsc-run: smsc  ## a local SMSC for `make run` with NOTIFIER_GATEWAY=smpp (services/notifier/README.md)
 	node $(SMSC_DIR)/smsc.js --port $(or $(SMSC_PORT),2775) --control-port $(or $(SMSC_CONTROL_PORT),2776) \
 	  --system-id amman --password secret
+
+lock:  ## regenerate uv.lock (and uv's own pins) after changing pyproject.toml's dependencies
+	@bash deploy/lock.sh
+
+lock-check: install  ## fail when uv.lock does not match pyproject.toml
+	.venv/bin/uv lock --check
 
 infra-up:
 	@bash deploy/infra.sh up
@@ -50,6 +56,9 @@ contracts: install  ## regenerate contracts/schemas, contracts/asyncapi.json and
 contracts-check: install
 	$(PY) -m contracts.generate --check
 	$(PY) deploy/k8s/generate.py --check
+
+k8s-check: install  ## render both overlays, validate them offline (schemas, CRDs, kube-score, settings, promtool)
+	$(PY) deploy/k8s/check.py
 
 unit: install
 	$(PY) -m pytest -q tests/unit

@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Installs the project's Python environment into .venv (idempotent: reinstalls only when
-# pyproject.toml changed). Needs Python 3.11+ with venv.
+# Installs the project's Python environment into .venv, exactly as uv.lock says (every package
+# pinned, with its hashes). Idempotent: installs again only when uv.lock or pyproject.toml changed.
+# Needs Python 3.11+ with venv, and PyPI.
+#
+# uv itself comes from PyPI, pinned with its hashes in deploy/uv-requirements.txt. `uv sync --locked`
+# refuses a uv.lock that no longer matches pyproject.toml: run `make lock` after changing the
+# dependencies (and commit uv.lock).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -11,11 +16,20 @@ if [ ! -x .venv/bin/python ]; then
   echo "[setup] creating .venv" >&2
   "$PYTHON_BIN" -m venv .venv || { echo "[setup] ERROR: python3 -m venv failed: install Debian's python3-venv" >&2; exit 1; }
 fi
-stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+stamp=.venv/.installed-$(cat pyproject.toml uv.lock deploy/uv-requirements.txt | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
-  echo "[setup] installing Python packages (pip install -e '.[dev]')" >&2
-  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q -e '.[dev]'
+  if ! .venv/bin/uv --version 2>/dev/null | grep -qF "uv $(sed -n 's/^uv==\([^ ]*\).*/\1/p' deploy/uv-requirements.txt) "; then
+    echo "[setup] installing uv (deploy/uv-requirements.txt, hashes required)" >&2
+    .venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes \
+      -r deploy/uv-requirements.txt
+  fi
+  echo "[setup] installing Python packages from uv.lock (uv sync --locked --extra dev)" >&2
+  # --inexact keeps pip and uv in .venv; the project itself is installed editable.
+  if ! VIRTUAL_ENV="$ROOT/.venv" UV_PROJECT_ENVIRONMENT="$ROOT/.venv" UV_PYTHON_DOWNLOADS=never \
+      .venv/bin/uv sync --locked --extra dev --inexact --quiet; then
+    echo "[setup] ERROR: uv.lock does not match pyproject.toml (or cannot be installed): run \`make lock\` and commit uv.lock" >&2
+    exit 1
+  fi
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

@@ -1,16 +1,20 @@
-"""Writes the per-service Kubernetes manifests, which differ only in the service's name.
+"""Writes the Kubernetes manifests: the per-service ones, and the production overlay's platform.
 
     python deploy/k8s/generate.py           write them
     python deploy/k8s/generate.py --check   exit 1 (and show a diff) if the committed files differ
 
-Generated (never edit by hand; edit the templates below and run the script):
+Generated (never edit by hand; edit the templates here or in production.py, then run the script):
     base/<service>.yaml                 Deployment, Service, PodDisruptionBudget of each service
     base/kustomization.yaml             the base: namespace, platform-config, every service
     overlays/dev/kustomization.yaml     one replica, development settings, a Secret per service
-    overlays/production/hpa.yaml        a HorizontalPodAutoscaler per service
+    overlays/production/*.yaml          the overlay: autoscalers, NetworkPolicies, certificates,
+                                        RabbitMQ, MongoDB (operators' resources), ExternalSecrets,
+                                        routes, monitoring, the OpenTelemetry Collector
+    components/ingress/                 the Ingress alternative to the HTTPRoutes
+    monitoring/rules.yaml, dashboard.json   the alert rules and the dashboard, as files (promtool)
 
-Written by hand: base/namespace.yaml, base/platform-config.env, overlays/dev/secrets.env.example,
-overlays/production/kustomization.yaml and overlays/production/networkpolicy.yaml.
+Written by hand: base/namespace.yaml, base/platform-config.env,
+overlays/dev/secrets/<service>.env.example, monitoring/rules.test.yaml.
 
 Standard library only, and deterministic: the same input always writes the same bytes.
 """
@@ -23,6 +27,9 @@ import sys
 from pathlib import Path
 from string import Template
 from textwrap import dedent
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import production
 
 SERVICES = ("licensing", "contractors", "courses", "training", "exams", "payments", "notifier")
 
@@ -83,8 +90,10 @@ SERVICE_TEMPLATE = """
           labels:
     $pod_labels
           annotations:
+            # For a Prometheus without the Operator; with it, the ServiceMonitor of the
+            # production overlay. /metrics is served on its own port, never on the public one.
             prometheus.io/scrape: "true"
-            prometheus.io/port: "8000"
+            prometheus.io/port: "9090"
             prometheus.io/path: /metrics
         spec:
           # SIGTERM comes after preStop (5 s); uvicorn then drains requests (at most
@@ -113,10 +122,14 @@ SERVICE_TEMPLATE = """
           containers:
             - name: $name
               image: $image
-              imagePullPolicy: IfNotPresent
+              # The production overlay pins the tag (or a digest): Always costs one registry check.
+              imagePullPolicy: Always
               ports:
                 - name: http
                   containerPort: 8000
+                  protocol: TCP
+                - name: metrics
+                  containerPort: 9090
                   protocol: TCP
               env:
                 - name: SERVICE
@@ -125,11 +138,20 @@ SERVICE_TEMPLATE = """
                   value: $name
                 - name: HTTP_PORT
                   value: "8000"
+                - name: METRICS_PORT
+                  value: "9090"
+                # The gateway serves the service under /$name: /docs and the OpenAPI servers say so.
+                - name: HTTP_ROOT_PATH
+                  value: /$name
                 - name: MONGO_DATABASE
                   value: $name
               envFrom:
                 - configMapRef:
                     name: platform-config
+                # The service's own non-secret settings, where an overlay gives some.
+                - configMapRef:
+                    name: $name-config
+                    optional: true
                 # AMQP_URL and MONGO_URL (and the service's own secrets): not in the base.
                 - secretRef:
                     name: $name-secrets
@@ -166,9 +188,12 @@ SERVICE_TEMPLATE = """
                 requests:
                   cpu: 100m
                   memory: 256Mi
+                  ephemeral-storage: 128Mi
                 limits:
                   cpu: "1"
                   memory: 512Mi
+                  # /tmp (64Mi at most) and the container's logs.
+                  ephemeral-storage: 512Mi
               securityContext:
                 allowPrivilegeEscalation: false
                 readOnlyRootFilesystem: true
@@ -197,6 +222,11 @@ SERVICE_TEMPLATE = """
         - name: http
           port: 80
           targetPort: http
+          protocol: TCP
+        # Scraped by the ServiceMonitor; the NetworkPolicy admits only the monitoring namespace.
+        - name: metrics
+          port: 9090
+          targetPort: metrics
           protocol: TCP
     ---
     apiVersion: policy/v1
@@ -273,8 +303,8 @@ DEV_KUSTOMIZATION = """
         literals:
           - ENVIRONMENT=development
           - QUEUE_TYPE=classic
-    # One Secret per service, here all from the same file (copy secrets.env.example to secrets.env;
-    # it is ignored by git). Give a service its own file to give it its own credentials.
+    # One Secret per service, each from its own file: copy secrets/<service>.env.example to
+    # secrets/<service>.env (ignored by git) and fill it in. A service gets only its own secrets.
     secretGenerator:
     $secrets
     patches:
@@ -319,7 +349,7 @@ def base_kustomization() -> str:
 
 def dev_kustomization() -> str:
     secrets = "\n".join(
-        f"  - name: {name}-secrets\n    envs:\n      - secrets.env" for name in SERVICES
+        f"  - name: {name}-secrets\n    envs:\n      - secrets/{name}.env" for name in SERVICES
     )
     return HEADER + _render(DEV_KUSTOMIZATION, image=IMAGE, secrets=secrets)
 
@@ -329,6 +359,8 @@ def outputs() -> dict[Path, str]:
     files[K8S / "base" / "kustomization.yaml"] = base_kustomization()
     files[K8S / "overlays" / "dev" / "kustomization.yaml"] = dev_kustomization()
     files[K8S / "overlays" / "production" / "hpa.yaml"] = hpa_manifest()
+    for relative, text in production.outputs().items():
+        files[K8S / relative] = text if relative.endswith(".json") else HEADER + text
     return files
 
 
@@ -344,6 +376,9 @@ def main(argv: list[str] | None = None) -> int:
         "--check", action="store_true", help="compare with the files on disk; write nothing"
     )
     args = parser.parse_args(argv)
+    if tuple(profile.name for profile in production.PROFILES) != SERVICES:
+        print("production.PROFILES must list the services of SERVICES, in order", file=sys.stderr)
+        return 1
     missing = unlisted_services()
     if missing:
         print(

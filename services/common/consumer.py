@@ -65,6 +65,7 @@ CONSUMED = Counter("events_consumed_total", "Events applied by a consumer", ["qu
 DUPLICATES = Counter("events_duplicate_total", "Redelivered events skipped", ["queue"])
 DEAD_LETTERED = Counter("events_dead_lettered_total", "Messages sent to a DLQ", ["queue", "cause"])
 HANDLER_ERRORS = Counter("events_handler_errors_total", "Handler failures", ["queue", "type"])
+REDELIVERED = Counter("events_redelivered_total", "Messages delivered again", ["queue"])
 
 
 class Reject(Exception):
@@ -303,6 +304,7 @@ class ConsumerRunner:
     async def _deliveries(self, raw: AbstractIncomingMessage, event_id: str) -> int:
         if not raw.redelivered:
             return 1
+        REDELIVERED.labels(self._consumer.queue).inc()
         counted = 1 + await self._inbox.count_redelivery(self._consumer.queue, event_id)
         # Quorum queues count for us too; trust whichever saw more.
         header = (raw.headers or {}).get("x-delivery-count")

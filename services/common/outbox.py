@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 from pymongo import ReturnDocument
 
 from contracts import CloudEvent, ContractModel, new_event
@@ -44,6 +44,11 @@ PUBLISHED = Counter(
 )
 PUBLISH_FAILURES = Counter(
     "outbox_publish_failures_total", "Outbox publish attempts that failed", ["collection"]
+)
+OLDEST_AGE = Gauge(
+    "outbox_oldest_entry_age_seconds",
+    "Age of the oldest unpublished event found by the relay's last scan (0: none waiting)",
+    ["collection"],
 )
 
 
@@ -268,9 +273,16 @@ class OutboxRelay:
         per document.
         """
         targets: list[tuple[Collection, Any]] = []
+        now = self._clock.now()
         for collection in self._collections:
-            cursor = collection.find({PENDING_PATH: {"$exists": True}}, {"_id": 1}).limit(batch)
-            targets += [(collection, document["_id"]) async for document in cursor]
+            cursor = collection.find(
+                {PENDING_PATH: {"$exists": True}}, {"_id": 1, f"{OUTBOX_FIELD}.time": 1}
+            ).limit(batch)
+            oldest = 0.0
+            async for document in cursor:
+                targets.append((collection, document["_id"]))
+                oldest = max(oldest, _oldest_age(document, now))
+            OLDEST_AGE.labels(collection.name).set(oldest)
         return await self._publish_all(targets)
 
     async def _publish_all(self, targets: list[tuple[Collection, Any]]) -> int:
@@ -337,3 +349,14 @@ class OutboxRelay:
             await asyncio.wait_for(self._stopping.wait(), seconds)
         except TimeoutError:
             pass
+
+
+def _oldest_age(document: Document, now: datetime) -> float:
+    """Seconds since the oldest entry of a document's outbox was written."""
+    ages = [0.0]
+    for entry in document.get(OUTBOX_FIELD) or []:
+        try:
+            ages.append((now - datetime.fromisoformat(entry["time"])).total_seconds())
+        except (KeyError, TypeError, ValueError):
+            continue
+    return max(ages)

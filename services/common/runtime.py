@@ -14,11 +14,13 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import aio_pika
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -26,10 +28,18 @@ from faststream.rabbit import RabbitBroker
 from faststream.rabbit.opentelemetry import RabbitTelemetryMiddleware
 from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
 from pymongo import AsyncMongoClient
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.common import idempotency
+from services.common import deadletters, idempotency
 from services.common.auth import install_auth, verifier_from_settings
 from services.common.broker import (
     BrokerPublisher,
@@ -101,6 +111,8 @@ class Runtime:
     loop_tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # The service's own readiness checks (`spec.readiness`).
     readiness: Callable[[Runtime], dict[str, tuple[bool, Any]]] | None = None
+    # The dead letters of `consumer_queues`, for the staff API (None without consumers).
+    dead_letters: deadletters.DeadLetters | None = None
 
     def sweeper(
         self,
@@ -188,19 +200,25 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await _start(spec, settings, clock, tracer_provider)
-        runtime.readiness = spec.readiness
-        app.state.runtime = runtime
+        metrics_server = _serve_metrics(settings)
         try:
-            if spec.on_start is not None:
-                await spec.on_start(runtime)
-            _start_loops(spec, runtime)
-            yield
+            runtime = await _start(spec, settings, clock, tracer_provider)
+            runtime.readiness = spec.readiness
+            app.state.runtime = runtime
+            try:
+                if spec.on_start is not None:
+                    await spec.on_start(runtime)
+                _start_loops(spec, runtime)
+                yield
+            finally:
+                await _stop_loops(runtime)
+                await _stop(runtime)
+                if spec.on_stop is not None:
+                    await spec.on_stop(runtime)
         finally:
-            await _stop_loops(runtime)
-            await _stop(runtime)
-            if spec.on_stop is not None:
-                await spec.on_stop(runtime)
+            if metrics_server is not None:
+                metrics_server.shutdown()
+                metrics_server.server_close()
 
     app = FastAPI(
         title=spec.title,
@@ -209,13 +227,16 @@ def create_app(
         lifespan=lifespan,
         docs_url="/docs",
         openapi_url="/openapi.json",
+        root_path=settings.http_root_path,
     )
     install_problem_handlers(app)
     install_auth(app, verifier_from_settings(settings))
-    app.include_router(_operations_router())
+    app.include_router(_operations_router(serve_metrics=settings.metrics_port is None))
     for router in spec.routers:
         app.include_router(router)
+    app.include_router(deadletters.router)
     _install_http_metrics(app)
+    app.add_middleware(ForwardedPrefix)
     FastAPIInstrumentor.instrument_app(
         app, tracer_provider=tracer_provider, excluded_urls="health,metrics"
     )
@@ -234,6 +255,7 @@ async def _start(
             *outbox_indexes(spec.outbox_collections),
             *INBOX_INDEXES,
             *idempotency.INDEXES,
+            *deadletters.AUDIT_INDEXES,
         ],
     )
     broker = make_broker(
@@ -274,6 +296,10 @@ async def _start(
         for consumer in consumers
     ]
     runtime.consumer_queues = [consumer.queue for consumer in consumers]
+    if runtime.consumer_queues:
+        runtime.dead_letters = deadletters.DeadLetters(
+            lambda: _connection_of(broker), runtime.consumer_queues, db
+        )
     await broker.connect()
     await declare_topology(broker, settings, [*(c.binding for c in consumers), *extra_bindings])
     await broker.start()
@@ -350,7 +376,45 @@ def _suffixed(consumer: EventConsumer, suffix: str) -> EventConsumer:
     return dataclasses.replace(consumer, binding=_suffixed_binding(consumer.binding, suffix))
 
 
-def _operations_router() -> APIRouter:
+async def _connection_of(broker: RabbitBroker) -> aio_pika.abc.AbstractConnection:
+    connection: aio_pika.abc.AbstractRobustConnection | None = getattr(broker, "_connection", None)
+    if connection is None or connection.is_closed:
+        raise ConnectionError("not connected to the broker")
+    return connection
+
+
+def _serve_metrics(settings: ServiceSettings) -> Any:
+    """`GET /metrics` on METRICS_PORT, in a thread of its own (prometheus_client's server)."""
+    if settings.metrics_port is None:
+        return None
+    server, _ = start_http_server(settings.metrics_port, addr=settings.http_host, registry=REGISTRY)
+    return server
+
+
+# Plain path segments; no `.` or `..` segment.
+_PREFIX = re.compile(r"^(/(?!\.{1,2}(?:/|$))[A-Za-z0-9._~-]+)+$")
+
+
+class ForwardedPrefix:
+    """Honours `X-Forwarded-Prefix` (the path prefix the gateway serves the service under), so the
+    docs page and the OpenAPI `servers` name the address the client used. A value that is not a
+    plain path prefix is ignored. Routing accepts paths with or without the prefix."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for name, value in scope.get("headers", ()):
+                if name == b"x-forwarded-prefix":
+                    prefix = value.decode("latin-1").rstrip("/")
+                    if _PREFIX.match(prefix):
+                        scope["root_path"] = prefix
+                    break
+        await self.app(scope, receive, send)
+
+
+def _operations_router(*, serve_metrics: bool = True) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
     @router.get("/health/live", summary="Liveness: the process answers")
@@ -387,9 +451,11 @@ def _operations_router() -> APIRouter:
             {"status": status, "checks": checks}, status_code=200 if is_ready else 503
         )
 
-    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    if serve_metrics:
+
+        @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+        async def metrics() -> Response:
+            return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     return router
 

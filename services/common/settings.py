@@ -44,6 +44,12 @@ class ServiceSettings(BaseSettings):
     service_name: str = "service"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # The path prefix the API gateway serves this service under (e.g. `/licensing`): the docs page
+    # and the OpenAPI `servers` name it. A request's `X-Forwarded-Prefix` header overrides it.
+    http_root_path: str = Field(default="", pattern=r"^(/[A-Za-z0-9._~-]+)*$")
+    # A port of its own for `GET /metrics`, so that the public HTTP port never serves it. Unset,
+    # `/metrics` is served on HTTP_PORT (development and tests); production requires it.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     mongo_url: str = "mongodb://127.0.0.1:27017/"
@@ -108,6 +114,10 @@ class ServiceSettings(BaseSettings):
                 )
             if "guest:guest@" in self.amqp_url:
                 raise ValueError("production refuses RabbitMQ's default guest account in AMQP_URL")
+            if self.metrics_port is None:
+                raise ValueError("production serves /metrics on its own port: set METRICS_PORT")
+        if self.metrics_port is not None and self.metrics_port == self.http_port:
+            raise ValueError("METRICS_PORT must differ from HTTP_PORT")
         return self
 
     @property

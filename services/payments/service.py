@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from functools import partial
 
+from prometheus_client import Counter
+
 from contracts import CloudEvent, PaymentCancelled, PaymentRequested, RefundRequested
 from services.common.auth import Principal
 from services.common.clock import Clock
@@ -40,6 +42,12 @@ SOURCE = "payments"
 # Racing writers on one bill: each clash means another writer changed it, so this bounds the
 # number of concurrent changes one call can lose to, not a wait.
 MAX_ATTEMPTS = 20
+# Bills by what became of them; the alerts compare expired to issued (deploy/k8s, PrometheusRule).
+BILL_OUTCOMES = Counter(
+    "payments_bills_total", "Bills issued, paid, expired and cancelled", ["outcome"]
+)
+for _outcome in ("issued", "paid", "expired", "cancelled"):
+    BILL_OUTCOMES.labels(_outcome)
 
 Load = Callable[[], Awaitable[Bill | None]]
 Decide = Callable[[Bill | None, datetime], Change]
@@ -91,6 +99,7 @@ class Payments:
             change = domain.issue_bill(request, self._issue(request, number))
             if await self.store.add(change.bill, self._envelopes(change)):
                 self.outbox.written(BILLS, number)
+                BILL_OUTCOMES.labels("issued").inc()
                 logger.info("bill %s issued for %s", number, request.payment_reference)
                 return change.bill
         raise NotAllowedNow(
@@ -120,9 +129,11 @@ class Payments:
                 )
             return domain.cancel(bill, cancelled.reason, now)
 
-        return await self._apply(
+        change = await self._apply(
             partial(self.store.by_reference, cancelled.payment_reference), decide
         )
+        BILL_OUTCOMES.labels("cancelled").inc()
+        return change
 
     async def request_refund(self, request: RefundRequested) -> Change:
         change = await self._apply(
@@ -145,6 +156,7 @@ class Payments:
             return domain.expire(bill, now)
 
         await self._apply(partial(self.store.by_number, number), decide)
+        BILL_OUTCOMES.labels("expired").inc()
 
     # ---- the payment provider --------------------------------------------------------------
 
@@ -161,6 +173,7 @@ class Payments:
                 partial(self.store.by_number, notice.e_payment_number),
                 lambda bill, now: domain.pay(bill, notice, now),
             )
+            BILL_OUTCOMES.labels("paid").inc()
             record = domain.accepted_notification(notice, self.now())
         except PaymentRefused as refused:
             record = domain.refused_notification(notice, refused, self.now())

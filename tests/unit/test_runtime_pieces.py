@@ -115,7 +115,12 @@ def test_settings_read_lists_from_comma_separated_environment(
             "CLOCK_FILE",
         ),
         ({"amqp_url": "amqp://u:p@h/"}, "JWT_PUBLIC_KEY"),
-        ({"jwt_public_key": "k"}, "guest"),
+        ({"jwt_public_key": "k", "metrics_port": 9090}, "guest"),
+        ({"jwt_public_key": "k", "amqp_url": "amqp://u:p@h/"}, "METRICS_PORT"),
+        (
+            {"jwt_public_key": "k", "amqp_url": "amqp://u:p@h/", "metrics_port": 8000},
+            "METRICS_PORT must differ",
+        ),
     ],
 )
 def test_production_refuses_unsafe_settings(override: dict[str, object], message: str) -> None:

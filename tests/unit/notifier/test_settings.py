@@ -14,6 +14,7 @@ PRODUCTION: dict[str, Any] = {
     "environment": "production",
     "amqp_url": "amqp://notifier:pw@rabbitmq:5672/",
     "jwt_jwks_url": "https://id.amman.jo/jwks",
+    "metrics_port": 9090,
     "notifier_gateway": "http",
     "notifier_http_url": "https://sms.example/send",
     "notifier_http_token": "token",

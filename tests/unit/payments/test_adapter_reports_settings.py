@@ -142,6 +142,7 @@ PRODUCTION = {
     "environment": "production",
     "jwt_jwks_url": "https://idp.example/jwks",
     "amqp_url": "amqp://payments:pw@rabbitmq:5672/",
+    "metrics_port": 9090,
 }
 
 
