@@ -89,7 +89,13 @@ PROFILES: tuple[Profile, ...] = (
         ("notifier.events", "notifier.commands"),
         writes_commands=True,
         reads_commands=True,
-        secrets=("NOTIFIER_HTTP_TOKEN", "NOTIFIER_RECEIPT_SECRET", "NOTIFIER_SEALING_KEY"),
+        secrets=(
+            "NOTIFIER_HTTP_TOKEN",
+            "NOTIFIER_RECEIPT_SECRET",
+            "NOTIFIER_SEALING_KEY",
+            # Only with NOTIFIER_GATEWAY=smpp; the store keeps it empty otherwise.
+            "NOTIFIER_SMPP_PASSWORD",
+        ),
         config={
             "NOTIFIER_GATEWAY": "http",
             # The SMS provider's send endpoint: replace with the contracted provider's address.

@@ -68,6 +68,7 @@ def test_production_gets_no_keys_no_code_and_no_clock(
                 contractors_otp_secret="s" * 32,
                 jwt_public_key_file="/k.pem",
                 amqp_url="amqp://u:p@h/",
+                metrics_port=9090,
             )
 
 
