@@ -41,6 +41,7 @@ from services.common.broker import (
 from services.common.calendar import WorkingCalendar
 from services.common.clock import Clock, FileClock, SystemClock
 from services.common.consumer import INBOX_INDEXES, ConsumerRunner, EventConsumer, Inbox
+from services.common.headers import SecurityHeaders
 from services.common.idempotency import IdempotencyStore
 from services.common.mongo import (
     Collection,
@@ -51,6 +52,7 @@ from services.common.mongo import (
     make_client,
     ping,
 )
+from services.common.openapi import install_openapi
 from services.common.outbox import Outbox, OutboxRelay, outbox_indexes
 from services.common.problems import install_problem_handlers
 from services.common.settings import ServiceSettings
@@ -210,6 +212,8 @@ def create_app(
     for router in spec.routers:
         app.include_router(router)
     _install_http_metrics(app)
+    app.add_middleware(SecurityHeaders)
+    install_openapi(app)
     FastAPIInstrumentor.instrument_app(
         app, tracer_provider=tracer_provider, excluded_urls="health,metrics"
     )
@@ -407,4 +411,6 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         log_config=None,
         timeout_graceful_shutdown=int(settings.graceful_timeout_seconds),
         proxy_headers=True,
+        # No `server: uvicorn` banner: what runs behind the gateway is nobody's business.
+        server_header=False,
     )

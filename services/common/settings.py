@@ -16,6 +16,10 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_KEYS_DIR = Path(".local/dev-keys")
+# The `iss` and `aud` of development tokens (`devtoken`), and what a service outside production
+# expects when JWT_ISSUER / JWT_AUDIENCE are unset. Production must set both.
+DEV_JWT_ISSUER = "amman-dev"
+DEV_JWT_AUDIENCE = "amman-eservices"
 
 
 class Environment(StrEnum):
@@ -73,7 +77,9 @@ class ServiceSettings(BaseSettings):
     calendar_closures: Annotated[list[date], NoDecode] = Field(default_factory=list)
     calendar_openings: Annotated[list[date], NoDecode] = Field(default_factory=list)
 
-    # JWT verification: a PEM public key (or a file holding it), or a JWKS URL.
+    # JWT verification: a PEM public key (or a file holding it), or a JWKS URL. Tokens must carry
+    # the issuer and the audience in every environment; outside production they default to the
+    # development tokens' (`DEV_JWT_ISSUER`, `DEV_JWT_AUDIENCE`), production must set both.
     jwt_public_key: str | None = None
     jwt_public_key_file: Path | None = None
     jwt_jwks_url: str | None = None
@@ -99,6 +105,9 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _safe_outside_development(self) -> ServiceSettings:
+        if self.environment is not Environment.PRODUCTION:
+            self.jwt_issuer = self.jwt_issuer or DEV_JWT_ISSUER
+            self.jwt_audience = self.jwt_audience or DEV_JWT_AUDIENCE
         if self.environment is Environment.PRODUCTION:
             if self.clock_file is not None:
                 raise ValueError("CLOCK_FILE moves time and is refused in production")
@@ -108,6 +117,8 @@ class ServiceSettings(BaseSettings):
                 )
             if "guest:guest@" in self.amqp_url:
                 raise ValueError("production refuses RabbitMQ's default guest account in AMQP_URL")
+            if not self.jwt_issuer or not self.jwt_audience:
+                raise ValueError("production needs JWT_ISSUER and JWT_AUDIENCE")
         return self
 
     @property

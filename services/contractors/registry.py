@@ -109,7 +109,8 @@ def read_rows(content: bytes, kind: str) -> list[tuple[int, dict[str, Any]]]:
     if kind == "json":
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
+            # RecursionError: brackets nested deeper than the parser follows (e.g. 100,000 "[").
             raise BadFile("The file is not valid JSON", "الملف ليس بصيغة JSON صحيحة") from None
         if isinstance(data, dict):
             data = data.get("rows")
@@ -120,6 +121,17 @@ def read_rows(content: bytes, kind: str) -> list[tuple[int, dict[str, Any]]]:
             )
         return [(index, row if isinstance(row, dict) else {}) for index, row in enumerate(data, 1)]
     reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _csv_rows(reader)
+    except csv.Error:
+        # A field longer than csv's limit (131,072 characters), a NUL, an unclosed quote, ...
+        raise BadFile(
+            "The file is not a readable CSV (a field too long, or a broken quote)",
+            "الملف ليس بصيغة CSV مقروءة (حقل طويل جدًا أو علامة اقتباس غير مغلقة)",
+        ) from None
+
+
+def _csv_rows(reader: csv.DictReader[str]) -> list[tuple[int, dict[str, Any]]]:
     header = [name.strip() for name in reader.fieldnames or []]
     missing = [name for name in REQUIRED if name not in header]
     if missing:

@@ -46,7 +46,7 @@ RefundDecider = Annotated[
     Principal,
     Depends(require_roles(*domain.roles_for(REFUND_WORKFLOW, RefundAction.APPROVE))),
 ]
-Page = Annotated[int, Query(ge=1, description="Page number, from 1.")]
+Page = Annotated[int, Query(ge=1, le=10_000, description="Page number, from 1.")]
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
 
 

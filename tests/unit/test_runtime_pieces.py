@@ -116,6 +116,11 @@ def test_settings_read_lists_from_comma_separated_environment(
         ),
         ({"amqp_url": "amqp://u:p@h/"}, "JWT_PUBLIC_KEY"),
         ({"jwt_public_key": "k"}, "guest"),
+        ({"jwt_public_key": "k", "amqp_url": "amqp://u:p@h/"}, "JWT_ISSUER and JWT_AUDIENCE"),
+        (
+            {"jwt_public_key": "k", "amqp_url": "amqp://u:p@h/", "jwt_issuer": "https://id/"},
+            "JWT_ISSUER and JWT_AUDIENCE",
+        ),
     ],
 )
 def test_production_refuses_unsafe_settings(override: dict[str, object], message: str) -> None:

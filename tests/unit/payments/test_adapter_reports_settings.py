@@ -139,6 +139,8 @@ def test_the_csv_has_a_header_a_row_per_line_and_no_formula_cells() -> None:
 PRODUCTION = {
     "environment": "production",
     "jwt_jwks_url": "https://idp.example/jwks",
+    "jwt_issuer": "https://idp.example/",
+    "jwt_audience": "amman-eservices",
     "amqp_url": "amqp://payments:pw@rabbitmq:5672/",
 }
 
