@@ -85,6 +85,11 @@ AUTH_ERRORS: dict[int, str] = {
     403: "The caller lacks the role this action needs.",
 }
 
+# For a route whose caller signs its requests instead of bearing a token (a provider's callback).
+SIGNED_CALLER_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "The request's signature is missing, wrong or too old."}
+}
+
 _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 _METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})
 
@@ -94,6 +99,48 @@ def _problem_response(description: str) -> dict[str, Any]:
         "description": description,
         "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_REF}}},
     }
+
+
+_FORM_MEDIA_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def _forms_without_null(document: dict[str, Any], operation: dict[str, Any]) -> None:
+    """A form part is text: it can be left out, never be `null`. FastAPI publishes an optional
+    form field (`X | None`) as `anyOf: [X, null]`, which tells clients they may send `null`
+    (they would send the text "null", refused); keep `X` only, the field staying optional."""
+    content = operation.get("requestBody", {}).get("content", {})
+    for media_type in _FORM_MEDIA_TYPES:
+        schema = content.get(media_type, {}).get("schema")
+        if not isinstance(schema, dict):
+            continue
+        for part in _parts(document, schema):
+            _drop_null(part)
+
+
+def _parts(document: dict[str, Any], schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """`schema` and the schemas it is made of (`$ref`, `allOf`), resolved."""
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        schema = document["components"]["schemas"].get(ref.rsplit("/", 1)[1], {})
+    parts = [schema]
+    for member in schema.get("allOf", []):
+        if isinstance(member, dict):
+            parts += _parts(document, member)
+    return parts
+
+
+def _drop_null(schema: dict[str, Any]) -> None:
+    for name, field in list(schema.get("properties", {}).items()):
+        options = field.get("anyOf")
+        if not isinstance(options, list):
+            continue
+        kept = [option for option in options if option.get("type") != "null"]
+        if len(kept) == len(options):
+            continue
+        rest = {key: value for key, value in field.items() if key not in ("anyOf", "default")}
+        schema["properties"][name] = (
+            {**rest, **kept[0]} if len(kept) == 1 else {**rest, "anyOf": kept}
+        )
 
 
 def rewrite(document: dict[str, Any]) -> dict[str, Any]:
@@ -109,10 +156,15 @@ def rewrite(document: dict[str, Any]) -> dict[str, Any]:
         for method, operation in path_item.items():
             if method not in _METHODS or not isinstance(operation, dict):
                 continue
+            _forms_without_null(document, operation)
             responses: dict[str, Any] = operation.setdefault("responses", {})
             errors = dict(COMMON_ERRORS)
             if operation.get("security", security_default):
                 errors.update(AUTH_ERRORS)
+            # What the route declares itself (e.g. a signed callback's 401, a 410) is a problem too.
+            for code in responses:
+                if code[:1] in ("4", "5") and code.isdigit():
+                    errors.setdefault(int(code), "Refused; see the problem's `detail`.")
             for status, description in sorted(errors.items()):
                 declared = responses.get(str(status), {}).get("description")
                 if not declared or declared == "Validation Error":  # FastAPI's own wording

@@ -28,6 +28,7 @@ from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
 from pymongo import AsyncMongoClient
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from services.common import idempotency
 from services.common.auth import install_auth, verifier_from_settings
@@ -213,6 +214,8 @@ def create_app(
         app.include_router(router)
     _install_http_metrics(app)
     app.add_middleware(SecurityHeaders)
+    # The client's address (request.client) as the trusted gateway reports it; see TRUSTED_PROXIES.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     install_openapi(app)
     FastAPIInstrumentor.instrument_app(
         app, tracer_provider=tracer_provider, excluded_urls="health,metrics"
@@ -410,7 +413,9 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         port=settings.http_port,
         log_config=None,
         timeout_graceful_shutdown=int(settings.graceful_timeout_seconds),
-        proxy_headers=True,
+        # The app reads X-Forwarded-For itself, from TRUSTED_PROXIES only (create_app); uvicorn's
+        # own reading would trust FORWARDED_ALLOW_IPS, 127.0.0.1 by default.
+        proxy_headers=False,
         # No `server: uvicorn` banner: what runs behind the gateway is nobody's business.
         server_header=False,
     )

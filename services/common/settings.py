@@ -7,12 +7,13 @@ ConfigMap can serve every service.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_KEYS_DIR = Path(".local/dev-keys")
@@ -89,6 +90,12 @@ class ServiceSettings(BaseSettings):
         default_factory=lambda: ["RS256", "ES256"]
     )
 
+    # The addresses (IPs or CIDR networks) of the gateway / load balancer in front of the service.
+    # A request from one of them is taken to come from the client its X-Forwarded-For names
+    # (the right-most address that is not itself trusted); anyone else's X-Forwarded-For is
+    # ignored. Per-address rate limits (contractors) key on that client address.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
     otel_exporter_otlp_endpoint: str | None = None
     log_level: str = "INFO"
     graceful_timeout_seconds: float = Field(default=15.0, gt=0)
@@ -97,10 +104,27 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _csv_lists(cls, values: object) -> object:
         if isinstance(values, dict):
-            for key in ("calendar_closures", "calendar_openings", "jwt_algorithms"):
+            for key in (
+                "calendar_closures",
+                "calendar_openings",
+                "jwt_algorithms",
+                "trusted_proxies",
+            ):
                 for candidate in (key, key.upper()):
                     if candidate in values:
                         values[candidate] = _split_csv(values[candidate])
+        return values
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"TRUSTED_PROXIES: {value!r} is not an IP address or network"
+                ) from None
         return values
 
     @model_validator(mode="after")

@@ -38,6 +38,8 @@ from pymongo.errors import DuplicateKeyError
 from contracts import LocalizedText
 from services.common.mongo import Collection, Database, Document
 from services.contractors.domain import (
+    MAX_YEAR,
+    MIN_YEAR,
     Contractor,
     DomainError,
     Permit,
@@ -192,8 +194,12 @@ def _parse_row(parsed: Parsed, line: int, row: dict[str, Any]) -> None:
         bad("permit_number", "Letters, digits, '-' or '/', up to 30", "رقم غير صالح")
     year_text = _text(row, "permit_year")
     year = int(year_text) if year_text.isdigit() else None
-    if year_text and (year is None or not 1950 <= year <= 2200):
-        bad("permit_year", "A year between 1950 and 2200", "سنة بين 1950 و2200")
+    if year_text and (year is None or not MIN_YEAR <= year <= MAX_YEAR):
+        bad(
+            "permit_year",
+            f"A year between {MIN_YEAR} and {MAX_YEAR}",
+            f"سنة بين {MIN_YEAR} و{MAX_YEAR}",
+        )
     dates: dict[str, date | None] = {}
     for name in ("valid_from", "valid_to"):
         raw = _text(row, name)

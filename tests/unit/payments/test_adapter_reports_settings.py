@@ -52,7 +52,9 @@ def test_fils_are_shown_as_jod_with_three_decimals() -> None:
     assert [to_jod(f) for f in (25000, 1, 100500, 0)] == ["25.000", "0.001", "100.500", "0.000"]
 
 
-@pytest.mark.parametrize("bad", ["25.0001", "-1.000", "abc", None])
+@pytest.mark.parametrize(
+    "bad", ["25.0001", "-1.000", "abc", None, "1e1", "٢٥.٠٠٠", 25, 25.0, " 25.000", "+25", "NaN"]
+)
 def test_an_amount_finer_than_a_fils_or_negative_is_refused(bad: object) -> None:
     with pytest.raises(ValidationError):
         PaymentNotificationRq.model_validate(wire(PaidAmt=bad))
