@@ -27,8 +27,6 @@ JORDAN_MOBILE = re.compile(r"\A\+9627[789][0-9]{7}\Z")
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 
 
-
-
 def _digit(allowed: str) -> str:
     """A character class for the Western digits `allowed` and their Arabic-Indic and Persian
     forms."""
@@ -43,11 +41,30 @@ _ANY = _digit("0123456789")
 # plan's mobile ranges), then six digits; single spaces or dashes between digits; Arabic-Indic
 # digits allowed.
 PHONE_PATTERN = (
-    "^(?:(?:[+]|" + _digit("0") + _SEP + _digit("0") + _SEP + ")?"
-    + _SEP.join(_digit(d) for d in "962") + "|" + _digit("0") + ")" + _SEP
-    + _digit("7") + _SEP
-    + "(?:" + _digit("9") + _SEP + _ANY + "|" + _digit("78") + _SEP + _digit("0125789") + ")"
-    + ("(?:" + _SEP + _ANY + ")") + "{6}$"
+    "^(?:(?:[+]|"
+    + _digit("0")
+    + _SEP
+    + _digit("0")
+    + _SEP
+    + ")?"
+    + _SEP.join(_digit(d) for d in "962")
+    + "|"
+    + _digit("0")
+    + ")"
+    + _SEP
+    + _digit("7")
+    + _SEP
+    + "(?:"
+    + _digit("9")
+    + _SEP
+    + _ANY
+    + "|"
+    + _digit("78")
+    + _SEP
+    + _digit("0125789")
+    + ")"
+    + ("(?:" + _SEP + _ANY + ")")
+    + "{6}$"
 )
 PHONE_EXAMPLES = ["0791234567", "+962 79 123 4567", "٠٧٩١٢٣٤٥٦٧"]
 

@@ -204,9 +204,7 @@ async def make_records(platform: Platform) -> None:
         headers=key(),
     )
     assert response.status_code == 201, response.text
-    platform.remember(
-        "contractors", "number", response.json()["request_number"], "/v1/requests/"
-    )
+    platform.remember("contractors", "number", response.json()["request_number"], "/v1/requests/")
     platform.remember("contractors", "number", "C-10234", "/v1/registry/contractors/")
 
     # courses: a published course and an enrolment.
