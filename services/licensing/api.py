@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from contracts import Applicant, LocalizedText
 from contracts.phones import jordan_mobile
 from services.common.auth import CurrentUser, Principal, ensure_owner, require_roles
+from services.common.headers import HtmlPage
 from services.common.idempotency import Idempotency, IdempotencyKey
 from services.common.problems import Forbidden, Invalid, NotFound
 from services.common.text import IsoAwareDateTime, PersonName, Phone, SafeMultiline, SafeText
@@ -410,7 +411,7 @@ async def verify_licence(
     headers = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
     if wants_json:
         return JSONResponse(body, headers=headers)
-    return HTMLResponse(_licence_page(found, is_valid), headers=headers)
+    return HtmlPage(_licence_page(found, is_valid), headers=headers)
 
 
 def _licence_page(request: LicenceRequest, is_valid: bool) -> str:

@@ -17,6 +17,7 @@ from contracts import Applicant, LocalizedText
 from contracts.phones import jordan_mobile
 from contracts.training import GisCourse
 from services.common.auth import CurrentUser, Principal, ensure_owner, require_roles
+from services.common.headers import HtmlPage
 from services.common.idempotency import Idempotency, IdempotencyKey
 from services.common.problems import Forbidden, NotFound
 from services.common.text import IsoDate, PersonName, Phone, SafeMultiline, SafeText
@@ -394,7 +395,7 @@ async def approval_letter(
     if not letters.has_approval(request):
         raise NotFound("There is no approval letter for this request.",
                        "لا يوجد كتاب موافقة لهذا الطلب.")  # fmt: skip
-    return HTMLResponse(letters.approval(request, training.clock.now()))
+    return HtmlPage(letters.approval(request, training.clock.now()))
 
 
 @router.get("/requests/{number}/completion-letter", response_class=HTMLResponse, tags=["letters"])
@@ -406,7 +407,7 @@ async def completion_letter(
     if not letters.has_completion(request):
         raise NotFound("There is no completion letter for this request.",
                        "لا يوجد كتاب انتهاء تدريب لهذا الطلب.")  # fmt: skip
-    return HTMLResponse(letters.completion(request, training.clock.now()))
+    return HtmlPage(letters.completion(request, training.clock.now()))
 
 
 # ---- staff -----------------------------------------------------------------------------------
