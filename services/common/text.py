@@ -23,6 +23,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
+from contracts import LocalizedText
 from contracts.phones import PHONE_EXAMPLES, PHONE_PATTERN
 
 # The patterns below are published in the OpenAPI document and are the rule itself: the check is
@@ -130,3 +131,11 @@ Phone = Annotated[
     ),
 ]
 IsoAwareDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_datetime)]
+
+
+class SafeLocalizedText(LocalizedText):
+    """A `LocalizedText` a person typed (a rejection reason sent by SMS): each language is
+    `SafeMultiline`."""
+
+    ar: SafeMultiline = Field(min_length=1, description="The text in Arabic.")
+    en: SafeMultiline = Field(min_length=1, description="The text in English.")

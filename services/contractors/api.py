@@ -19,7 +19,7 @@ from contracts.phones import mask_phone
 from services.common.auth import Principal, ensure_owner, require_roles
 from services.common.idempotency import Idempotency, IdempotencyKey
 from services.common.problems import Invalid, NotFound
-from services.common.text import Phone, SafeMultiline, SafeText
+from services.common.text import Phone, SafeLocalizedText, SafeMultiline, SafeText
 from services.contractors import domain, registry
 from services.contractors.domain import (
     CITIZEN,
@@ -135,7 +135,9 @@ class Approval(_Body):
 
 
 class Rejection(_Body):
-    reason: LocalizedText = Field(description="Why, in Arabic and English: sent to the applicant.")
+    reason: SafeLocalizedText = Field(
+        description="Why, in Arabic and English: sent to the applicant."
+    )
 
 
 # ---- schemas: out --------------------------------------------------------------------------

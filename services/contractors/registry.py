@@ -37,6 +37,7 @@ from pymongo.errors import DuplicateKeyError
 
 from contracts import LocalizedText
 from services.common.mongo import Collection, Database, Document
+from services.common.text import check_safe_text
 from services.contractors.domain import (
     MAX_YEAR,
     MIN_YEAR,
@@ -225,6 +226,15 @@ def _parse_row(parsed: Parsed, line: int, row: dict[str, Any]) -> None:
     for name in ("name_ar", "name_en", "classification", "category"):
         if len(_text(row, name)) > 200:
             bad(name, "At most 200 characters", "بحد أقصى 200 حرف")
+        try:
+            check_safe_text(_text(row, name))
+        except ValueError:
+            # A name goes into SMS and onto the inquiry screen: no NUL, no bidi override.
+            bad(
+                name,
+                "No control characters or bidirectional overrides",
+                "بلا محارف تحكم أو محارف اتجاه الكتابة",
+            )
     if errors:
         parsed.errors.extend(errors)
         return

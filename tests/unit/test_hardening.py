@@ -293,3 +293,12 @@ def test_trusted_proxies_are_addresses_or_networks() -> None:
     assert settings.trusted_proxies == ["10.0.0.0/8", "192.0.2.1"]
     with pytest.raises(ValidationError, match="TRUSTED_PROXIES"):
         ServiceSettings.model_validate({"trusted_proxies": "*"})
+
+
+def test_a_registry_name_with_a_bidi_override_is_a_bad_row() -> None:
+    header = ",".join(registry.COLUMNS)
+    row = "C-1,مؤسسة\u202eالنور,Al-Noor\u0000,buildings,3,,P-1,2026,2026-01-01,2026-12-31,active"
+
+    parsed = registry.parse(f"{header}\n{row}\n".encode(), "csv")
+
+    assert sorted(error.field for error in parsed.errors) == ["name_ar", "name_en"]
