@@ -11,13 +11,62 @@ import re
 
 import phonenumbers
 
-__all__ = ["JORDAN_MOBILE", "InvalidPhone", "jordan_mobile", "mask_phone"]
+__all__ = [
+    "JORDAN_MOBILE",
+    "PHONE_EXAMPLES",
+    "PHONE_PATTERN",
+    "InvalidPhone",
+    "jordan_mobile",
+    "mask_phone",
+]
 
 # Jordan's mobile networks: +962 7 then 7, 8 or 9, then seven digits.
 JORDAN_MOBILE = re.compile(r"\A\+9627[789][0-9]{7}\Z")
 
 # Arabic-Indic and Extended (Persian) digits, as people type them on Arabic keyboards.
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+
+
+def _digit(allowed: str) -> str:
+    """A character class for the Western digits `allowed` and their Arabic-Indic and Persian
+    forms."""
+    return "[" + "".join(d + "٠١٢٣٤٥٦٧٨٩"[int(d)] + "۰۱۲۳۴۵۶۷۸۹"[int(d)] for d in allowed) + "]"
+
+
+_SEP = "[ -]?"
+_ANY = _digit("0123456789")
+# What the API publishes and enforces for a phone a person types, and exactly what
+# `jordan_mobile` then accepts: an optional +962 / 00962 / 962 or a leading 0, then a Jordanian
+# mobile number (7 then 9 and any digit, or 7 or 8 and a digit other than 3 and 4: the numbering
+# plan's mobile ranges), then six digits; single spaces or dashes between digits; Arabic-Indic
+# digits allowed.
+PHONE_PATTERN = (
+    "^(?:(?:[+]|"
+    + _digit("0")
+    + _SEP
+    + _digit("0")
+    + _SEP
+    + ")?"
+    + _SEP.join(_digit(d) for d in "962")
+    + "|"
+    + _digit("0")
+    + ")"
+    + _SEP
+    + _digit("7")
+    + _SEP
+    + "(?:"
+    + _digit("9")
+    + _SEP
+    + _ANY
+    + "|"
+    + _digit("78")
+    + _SEP
+    + _digit("0125789")
+    + ")"
+    + ("(?:" + _SEP + _ANY + ")")
+    + "{6}$"
+)
+PHONE_EXAMPLES = ["0791234567", "+962 79 123 4567", "٠٧٩١٢٣٤٥٦٧"]
 
 
 class InvalidPhone(ValueError):

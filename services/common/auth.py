@@ -32,7 +32,7 @@ from typing import Annotated, Any
 from urllib.parse import urlparse
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from fastapi import Depends, FastAPI, Request
@@ -55,6 +55,31 @@ _JWKS_TIMEOUT_SECONDS = 5.0
 _JWKS_CACHE_SECONDS = 300.0
 
 _APP_STATE_KEY = "jwt_verifier"
+
+# A bearer token longer than this is refused before it is parsed. The identity provider's tokens
+# are well under 2 KB; 8 KB leaves room for many roles and stays below common header limits.
+MAX_TOKEN_BYTES = 8192
+
+# The algorithms each kind of public key can verify. A token whose `alg` does not fit the key is
+# refused as an unaccepted algorithm (401) rather than reaching the crypto library, which raises
+# TypeError on, e.g., an ES256 token checked against an RSA key.
+_RSA_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
+_EC_ALGORITHMS = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
+
+
+def algorithms_for_key(key: Any, configured: Sequence[str]) -> list[str]:
+    """Of the `configured` algorithms, those the public `key` can verify (in configured order)."""
+    fitting: frozenset[str]
+    if isinstance(key, rsa.RSAPublicKey):
+        fitting = _RSA_ALGORITHMS
+    elif isinstance(key, ec.EllipticCurvePublicKey):
+        curve_algorithm = _EC_ALGORITHMS.get(key.curve.name)
+        fitting = frozenset({curve_algorithm} if curve_algorithm else ())
+    elif isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+        fitting = frozenset({"EdDSA"})
+    else:
+        fitting = frozenset()
+    return [algorithm for algorithm in configured if algorithm in fitting]
 
 
 @dataclass(frozen=True)
@@ -133,9 +158,10 @@ def _reason(error: jwt.PyJWTError) -> Unauthorized:
 class JwtVerifier:
     """Verifies bearer tokens against one public key or an identity provider's JWKS.
 
-    Exactly one of `public_key_pem` / `jwks_url`. `issuer` and `audience`, when set, must match
-    the token's `iss` / `aud`; when `audience` is not set, a token that carries `aud` is refused
-    (PyJWT's rule: a token meant for a named audience is not accepted by an unnamed one).
+    Exactly one of `public_key_pem` / `jwks_url`. `issuer` and `audience` are required, in every
+    environment, and a token must carry both, matching. Only the configured algorithms that fit
+    the key are accepted (RS*/PS* for an RSA key, ES256 for a P-256 key, ...); a token over
+    `MAX_TOKEN_BYTES` is refused unread, and any failure to decode one is a 401.
     """
 
     def __init__(
@@ -150,6 +176,8 @@ class JwtVerifier:
     ) -> None:
         if (public_key_pem is None) == (jwks_url is None):
             raise ValueError("give exactly one of public_key_pem or jwks_url")
+        if not issuer or not audience:
+            raise ValueError("JWT verification needs both an issuer and an audience")
         algorithms = list(algorithms)
         if not algorithms:
             raise ValueError("at least one signing algorithm is needed")
@@ -163,8 +191,8 @@ class JwtVerifier:
             raise ValueError("leeway_seconds must not be negative")
 
         self._algorithms = algorithms
-        self._issuer = issuer
-        self._audience = audience
+        self._issuer: str = issuer
+        self._audience: str = audience
         self._leeway = leeway_seconds
         self._key: PublicKeyTypes | None = None
         self._jwks: jwt.PyJWKClient | None = None
@@ -173,6 +201,11 @@ class JwtVerifier:
             self._key = load_pem_public_key(public_key_pem.encode())
             if isinstance(self._key, rsa.RSAPublicKey) and self._key.key_size < 2048:
                 raise ValueError("an RSA public key must have at least 2048 bits")
+            if not algorithms_for_key(self._key, algorithms):
+                raise ValueError(
+                    f"none of the JWT algorithms {algorithms} can be verified with the "
+                    f"configured {type(self._key).__name__}"
+                )
         else:
             assert jwks_url is not None
             if urlparse(jwks_url).scheme not in ("http", "https"):
@@ -187,23 +220,30 @@ class JwtVerifier:
 
     async def verify(self, token: str) -> Principal:
         """The principal the token speaks for; any failure raises `Unauthorized`."""
+        if len(token) > MAX_TOKEN_BYTES:
+            logger.info("bearer token refused: %d characters", len(token))
+            raise Unauthorized(
+                f"The token is larger than {MAX_TOKEN_BYTES} bytes.",
+                f"حجم رمز الدخول أكبر من {MAX_TOKEN_BYTES} بايت.",
+            )
         try:
             key: Any = self._key
             if self._jwks is not None:
                 # PyJWKClient fetches with blocking urllib: keep it off the event loop. Keys are
                 # cached, and an unknown `kid` refreshes at most once per cooldown.
                 key = (await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)).key
+            algorithms = algorithms_for_key(key, self._algorithms)
+            if not algorithms:
+                raise jwt.InvalidAlgorithmError("no configured algorithm fits the signing key")
             claims: dict[str, Any] = jwt.decode(
                 token,
                 key,
-                algorithms=self._algorithms,
+                algorithms=algorithms,
                 audience=self._audience,
                 issuer=self._issuer,
                 leeway=self._leeway,
                 options={
-                    "require": ["sub", "exp"]
-                    + (["iss"] if self._issuer is not None else [])
-                    + (["aud"] if self._audience is not None else []),
+                    "require": ["sub", "exp", "iss", "aud"],
                     "enforce_minimum_key_length": True,
                 },
             )
@@ -217,6 +257,11 @@ class JwtVerifier:
         except jwt.PyJWTError as error:
             logger.info("bearer token refused: %s", type(error).__name__)
             raise _reason(error) from None
+        except Exception as error:
+            # Whatever else a hostile token makes the JWT or crypto library raise (TypeError,
+            # ValueError, ...): the caller's token is at fault, so a 401, and one log line.
+            logger.info("bearer token refused: %s", type(error).__name__)
+            raise Unauthorized(*_MALFORMED) from None
         return _principal(claims)
 
 

@@ -23,11 +23,12 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from services.common.settings import DEV_KEYS_DIR
+from services.common.settings import DEV_JWT_AUDIENCE, DEV_JWT_ISSUER, DEV_KEYS_DIR
 
 PRIVATE_KEY_FILE = "jwt-private.pem"
 PUBLIC_KEY_FILE = "jwt-public.pem"
-DEV_ISSUER = "amman-dev"
+DEV_ISSUER = DEV_JWT_ISSUER
+DEV_AUDIENCE = DEV_JWT_AUDIENCE
 
 
 def _refuse_in_production(environ: Mapping[str, str] | None = None) -> None:
@@ -86,9 +87,10 @@ def mint_token(
     minutes: int = 480,
     name: str | None = None,
     issuer: str = DEV_ISSUER,
-    audience: str | None = None,
+    audience: str | None = DEV_AUDIENCE,
 ) -> str:
-    """An RS256 JWT: `sub`, `roles`, `iat`, `exp`, `iss`, and `name` / `aud` when given."""
+    """An RS256 JWT: `sub`, `roles`, `iat`, `exp`, `iss`, `aud` (the development services'
+    unless told; None leaves it out, which every service refuses), and `name` when given."""
     if minutes <= 0:
         raise ValueError("minutes must be positive")
     now = datetime.now(UTC)
@@ -120,7 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--roles", nargs="*", default=[], help="roles, space or comma separated")
     parser.add_argument("--name", default=None, help="display name (JWT name)")
     parser.add_argument("--minutes", type=int, default=480, help="lifetime (default 480)")
-    parser.add_argument("--aud", default=None, help="audience (JWT aud); omitted by default")
+    parser.add_argument(
+        "--aud", default=DEV_AUDIENCE, help=f"audience (JWT aud); default {DEV_AUDIENCE}"
+    )
     parser.add_argument(
         "--keys-dir", type=Path, default=DEV_KEYS_DIR, help=f"default {DEV_KEYS_DIR}"
     )

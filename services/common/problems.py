@@ -27,6 +27,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from services.common import errors
 
@@ -415,6 +416,12 @@ async def _handle_http(request: Request, exc: Exception) -> JSONResponse:
     headers = dict(exc.headers or {})
     if exc.status_code == 401:
         headers.setdefault("WWW-Authenticate", "Bearer")
+    if exc.status_code == 405:
+        # Starlette names only the methods of the first route matching the path; a path served by
+        # several routes (GET and PUT of a document) allows them all.
+        allowed = _allowed_methods(request)
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
     return problem_response(
         exc.status_code,
         kind,
@@ -424,6 +431,21 @@ async def _handle_http(request: Request, exc: Exception) -> JSONResponse:
         instance=request.url.path,
         headers=headers,
     )
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method the app's OpenAPI document serves at the request's path (HEAD with GET)."""
+    openapi = getattr(request.app, "openapi", None)
+    if openapi is None:
+        return []
+    methods: set[str] = set()
+    for template, path_item in openapi().get("paths", {}).items():
+        pattern, _, _ = compile_path(template)
+        if pattern.match(request.url.path):
+            methods.update(method.upper() for method in path_item if method != "parameters")
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:

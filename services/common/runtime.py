@@ -38,6 +38,7 @@ from prometheus_client import (
 )
 from pymongo import AsyncMongoClient
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from services.common import deadletters, idempotency
 from services.common.auth import install_auth, verifier_from_settings
@@ -51,6 +52,7 @@ from services.common.broker import (
 from services.common.calendar import WorkingCalendar
 from services.common.clock import Clock, FileClock, SystemClock
 from services.common.consumer import INBOX_INDEXES, ConsumerRunner, EventConsumer, Inbox
+from services.common.headers import SecurityHeaders
 from services.common.idempotency import IdempotencyStore
 from services.common.mongo import (
     Collection,
@@ -61,6 +63,7 @@ from services.common.mongo import (
     make_client,
     ping,
 )
+from services.common.openapi import install_openapi
 from services.common.outbox import Outbox, OutboxRelay, outbox_indexes
 from services.common.problems import install_problem_handlers
 from services.common.settings import ServiceSettings
@@ -237,6 +240,10 @@ def create_app(
     app.include_router(deadletters.router)
     _install_http_metrics(app)
     app.add_middleware(ForwardedPrefix)
+    app.add_middleware(SecurityHeaders)
+    # The client's address (request.client) as the trusted gateway reports it; see TRUSTED_PROXIES.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+    install_openapi(app)
     FastAPIInstrumentor.instrument_app(
         app, tracer_provider=tracer_provider, excluded_urls="health,metrics"
     )
@@ -482,5 +489,9 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         port=settings.http_port,
         log_config=None,
         timeout_graceful_shutdown=int(settings.graceful_timeout_seconds),
-        proxy_headers=True,
+        # The app reads X-Forwarded-For itself, from TRUSTED_PROXIES only (create_app); uvicorn's
+        # own reading would trust FORWARDED_ALLOW_IPS, 127.0.0.1 by default.
+        proxy_headers=False,
+        # No `server: uvicorn` banner: what runs behind the gateway is nobody's business.
+        server_header=False,
     )

@@ -7,15 +7,20 @@ ConfigMap can serve every service.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_KEYS_DIR = Path(".local/dev-keys")
+# The `iss` and `aud` of development tokens (`devtoken`), and what a service outside production
+# expects when JWT_ISSUER / JWT_AUDIENCE are unset. Production must set both.
+DEV_JWT_ISSUER = "amman-dev"
+DEV_JWT_AUDIENCE = "amman-eservices"
 
 
 class Environment(StrEnum):
@@ -79,7 +84,9 @@ class ServiceSettings(BaseSettings):
     calendar_closures: Annotated[list[date], NoDecode] = Field(default_factory=list)
     calendar_openings: Annotated[list[date], NoDecode] = Field(default_factory=list)
 
-    # JWT verification: a PEM public key (or a file holding it), or a JWKS URL.
+    # JWT verification: a PEM public key (or a file holding it), or a JWKS URL. Tokens must carry
+    # the issuer and the audience in every environment; outside production they default to the
+    # development tokens' (`DEV_JWT_ISSUER`, `DEV_JWT_AUDIENCE`), production must set both.
     jwt_public_key: str | None = None
     jwt_public_key_file: Path | None = None
     jwt_jwks_url: str | None = None
@@ -89,6 +96,12 @@ class ServiceSettings(BaseSettings):
         default_factory=lambda: ["RS256", "ES256"]
     )
 
+    # The addresses (IPs or CIDR networks) of the gateway / load balancer in front of the service.
+    # A request from one of them is taken to come from the client its X-Forwarded-For names
+    # (the right-most address that is not itself trusted); anyone else's X-Forwarded-For is
+    # ignored. Per-address rate limits (contractors) key on that client address.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
     otel_exporter_otlp_endpoint: str | None = None
     log_level: str = "INFO"
     graceful_timeout_seconds: float = Field(default=15.0, gt=0)
@@ -97,14 +110,34 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _csv_lists(cls, values: object) -> object:
         if isinstance(values, dict):
-            for key in ("calendar_closures", "calendar_openings", "jwt_algorithms"):
+            for key in (
+                "calendar_closures",
+                "calendar_openings",
+                "jwt_algorithms",
+                "trusted_proxies",
+            ):
                 for candidate in (key, key.upper()):
                     if candidate in values:
                         values[candidate] = _split_csv(values[candidate])
         return values
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"TRUSTED_PROXIES: {value!r} is not an IP address or network"
+                ) from None
+        return values
+
     @model_validator(mode="after")
     def _safe_outside_development(self) -> ServiceSettings:
+        if self.environment is not Environment.PRODUCTION:
+            self.jwt_issuer = self.jwt_issuer or DEV_JWT_ISSUER
+            self.jwt_audience = self.jwt_audience or DEV_JWT_AUDIENCE
         if self.environment is Environment.PRODUCTION:
             if self.clock_file is not None:
                 raise ValueError("CLOCK_FILE moves time and is refused in production")
@@ -114,6 +147,8 @@ class ServiceSettings(BaseSettings):
                 )
             if "guest:guest@" in self.amqp_url:
                 raise ValueError("production refuses RabbitMQ's default guest account in AMQP_URL")
+            if not self.jwt_issuer or not self.jwt_audience:
+                raise ValueError("production needs JWT_ISSUER and JWT_AUDIENCE")
             if self.metrics_port is None:
                 raise ValueError("production serves /metrics on its own port: set METRICS_PORT")
         if self.metrics_port is not None and self.metrics_port == self.http_port:

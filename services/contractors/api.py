@@ -20,6 +20,7 @@ from services.common.auth import Principal, ensure_owner, require_roles
 from services.common.formatting import PendingBillPublic
 from services.common.idempotency import Idempotency, IdempotencyKey
 from services.common.problems import Invalid, NotFound
+from services.common.text import Phone, SafeLocalizedText, SafeMultiline, SafeText
 from services.contractors import domain, registry
 from services.contractors.domain import (
     CITIZEN,
@@ -87,7 +88,9 @@ class PermitLookup(_Body):
     permit_number: str = Field(
         min_length=1, max_length=40, description="The permit number.", examples=["P-2026-0112"]
     )
-    permit_year: int = Field(ge=1000, le=9999, description="The permit year.", examples=[2026])
+    permit_year: int = Field(
+        ge=domain.MIN_YEAR, le=domain.MAX_YEAR, description="The permit year.", examples=[2026]
+    )
 
     def key(self) -> domain.PermitKey:
         return domain.check_key(self.contractor_number, self.permit_number, self.permit_year)
@@ -96,19 +99,14 @@ class PermitLookup(_Body):
 class CodeRequest(PermitLookup):
     """Step 2: send a one-time code to this phone."""
 
-    phone: str = Field(
-        min_length=1,
-        max_length=40,
-        description="A Jordanian mobile number to receive the code, e.g. 0791234567.",
-        examples=["0791234567"],
-    )
+    phone: Phone
     lang: Language = Field(default="ar", description="Language of the SMS: ar or en.")
 
 
 class RenewalCreate(CodeRequest):
     """Step 2: the renewal, with the reason, the phone and the code received on it."""
 
-    reason: str = Field(
+    reason: SafeText = Field(
         min_length=1, max_length=500, description="The renewal reason.", examples=["انتهاء المدة"]
     )
     verification_id: str = Field(
@@ -132,11 +130,15 @@ class RenewalCreate(CodeRequest):
 
 
 class Approval(_Body):
-    note: str | None = Field(default=None, max_length=500, description="Staff note (optional).")
+    note: SafeMultiline | None = Field(
+        default=None, max_length=500, description="Staff note (optional)."
+    )
 
 
 class Rejection(_Body):
-    reason: LocalizedText = Field(description="Why, in Arabic and English: sent to the applicant.")
+    reason: SafeLocalizedText = Field(
+        description="Why, in Arabic and English: sent to the applicant."
+    )
 
 
 # ---- schemas: out --------------------------------------------------------------------------
@@ -296,26 +298,35 @@ class ImportReport(BaseModel):
     unchanged: dict[str, int]
 
 
+def client_address(request: Request) -> str | None:
+    """The caller's address: the gateway's X-Forwarded-For when it comes from TRUSTED_PROXIES."""
+    return request.client.host if request.client else None
+
+
 # ---- routes --------------------------------------------------------------------------------
 
 router = APIRouter(prefix="/v1")
 
 
 @router.post("/lookups", response_model=LookupAnswer, tags=["renewal"])
-async def lookup(body: PermitLookup, user: Citizen, service: Service) -> LookupAnswer:
+async def lookup(
+    body: PermitLookup, user: Citizen, service: Service, request: Request
+) -> LookupAnswer:
     """Step 1: the contractor's name if contractor number, permit number and year match
-    (404 otherwise, without saying which; rate-limited per user, 429)."""
-    name = await service.lookup(body.key(), actor(user))
+    (404 otherwise, without saying which; rate-limited per user and per client address, 429)."""
+    name = await service.lookup(body.key(), actor(user), client_address(request))
     return LookupAnswer(contractor_name=name)
 
 
 @router.post("/verifications", status_code=201, response_model=CodeSentAnswer, tags=["renewal"])
-async def send_code(body: CodeRequest, user: Citizen, service: Service) -> CodeSentAnswer:
+async def send_code(
+    body: CodeRequest, user: Citizen, service: Service, request: Request
+) -> CodeSentAnswer:
     """Step 2: a one-time code by SMS to the phone (at most one per minute per phone, a few per
-    hour; 429 otherwise)."""
+    hour; with the lookups, limited per user and per client address; 429 otherwise)."""
     key = body.key()
     phone = domain.check_phone(body.phone)
-    sent = await service.send_code(key, phone, body.lang, actor(user))
+    sent = await service.send_code(key, phone, body.lang, actor(user), client_address(request))
     return CodeSentAnswer(
         verification_id=sent.verification.id,
         phone_masked=mask_phone(phone),
@@ -397,7 +408,44 @@ async def reject(number: str, body: Rejection, user: Rejecter, service: Service)
     return RequestPublic.of(request, for_staff=True)
 
 
-@router.post("/registry/imports", response_model=ImportReport, tags=["registry"])
+_IMPORT_ROW: dict[str, Any] = {
+    "type": "object",
+    "description": "One row: the CSV's columns as members (values as text or numbers).",
+    "properties": {column: {"type": ["string", "integer"]} for column in registry.COLUMNS},
+    "required": list(registry.REQUIRED),
+}
+_IMPORT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": (
+            f"The registry file, at most {MAX_IMPORT_BYTES // (1024 * 1024)} MB: CSV with the "
+            f'header {",".join(registry.COLUMNS)}, or JSON, a list of rows or {{"rows": [...]}}.'
+        ),
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/json": {
+                "schema": {
+                    "anyOf": [
+                        {"type": "array", "items": _IMPORT_ROW},
+                        {
+                            "type": "object",
+                            "properties": {"rows": {"type": "array", "items": _IMPORT_ROW}},
+                            "required": ["rows"],
+                        },
+                    ]
+                }
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "/registry/imports",
+    response_model=ImportReport,
+    tags=["registry"],
+    openapi_extra=_IMPORT_BODY,
+)
 async def import_registry(
     request: Request,
     user: Registrar,

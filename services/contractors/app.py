@@ -61,6 +61,10 @@ class ContractorsSettings(ServiceSettings):
     contractors_otp_per_phone_per_hour: int = Field(default=5, ge=1, le=100)
     contractors_lookups_per_window: int = Field(default=10, ge=1, le=1000)
     contractors_lookup_window_seconds: int = Field(default=900, ge=1, le=86400)
+    # Lookups and codes from one client address in the same window, whatever the accounts (an
+    # office or a family behind one address shares it). The address is the gateway's
+    # X-Forwarded-For when the request comes from TRUSTED_PROXIES.
+    contractors_lookups_per_address_per_window: int = Field(default=30, ge=1, le=10000)
     contractors_payment_working_days: int = Field(default=5, ge=1, le=30)
     # Development only: every code is this value, so a local run can be tried without a phone
     # (the local notifier's log gateway shows no code). Refused in any other environment.
@@ -96,6 +100,7 @@ class ContractorsSettings(ServiceSettings):
         return Limits(
             lookups_per_window=self.contractors_lookups_per_window,
             lookup_window=timedelta(seconds=self.contractors_lookup_window_seconds),
+            lookups_per_address=self.contractors_lookups_per_address_per_window,
         )
 
     def registry_file(self) -> Path | None:

@@ -37,7 +37,10 @@ from pymongo.errors import DuplicateKeyError
 
 from contracts import LocalizedText
 from services.common.mongo import Collection, Database, Document
+from services.common.text import check_safe_text
 from services.contractors.domain import (
+    MAX_YEAR,
+    MIN_YEAR,
     Contractor,
     DomainError,
     Permit,
@@ -109,7 +112,8 @@ def read_rows(content: bytes, kind: str) -> list[tuple[int, dict[str, Any]]]:
     if kind == "json":
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
+            # RecursionError: brackets nested deeper than the parser follows (e.g. 100,000 "[").
             raise BadFile("The file is not valid JSON", "الملف ليس بصيغة JSON صحيحة") from None
         if isinstance(data, dict):
             data = data.get("rows")
@@ -120,6 +124,17 @@ def read_rows(content: bytes, kind: str) -> list[tuple[int, dict[str, Any]]]:
             )
         return [(index, row if isinstance(row, dict) else {}) for index, row in enumerate(data, 1)]
     reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _csv_rows(reader)
+    except csv.Error:
+        # A field longer than csv's limit (131,072 characters), a NUL, an unclosed quote, ...
+        raise BadFile(
+            "The file is not a readable CSV (a field too long, or a broken quote)",
+            "الملف ليس بصيغة CSV مقروءة (حقل طويل جدًا أو علامة اقتباس غير مغلقة)",
+        ) from None
+
+
+def _csv_rows(reader: csv.DictReader[str]) -> list[tuple[int, dict[str, Any]]]:
     header = [name.strip() for name in reader.fieldnames or []]
     missing = [name for name in REQUIRED if name not in header]
     if missing:
@@ -180,8 +195,12 @@ def _parse_row(parsed: Parsed, line: int, row: dict[str, Any]) -> None:
         bad("permit_number", "Letters, digits, '-' or '/', up to 30", "رقم غير صالح")
     year_text = _text(row, "permit_year")
     year = int(year_text) if year_text.isdigit() else None
-    if year_text and (year is None or not 1950 <= year <= 2200):
-        bad("permit_year", "A year between 1950 and 2200", "سنة بين 1950 و2200")
+    if year_text and (year is None or not MIN_YEAR <= year <= MAX_YEAR):
+        bad(
+            "permit_year",
+            f"A year between {MIN_YEAR} and {MAX_YEAR}",
+            f"سنة بين {MIN_YEAR} و{MAX_YEAR}",
+        )
     dates: dict[str, date | None] = {}
     for name in ("valid_from", "valid_to"):
         raw = _text(row, name)
@@ -207,6 +226,15 @@ def _parse_row(parsed: Parsed, line: int, row: dict[str, Any]) -> None:
     for name in ("name_ar", "name_en", "classification", "category"):
         if len(_text(row, name)) > 200:
             bad(name, "At most 200 characters", "بحد أقصى 200 حرف")
+        try:
+            check_safe_text(_text(row, name))
+        except ValueError:
+            # A name goes into SMS and onto the inquiry screen: no NUL, no bidi override.
+            bad(
+                name,
+                "No control characters or bidirectional overrides",
+                "بلا محارف تحكم أو محارف اتجاه الكتابة",
+            )
     if errors:
         parsed.errors.extend(errors)
         return

@@ -68,6 +68,8 @@ class Limits:
 
     lookups_per_window: int = 10
     lookup_window: timedelta = timedelta(minutes=15)
+    # Per client address, across accounts (the same window).
+    lookups_per_address: int = 30
 
 
 @dataclass(frozen=True)
@@ -127,18 +129,33 @@ class Contractors:
 
     # ---- step 1: lookup ------------------------------------------------------------------------
 
-    async def _throttle_lookups(self, subject: str, now: datetime) -> None:
+    async def _throttle_lookups(self, subject: str, address: str | None, now: datetime) -> None:
+        """Lookups and codes count per account and per client address, in fixed windows."""
         window = self.limits.lookup_window
         start = datetime.fromtimestamp(
             now.timestamp() // window.total_seconds() * window.total_seconds(), tz=now.tzinfo
         )
         end = start + window
+        retry_after = max(int((end - now).total_seconds()), 1)
         count = await self.store.count_in_window(f"lookup:{subject}:{start.isoformat()}", end)
         if count > self.limits.lookups_per_window:
             raise Throttled(
                 "Too many permit lookups; try again later",
                 "عدد محاولات الاستعلام كبير؛ حاول لاحقاً",
-                retry_after=max(int((end - now).total_seconds()), 1),
+                retry_after=retry_after,
+            )
+        if address is None:
+            return
+        # The address is hashed: the counter's key is stored, and an address is personal data.
+        address_key = hashlib.sha256(f"address:{address}".encode()).hexdigest()[:24]
+        count = await self.store.count_in_window(
+            f"lookup-address:{address_key}:{start.isoformat()}", end
+        )
+        if count > self.limits.lookups_per_address:
+            raise Throttled(
+                "Too many permit lookups from this network; try again later",
+                "عدد محاولات الاستعلام من هذه الشبكة كبير؛ حاول لاحقاً",
+                retry_after=retry_after,
             )
 
     async def _match(self, key: PermitKey) -> tuple[Contractor, Permit]:
@@ -150,20 +167,29 @@ class Contractors:
             raise domain.no_match()
         return contractor, permit
 
-    async def lookup(self, key: PermitKey, user: Actor) -> LocalizedText:
-        """Seed 001, step 1: the contractor's name if the three match (and nothing else)."""
-        await self._throttle_lookups(user.subject, self.now())
+    async def lookup(
+        self, key: PermitKey, user: Actor, address: str | None = None
+    ) -> LocalizedText:
+        """Seed 001, step 1: the contractor's name if the three match (and nothing else);
+        limited per account and per client `address`."""
+        await self._throttle_lookups(user.subject, address, self.now())
         contractor, _ = await self._match(key)
         return contractor.name
 
     # ---- step 2: the one-time code --------------------------------------------------------------
 
     async def send_code(
-        self, key: PermitKey, phone: str, lang: Literal["ar", "en"], user: Actor
+        self,
+        key: PermitKey,
+        phone: str,
+        lang: Literal["ar", "en"],
+        user: Actor,
+        address: str | None = None,
     ) -> CodeSent:
-        """A one-time code to `phone`, for this citizen and permit (rate-limited)."""
+        """A one-time code to `phone`, for this citizen and permit (rate-limited per account,
+        per client `address` and per phone)."""
         now = self.now()
-        await self._throttle_lookups(user.subject, now)
+        await self._throttle_lookups(user.subject, address, now)
         _, permit = await self._match(key)
         domain.check_renewable(permit)
         await self._refuse_if_open(permit.id)

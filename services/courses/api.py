@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contracts import Applicant, LocalizedText
 from contracts.phones import jordan_mobile
@@ -18,6 +18,7 @@ from services.common.auth import CurrentUser, Principal, ensure_owner, require_r
 from services.common.formatting import PendingBillPublic
 from services.common.idempotency import Idempotency, IdempotencyKey
 from services.common.problems import Forbidden, NotFound
+from services.common.text import IsoAwareDateTime, PersonName, Phone, SafeMultiline, SafeText
 from services.common.uploads import Upload, download, read_upload
 from services.courses import domain
 from services.courses.domain import (
@@ -65,8 +66,8 @@ class Schema(BaseModel):
 
 
 class Text(Schema):
-    ar: str = Field(min_length=1, max_length=200)
-    en: str = Field(min_length=1, max_length=200)
+    ar: SafeText = Field(min_length=1, max_length=200)
+    en: SafeText = Field(min_length=1, max_length=200)
 
     def localized(self) -> LocalizedText:
         return LocalizedText(ar=self.ar, en=self.en)
@@ -84,7 +85,7 @@ class CourseCreate(Schema):
     prerequisite: PrerequisiteIn | None = None
     minimum: int = Field(ge=1, le=1000, description="Participants needed to hold the course.")
     capacity: int = Field(ge=1, le=1000, description="Seats; a full course takes no request.")
-    starts_at: AwareDatetime
+    starts_at: IsoAwareDateTime
     schedule: Text
     place: Text
 
@@ -123,8 +124,8 @@ class CoursePublic(BaseModel):
 
 
 class Reschedule(Schema):
-    starts_at: AwareDatetime
-    reason: str | None = Field(default=None, max_length=300)
+    starts_at: IsoAwareDateTime
+    reason: SafeMultiline | None = Field(default=None, max_length=300)
 
     @field_validator("starts_at")
     @classmethod
@@ -137,8 +138,8 @@ class Held(Schema):
 
 
 class ApplicantIn(Schema):
-    name: str = Field(min_length=2, max_length=100)
-    phone: str = Field(min_length=7, max_length=20, description="A Jordanian mobile number.")
+    name: PersonName = Field(min_length=2, max_length=100)
+    phone: Phone
     lang: Literal["ar", "en"] = "ar"
     national_id: str = Field(
         pattern=r"^[0-9]{10}$", description="National number, or a resident's personal number."
@@ -157,7 +158,7 @@ class RequestCreate(Schema):
 
 class ProofReview(Schema):
     accepted: bool
-    note: str | None = Field(default=None, max_length=300)
+    note: SafeMultiline | None = Field(default=None, max_length=300)
 
 
 class ProofPublic(BaseModel):
@@ -170,7 +171,7 @@ class ProofPublic(BaseModel):
 
 class PlacementResult(Schema):
     passed: bool
-    note: str | None = Field(default=None, max_length=300)
+    note: SafeMultiline | None = Field(default=None, max_length=300)
 
 
 class TimelineEntry(BaseModel):

@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from contracts import Language, LocalizedText
 from contracts.exams import ExamCentre, ExamDetails
@@ -19,6 +19,14 @@ from services.common.auth import Principal, ensure_owner, require_roles
 from services.common.formatting import PendingBillPublic
 from services.common.idempotency import Idempotency, IdempotencyKey
 from services.common.problems import NotFound
+from services.common.text import (
+    IsoAwareDateTime,
+    IsoDate,
+    PersonName,
+    Phone,
+    SafeMultiline,
+    SafeText,
+)
 from services.exams import domain
 from services.exams.domain import (
     AMMAN,
@@ -109,7 +117,7 @@ class RequestCreate(_Body):
         description="The exam's code, from GET /v1/catalogue.",
         examples=["icdl-documents"],
     )
-    applicant_name: str = Field(
+    applicant_name: PersonName = Field(
         min_length=2,
         max_length=100,
         description="The candidate's full name, as on their identity document.",
@@ -124,12 +132,7 @@ class RequestCreate(_Body):
         description="The national number (10 digits) or the resident's personal number.",
         examples=["9871012345"],
     )
-    phone: str = Field(
-        min_length=1,
-        max_length=40,
-        description="A Jordanian mobile number for the SMS, e.g. 0791234567.",
-        examples=["0791234567"],
-    )
+    phone: Phone
     lang: Language = Field(default="ar", description="Language of the SMS: ar or en.")
 
     def form(self) -> ApplicationForm:
@@ -145,7 +148,7 @@ class RequestCreate(_Body):
 
 
 class Note(_Body):
-    note: str | None = Field(
+    note: SafeMultiline | None = Field(
         default=None, max_length=500, description="Why, for the timeline (optional)."
     )
 
@@ -153,11 +156,13 @@ class Note(_Body):
 class ResultRecord(_Body):
     outcome: Outcome = Field(description="passed or failed, after the results were reviewed.")
     score: int | None = Field(default=None, ge=0, le=100, description="The mark out of 100.")
-    note: str | None = Field(default=None, max_length=500, description="Staff note (optional).")
+    note: SafeMultiline | None = Field(
+        default=None, max_length=500, description="Staff note (optional)."
+    )
 
 
 class CollectionRecord(_Body):
-    collected_by: str | None = Field(
+    collected_by: SafeText | None = Field(
         default=None,
         min_length=2,
         max_length=100,
@@ -167,7 +172,7 @@ class CollectionRecord(_Body):
 
 
 class ScheduleRecord(_Body):
-    exam_at: AwareDatetime = Field(
+    exam_at: IsoAwareDateTime = Field(
         description="When the exam starts, with its UTC offset (e.g. 2026-06-07T10:00:00+03:00): "
         "a future working day.",
     )
@@ -521,8 +526,8 @@ async def list_requests(
     overdue: Annotated[
         bool | None, Query(description="Only candidates of sessions whose date is overdue.")
     ] = None,
-    submitted_from: Annotated[date | None, Query(description="First day (Amman).")] = None,
-    submitted_to: Annotated[date | None, Query(description="Last day (Amman).")] = None,
+    submitted_from: Annotated[IsoDate | None, Query(description="First day (Amman).")] = None,
+    submitted_to: Annotated[IsoDate | None, Query(description="Last day (Amman).")] = None,
     page: Page = 1,
     page_size: PageSize = 20,
 ) -> RequestsPublic:

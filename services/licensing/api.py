@@ -13,14 +13,16 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contracts import Applicant, LocalizedText
 from contracts.phones import jordan_mobile
 from services.common.auth import CurrentUser, Principal, ensure_owner, require_roles
 from services.common.formatting import PendingBillPublic
+from services.common.headers import HtmlPage
 from services.common.idempotency import Idempotency, IdempotencyKey
 from services.common.problems import Forbidden, Invalid, NotFound
+from services.common.text import IsoAwareDateTime, PersonName, Phone, SafeMultiline, SafeText
 from services.common.uploads import Upload, download, read_upload
 from services.licensing import domain
 from services.licensing.domain import (
@@ -98,8 +100,8 @@ def _jod(fils: int) -> str:
 
 
 class PersonIn(Schema):
-    name: str = Field(min_length=2, max_length=100, description="The applicant's full name.")
-    phone: str = Field(min_length=7, max_length=20, description="A Jordanian mobile number.")
+    name: PersonName = Field(min_length=2, max_length=100, description="The applicant's full name.")
+    phone: Phone
     lang: Literal["ar", "en"] = "ar"
     id_type: Literal["national", "residence"] = Field(
         description="national: a Jordanian's national number; residence: a resident's number."
@@ -113,7 +115,7 @@ class PersonIn(Schema):
 
 
 class BusinessIn(Schema):
-    establishment_name: str = Field(min_length=2, max_length=150)
+    establishment_name: SafeText = Field(min_length=2, max_length=150)
     establishment_number: str = Field(
         pattern=r"^[0-9]{9}$", description="The national establishment number (9 digits)."
     )
@@ -128,8 +130,8 @@ class RequestCreate(Schema):
         min_length=1, max_length=40, description="A profession code from /v1/professions."
     )
     area_m2: float = Field(gt=0, le=10_000, description="The licensed area in square metres.")
-    trade_name: str = Field(min_length=2, max_length=100)
-    address: str = Field(min_length=5, max_length=200, description="The address in the camp.")
+    trade_name: SafeText = Field(min_length=2, max_length=100)
+    address: SafeText = Field(min_length=5, max_length=200, description="The address in the camp.")
     tenure: Literal["rented", "allocated"] = Field(
         description="rented: a lease contract is attached; allocated: the allocation document."
     )
@@ -138,7 +140,7 @@ class RequestCreate(Schema):
 class DocumentIssueIn(Schema):
     document: Literal["occupancy_permit", "lease_contract", "allocation_document"]
     issue: Literal["missing", "wrong"]
-    note: str | None = Field(default=None, max_length=200)
+    note: SafeMultiline | None = Field(default=None, max_length=200)
 
 
 class DocumentCheck(Schema):
@@ -147,17 +149,17 @@ class DocumentCheck(Schema):
 
 
 class InspectionIn(Schema):
-    inspection_at: AwareDatetime
+    inspection_at: IsoAwareDateTime
 
 
 class InspectionResult(Schema):
     compliant: bool
-    findings: str | None = Field(default=None, max_length=300)
+    findings: SafeMultiline | None = Field(default=None, max_length=300)
 
 
 class CommitteeDecision(Schema):
     decision: Literal["approved", "not_approved", "external_approvals_required"]
-    reasons: str | None = Field(default=None, max_length=300)
+    reasons: SafeMultiline | None = Field(default=None, max_length=300)
     authorities: list[str] = Field(default_factory=list, max_length=6)
 
 
@@ -422,7 +424,7 @@ async def verify_licence(
     headers = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
     if wants_json:
         return JSONResponse(body, headers=headers)
-    return HTMLResponse(_licence_page(found, is_valid), headers=headers)
+    return HtmlPage(_licence_page(found, is_valid), headers=headers)
 
 
 def _licence_page(request: LicenceRequest, is_valid: bool) -> str:

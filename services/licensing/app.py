@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 
 from services.common.runtime import Runtime, ServiceSpec, create_app
@@ -55,4 +57,36 @@ def build(settings: LicensingSettings | None = None) -> FastAPI:
         consumers=consumers.consumers,
         sweepers=sweepers,
     )
-    return create_app(spec, settings)
+    app = create_app(spec, settings)
+    _publish_codes(app, data)
+    return app
+
+
+def _publish_codes(app: FastAPI, data: reference.ReferenceData) -> None:
+    """The published schema lists the codes the reference files hold (the files are settings,
+    so the list is made here, from what was loaded): camps and professions of a request and of a
+    quote, and the authorities an approval can come from, as enums."""
+    codes = {
+        "camp": [camp.code for camp in data.camps.camps],
+        "profession": [profession.code for profession in data.fees.professions],
+        "authority": [authority.code for authority in data.authorities.authorities],
+    }
+    build_document = app.openapi
+    published: list[bool] = []
+
+    def openapi() -> dict[str, Any]:
+        document = build_document()
+        if not published:
+            for schema in document.get("components", {}).get("schemas", {}).values():
+                for name, field in schema.get("properties", {}).items():
+                    if name in codes and field.get("type") == "string":
+                        field["enum"] = codes[name]
+            for path_item in document.get("paths", {}).values():
+                for operation in path_item.values():
+                    for parameter in operation.get("parameters", []):
+                        if parameter.get("name") in codes:
+                            parameter["schema"]["enum"] = codes[parameter["name"]]
+            published.append(True)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

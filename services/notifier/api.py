@@ -10,10 +10,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.common.auth import CurrentUser, Principal, ensure_owner
+from services.common.openapi import SIGNED_CALLER_RESPONSES
 from services.common.problems import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from services.common.text import IsoAwareDateTime, Phone, SafeText
 from services.notifier.domain import (
     STATUS_LABELS,
     Encoding,
@@ -128,11 +130,11 @@ class MessagesPublic(BaseModel):
 class MessageFilters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    phone: str | None = Field(default=None, max_length=40, description="Any usual form.")
+    phone: Phone | None = None
     request_number: str | None = Field(default=None, min_length=1, max_length=64)
     status: Status | None = None
-    created_from: AwareDatetime | None = Field(default=None, description="Inclusive.")
-    created_to: AwareDatetime | None = Field(default=None, description="Exclusive.")
+    created_from: IsoAwareDateTime | None = Field(default=None, description="Inclusive.")
+    created_to: IsoAwareDateTime | None = Field(default=None, description="Exclusive.")
     limit: int = Field(default=20, ge=1, le=100)
     offset: int = Field(default=0, ge=0, le=10_000)
 
@@ -142,7 +144,7 @@ class DeliveryReceipt(BaseModel):
 
     reference: str = Field(min_length=1, max_length=100, description="The reference we sent.")
     status: Literal["delivered", "temporary-failure", "permanent-failure"]
-    reason: str | None = Field(default=None, max_length=300)
+    reason: SafeText | None = Field(default=None, max_length=300)
     provider_id: str | None = Field(default=None, max_length=100)
 
 
@@ -202,6 +204,7 @@ async def get_message(message_id: str, user: CurrentUser, notifier: NotifierDep)
 @router.post(
     "/receipts",
     response_model=ReceiptApplied,
+    responses=SIGNED_CALLER_RESPONSES,
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -6,7 +6,7 @@ provider's calls are in efawateercom.py.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from contracts import Applicant, LocalizedText
 from services.common.auth import CurrentUser, Principal, ensure_owner, require_roles
 from services.common.problems import NotFound
+from services.common.text import IsoDate, SafeMultiline
 from services.payments import domain, reports
 from services.payments.domain import (
     BILL_WORKFLOW,
@@ -46,7 +47,7 @@ RefundDecider = Annotated[
     Principal,
     Depends(require_roles(*domain.roles_for(REFUND_WORKFLOW, RefundAction.APPROVE))),
 ]
-Page = Annotated[int, Query(ge=1, description="Page number, from 1.")]
+Page = Annotated[int, Query(ge=1, le=10_000, description="Page number, from 1.")]
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
 
 
@@ -199,7 +200,7 @@ class RefundsPublic(BaseModel):
 
 
 class RefundDecision(BaseModel):
-    note: str | None = Field(
+    note: SafeMultiline | None = Field(
         default=None, max_length=1000, description="Why: sent to the requesting service."
     )
 
@@ -252,8 +253,8 @@ async def list_bills(
     status: BillStatus | None = None,
     service: Annotated[str | None, Query(description="Requesting service, e.g. exams.")] = None,
     service_type: Annotated[str | None, Query(description="Fee kind, e.g. exams.exam_fee.")] = None,
-    issued_from: Annotated[date | None, Query(description="First day (Amman) of issue.")] = None,
-    issued_to: Annotated[date | None, Query(description="Last day (Amman) of issue.")] = None,
+    issued_from: Annotated[IsoDate | None, Query(description="First day (Amman) of issue.")] = None,
+    issued_to: Annotated[IsoDate | None, Query(description="Last day (Amman) of issue.")] = None,
     page: Page = 1,
     page_size: PageSize = 20,
 ) -> BillsPublic:
@@ -354,8 +355,8 @@ async def reject_refund(
 async def list_payment_exceptions(
     user: FinanceReader,
     payments: PaymentsDep,
-    received_from: Annotated[date | None, Query(description="First day (Amman).")] = None,
-    received_to: Annotated[date | None, Query(description="Last day (Amman).")] = None,
+    received_from: Annotated[IsoDate | None, Query(description="First day (Amman).")] = None,
+    received_to: Annotated[IsoDate | None, Query(description="Last day (Amman).")] = None,
     page: Page = 1,
     page_size: PageSize = 20,
 ) -> PaymentExceptionsPublic:
@@ -383,7 +384,7 @@ async def list_payment_exceptions(
 async def daily_report(
     user: FinanceReader,
     payments: PaymentsDep,
-    day: Annotated[date, Query(description="The day, in Amman.")],
+    day: Annotated[IsoDate, Query(description="The day, in Amman.")],
     format: Annotated[ReportFormat, Query(description="json or csv.")] = ReportFormat.JSON,
 ) -> reports.DailyReport | Response:
     """The day's reconciliation: bills issued, paid, expired, cancelled, refunds, exceptions."""

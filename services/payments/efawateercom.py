@@ -15,14 +15,16 @@ is a module beside this one with its own wire models and router, calling the sam
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 
+from services.common.openapi import SIGNED_CALLER_RESPONSES
 from services.common.problems import (
     Conflict,
     Gone,
@@ -32,6 +34,7 @@ from services.common.problems import (
     Unauthorized,
     problem_of,
 )
+from services.common.text import IsoAwareDateTime, IsoDate
 from services.payments import domain, signatures
 from services.payments.api import PaymentsDep
 from services.payments.domain import Bill, DomainError, ExceptionKind, Notification, PaymentNotice
@@ -41,8 +44,27 @@ PROVIDER = "efawateercom"
 PREFIX = "/v1/providers/efawateercom"
 MAX_BODY_BYTES = 64 * 1024
 
-# JOD with at most 3 decimals (fils), as eFAWATEERcom sends amounts: "25.000".
-Amount = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=3)]
+# JOD with at most 3 decimals (fils), as eFAWATEERcom's documents write amounts: the text
+# "25.000". A JSON number, an exponent ("1e1"), a sign, or digits other than ASCII ("٢٥") are
+# refused with a 422 naming the field.
+AMOUNT_PATTERN = r"^[0-9]{1,9}(?:[.][0-9]{1,3})?$"
+_AMOUNT = re.compile(r"\A[0-9]{1,9}(?:[.][0-9]{1,3})?\Z")
+
+
+def _provider_amount(value: object) -> object:
+    if isinstance(value, Decimal):
+        return value
+    if not isinstance(value, str) or not _AMOUNT.match(value):
+        raise ValueError('an amount is JOD as text with up to 3 decimals, e.g. "25.000"')
+    return value
+
+
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_provider_amount),
+    Field(ge=0, max_digits=12, decimal_places=3),
+    WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN, "examples": ["25.000"]}),
+]
 
 
 def to_fils(amount: Decimal) -> int:
@@ -76,8 +98,8 @@ class PaymentNotificationRq(_Wire):
     paid_amt: Amount = Field(alias="PaidAmt", description="The amount paid, in JOD.")
     fees_amt: Amount = Field(default=Decimal(0), alias="FeesAmt")
     fees_on_biller: bool = Field(default=False, alias="FeesOnBiller")
-    process_date: AwareDatetime = Field(alias="ProcessDate", description="When it was paid.")
-    stmt_date: date | None = Field(default=None, alias="STMTDate", description="Settlement day.")
+    process_date: IsoAwareDateTime = Field(alias="ProcessDate", description="When it was paid.")
+    stmt_date: IsoDate | None = Field(default=None, alias="STMTDate", description="Settlement day.")
     access_channel: str = Field(alias="AccessChannel", min_length=1, max_length=30)
     payment_method: str | None = Field(default=None, alias="PaymentMethod", max_length=30)
 
@@ -260,6 +282,10 @@ router = APIRouter(prefix=PREFIX, tags=["payment provider: eFAWATEERcom"])
     response_model=PaymentNotificationRs,
     response_model_by_alias=True,
     openapi_extra=_documented(PaymentNotificationRq),
+    responses={
+        **SIGNED_CALLER_RESPONSES,
+        410: {"description": "The bill expired or was cancelled."},
+    },
 )
 async def payment_notification(body: SignedBody, payments: PaymentsDep) -> PaymentNotificationRs:
     """A payment made by a payer: marks the bill paid, or records an exception (signed by HMAC)."""
@@ -283,6 +309,10 @@ async def payment_notification(body: SignedBody, payments: PaymentsDep) -> Payme
     response_model=BillPullRs,
     response_model_by_alias=True,
     openapi_extra=_documented(BillPullRq),
+    responses={
+        **SIGNED_CALLER_RESPONSES,
+        410: {"description": "The bill expired or was cancelled."},
+    },
 )
 async def bill_inquiry(body: SignedBody, payments: PaymentsDep) -> BillPullRs:
     """Bill presentment: what a payer is about to pay, the payer's name masked (signed by HMAC)."""

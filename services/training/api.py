@@ -18,8 +18,10 @@ from contracts.phones import jordan_mobile
 from contracts.training import GisCourse
 from services.common.auth import CurrentUser, Principal, ensure_owner, require_roles
 from services.common.formatting import PendingBillPublic
+from services.common.headers import HtmlPage
 from services.common.idempotency import Idempotency, IdempotencyKey
 from services.common.problems import Forbidden, NotFound
+from services.common.text import IsoDate, PersonName, Phone, SafeMultiline, SafeText
 from services.common.uploads import Upload, download, read_upload
 from services.training import domain, letters
 from services.training.domain import (
@@ -60,8 +62,8 @@ class Schema(BaseModel):
 
 
 class Text(Schema):
-    ar: str = Field(min_length=2, max_length=300)
-    en: str = Field(min_length=2, max_length=300)
+    ar: SafeText = Field(min_length=2, max_length=300)
+    en: SafeText = Field(min_length=2, max_length=300)
 
     def localized(self) -> LocalizedText:
         return LocalizedText(ar=self.ar.strip(), en=self.en.strip())
@@ -101,15 +103,15 @@ class RequestForm(BaseModel):
         "signed and stamped letter); individual: attaches a copy of their certificate."
     )
     department_code: str = Field(min_length=1, max_length=60)
-    start_date: date
-    end_date: date
+    start_date: IsoDate
+    end_date: IsoDate
     institution_type: InstitutionType | None = None
-    institution_name: str | None = Field(default=None, min_length=2, max_length=150)
+    institution_name: SafeText | None = Field(default=None, min_length=2, max_length=150)
     certificate_type: CertificateType | None = None
     course_code: str | None = Field(default=None, min_length=1, max_length=60)
-    study_subject: str | None = Field(default=None, min_length=3, max_length=300)
-    name: str = Field(min_length=2, max_length=100)
-    phone: str = Field(min_length=7, max_length=20, description="A Jordanian mobile number.")
+    study_subject: SafeText | None = Field(default=None, min_length=3, max_length=300)
+    name: PersonName = Field(min_length=2, max_length=100)
+    phone: Phone
     lang: Literal["ar", "en"] = "ar"
     national_id: str | None = Field(
         default=None, pattern=r"^[0-9]{10}$", description="National or personal number."
@@ -258,7 +260,7 @@ class Note(Schema):
 
 
 class Approval(Schema):
-    note: str | None = Field(default=None, max_length=300)
+    note: SafeMultiline | None = Field(default=None, max_length=300)
 
 
 class Rejection(Schema):
@@ -267,11 +269,13 @@ class Rejection(Schema):
 
 class Attendance(Schema):
     attended: bool = Field(description="true: attended; false: a no-show.")
-    note: str | None = Field(default=None, max_length=300)
+    note: SafeMultiline | None = Field(default=None, max_length=300)
 
 
 class Postponement(Schema):
-    start_date: date = Field(description="The new start date, within one month of the missed one.")
+    start_date: IsoDate = Field(
+        description="The new start date, within one month of the missed one."
+    )
 
 
 class StaffList(BaseModel):
@@ -403,7 +407,7 @@ async def approval_letter(
     if not letters.has_approval(request):
         raise NotFound("There is no approval letter for this request.",
                        "لا يوجد كتاب موافقة لهذا الطلب.")  # fmt: skip
-    return HTMLResponse(letters.approval(request, training.clock.now()))
+    return HtmlPage(letters.approval(request, training.clock.now()))
 
 
 @router.get("/requests/{number}/completion-letter", response_class=HTMLResponse, tags=["letters"])
@@ -415,7 +419,7 @@ async def completion_letter(
     if not letters.has_completion(request):
         raise NotFound("There is no completion letter for this request.",
                        "لا يوجد كتاب انتهاء تدريب لهذا الطلب.")  # fmt: skip
-    return HTMLResponse(letters.completion(request, training.clock.now()))
+    return HtmlPage(letters.completion(request, training.clock.now()))
 
 
 # ---- staff -----------------------------------------------------------------------------------

@@ -274,14 +274,62 @@ def test_es256_tokens_are_accepted() -> None:
     assert response.status_code == 200
 
 
-def test_a_token_with_an_audience_is_refused_when_none_is_configured(
-    rsa_key: rsa.RSAPrivateKey,
+@pytest.mark.parametrize("claim", ["iss", "aud"])
+def test_a_token_without_issuer_or_audience_is_refused(
+    client: TestClient, rsa_key: rsa.RSAPrivateKey, claim: str
 ) -> None:
-    app = build_app(JwtVerifier(public_key_pem=public_pem(rsa_key)))
-    client = TestClient(app)
+    dropped: dict[str, Any] = {claim: None}
+    token = sign(rsa_key, **dropped)
 
-    assert client.get("/v1/me", headers=bearer(sign(rsa_key, aud=None))).status_code == 200
-    assert_unauthorized(client.get("/v1/me", headers=bearer(sign(rsa_key))))
+    problem = assert_unauthorized(client.get("/v1/me", headers=bearer(token)), token)
+    assert "required claim" in problem["detail"]
+
+
+@pytest.mark.parametrize("algorithm", ["ES256", "ES384", "ES512", "EdDSA"])
+def test_a_token_signed_with_an_algorithm_foreign_to_the_key_is_401(
+    client: TestClient, algorithm: str
+) -> None:
+    # The review's finding: an ES256 token against the configured RSA key reached the crypto
+    # library with an RSA key for an EC algorithm (TypeError, a 500 and 13 KB of traceback).
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    key: Any = {
+        "ES256": lambda: ec.generate_private_key(ec.SECP256R1()),
+        "ES384": lambda: ec.generate_private_key(ec.SECP384R1()),
+        "ES512": lambda: ec.generate_private_key(ec.SECP521R1()),
+        "EdDSA": ed25519.Ed25519PrivateKey.generate,
+    }[algorithm]()
+    token = sign(key, algorithm=algorithm)
+
+    problem = assert_unauthorized(client.get("/v1/me", headers=bearer(token)), token)
+    assert "algorithm" in problem["detail"]
+
+
+def test_a_token_claiming_es256_but_carrying_garbage_is_401(client: TestClient) -> None:
+    token = unsigned({"alg": "ES256", "typ": "JWT"}, jsonable(claims()), secret=b"x")
+
+    assert_unauthorized(client.get("/v1/me", headers=bearer(token)), token)
+
+
+def test_an_rs256_token_against_an_ec_key_is_401(rsa_key: rsa.RSAPrivateKey) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    app = build_app(JwtVerifier(public_key_pem=public_pem(key), issuer=ISSUER, audience=AUDIENCE))
+
+    token = sign(rsa_key)
+    assert_unauthorized(TestClient(app).get("/v1/me", headers=bearer(token)), token)
+
+
+def test_an_oversized_token_is_refused_unread(
+    client: TestClient, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    # Validly signed, 100 KB: it used to be accepted.
+    token = sign(rsa_key, roles=["citizen"], padding="x" * 100_000)
+
+    problem = assert_unauthorized(client.get("/v1/me", headers=bearer(token)), token)
+    assert "larger than" in problem["detail"]
+    assert (
+        client.get("/v1/me", headers=bearer(sign(rsa_key, padding="x" * 4000))).status_code == 200
+    )
 
 
 # --- not configured: tests/unit/test_auth_not_configured.py --------------------------------
@@ -296,18 +344,31 @@ def test_a_token_with_an_audience_is_refused_when_none_is_configured(
         {"jwks_url": "https://id.amman.jo/jwks", "algorithms": ["RS256", "HS256"]},
         {"jwks_url": "https://id.amman.jo/jwks", "algorithms": []},
         {"jwks_url": "file:///etc/passwd"},
+        {"jwks_url": "https://id.amman.jo/jwks", "issuer": None},
+        {"jwks_url": "https://id.amman.jo/jwks", "audience": None},
+        {"jwks_url": "https://id.amman.jo/jwks", "audience": ""},
     ],
 )
 def test_a_verifier_refuses_unsafe_configuration(arguments: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
-        JwtVerifier(**arguments)
+        JwtVerifier(**{"issuer": ISSUER, "audience": AUDIENCE, **arguments})
+
+
+def test_a_verifier_refuses_algorithms_its_key_cannot_verify(rsa_key: rsa.RSAPrivateKey) -> None:
+    with pytest.raises(ValueError, match="none of the JWT algorithms"):
+        JwtVerifier(
+            public_key_pem=public_pem(rsa_key),
+            issuer=ISSUER,
+            audience=AUDIENCE,
+            algorithms=["ES256"],
+        )
 
 
 def test_a_verifier_refuses_a_weak_rsa_key() -> None:
     weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)
 
     with pytest.raises(ValueError, match="2048"):
-        JwtVerifier(public_key_pem=public_pem(weak))
+        JwtVerifier(public_key_pem=public_pem(weak), issuer=ISSUER, audience=AUDIENCE)
 
 
 def test_verifier_from_settings(
@@ -324,6 +385,23 @@ def test_verifier_from_settings(
         verifier_from_settings(
             ServiceSettings(jwt_public_key=public_pem(rsa_key), jwt_jwks_url="https://x/jwks")
         )
+
+
+def test_production_needs_the_issuer_and_the_audience(rsa_key: rsa.RSAPrivateKey) -> None:
+    production: dict[str, Any] = {
+        "environment": "production",
+        "jwt_public_key": public_pem(rsa_key),
+        "amqp_url": "amqp://svc:secret@rabbit/",
+    }
+    with pytest.raises(ValueError, match="JWT_ISSUER and JWT_AUDIENCE"):
+        ServiceSettings(**production)
+    with pytest.raises(ValueError, match="JWT_ISSUER and JWT_AUDIENCE"):
+        ServiceSettings(**production, jwt_issuer=ISSUER)
+    settings = ServiceSettings(**production, jwt_issuer=ISSUER, jwt_audience=AUDIENCE)
+    assert (settings.jwt_issuer, settings.jwt_audience) == (ISSUER, AUDIENCE)
+    # Outside production they default to the development tokens'.
+    assert ServiceSettings().jwt_issuer == devtoken.DEV_ISSUER
+    assert ServiceSettings().jwt_audience == devtoken.DEV_AUDIENCE
 
 
 # --- roles and ownership ----------------------------------------------------------------------
@@ -455,10 +533,10 @@ async def test_jwks_refuses_an_unknown_kid_and_a_foreign_key(
 async def test_an_unreachable_jwks_is_a_401(rsa_key: rsa.RSAPrivateKey) -> None:
     with JwksServer({"keys": []}) as server:
         url = server.url
-    verifier = JwtVerifier(jwks_url=url)
+    verifier = JwtVerifier(jwks_url=url, issuer=ISSUER, audience=AUDIENCE)
 
     with pytest.raises(Unauthorized, match="could not be checked"):
-        await verifier.verify(sign(rsa_key, kid="key-2026", aud=None))
+        await verifier.verify(sign(rsa_key, kid="key-2026"))
 
 
 def test_jwks_over_http_through_the_app(
@@ -515,10 +593,14 @@ async def test_a_dev_token_round_trips_through_the_verifier(tmp_path: Path) -> N
     principal = await verifier.verify(token)
 
     assert principal == Principal("citizen-1", frozenset({"citizen", "finance.approver"}), "Omar")
-    assert "aud" not in jwt.decode(
+    # By default a dev token carries the issuer and audience every non-production service
+    # expects (JWT_ISSUER / JWT_AUDIENCE unset).
+    default = jwt.decode(
         devtoken.mint_token("u", [], private_key_pem=private_path.read_text()),
         options={"verify_signature": False},
     )
+    settings = ServiceSettings(jwt_public_key=public_path.read_text())
+    assert (default["iss"], default["aud"]) == (settings.jwt_issuer, settings.jwt_audience)
 
 
 def test_the_devtoken_command_prints_a_token(
@@ -538,6 +620,7 @@ def test_the_devtoken_command_prints_a_token(
         (keys / "jwt-public.pem").read_text(),
         algorithms=["RS256"],
         issuer="amman-dev",
+        audience="amman-eservices",
     )
     assert payload["sub"] == "clerk-7"
     assert payload["roles"] == ["licensing.clerk", "finance.approver"]

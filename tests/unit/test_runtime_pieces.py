@@ -116,9 +116,36 @@ def test_settings_read_lists_from_comma_separated_environment(
         ),
         ({"amqp_url": "amqp://u:p@h/"}, "JWT_PUBLIC_KEY"),
         ({"jwt_public_key": "k", "metrics_port": 9090}, "guest"),
-        ({"jwt_public_key": "k", "amqp_url": "amqp://u:p@h/"}, "METRICS_PORT"),
         (
-            {"jwt_public_key": "k", "amqp_url": "amqp://u:p@h/", "metrics_port": 8000},
+            {"jwt_public_key": "k", "amqp_url": "amqp://u:p@h/", "metrics_port": 9090},
+            "JWT_ISSUER and JWT_AUDIENCE",
+        ),
+        (
+            {
+                "jwt_public_key": "k",
+                "amqp_url": "amqp://u:p@h/",
+                "jwt_issuer": "https://id/",
+                "metrics_port": 9090,
+            },
+            "JWT_ISSUER and JWT_AUDIENCE",
+        ),
+        (
+            {
+                "jwt_public_key": "k",
+                "amqp_url": "amqp://u:p@h/",
+                "jwt_issuer": "https://id/",
+                "jwt_audience": "a",
+            },
+            "METRICS_PORT",
+        ),
+        (
+            {
+                "jwt_public_key": "k",
+                "amqp_url": "amqp://u:p@h/",
+                "jwt_issuer": "https://id/",
+                "jwt_audience": "a",
+                "metrics_port": 8000,
+            },
             "METRICS_PORT must differ",
         ),
     ],

@@ -15,6 +15,8 @@ PRODUCTION: dict[str, Any] = {
     "amqp_url": "amqp://notifier:pw@rabbitmq:5672/",
     "jwt_jwks_url": "https://id.amman.jo/jwks",
     "metrics_port": 9090,
+    "jwt_issuer": "https://id.amman.jo/",
+    "jwt_audience": "amman-eservices",
     "notifier_gateway": "http",
     "notifier_http_url": "https://sms.example/send",
     "notifier_http_token": "token",

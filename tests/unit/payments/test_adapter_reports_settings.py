@@ -54,7 +54,9 @@ def test_fils_are_shown_as_jod_with_three_decimals() -> None:
     assert [to_jod(f) for f in (25000, 1, 100500, 0)] == ["25.000", "0.001", "100.500", "0.000"]
 
 
-@pytest.mark.parametrize("bad", ["25.0001", "-1.000", "abc", None])
+@pytest.mark.parametrize(
+    "bad", ["25.0001", "-1.000", "abc", None, "1e1", "٢٥.٠٠٠", 25, 25.0, " 25.000", "+25", "NaN"]
+)
 def test_an_amount_finer_than_a_fils_or_negative_is_refused(bad: object) -> None:
     with pytest.raises(ValidationError):
         PaymentNotificationRq.model_validate(wire(PaidAmt=bad))
@@ -141,6 +143,8 @@ def test_the_csv_has_a_header_a_row_per_line_and_no_formula_cells() -> None:
 PRODUCTION = {
     "environment": "production",
     "jwt_jwks_url": "https://idp.example/jwks",
+    "jwt_issuer": "https://idp.example/",
+    "jwt_audience": "amman-eservices",
     "amqp_url": "amqp://payments:pw@rabbitmq:5672/",
     "metrics_port": 9090,
 }
