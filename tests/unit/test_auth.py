@@ -392,6 +392,7 @@ def test_production_needs_the_issuer_and_the_audience(rsa_key: rsa.RSAPrivateKey
         "environment": "production",
         "jwt_public_key": public_pem(rsa_key),
         "amqp_url": "amqp://svc:secret@rabbit/",
+        "metrics_port": 9090,
     }
     with pytest.raises(ValueError, match="JWT_ISSUER and JWT_AUDIENCE"):
         ServiceSettings(**production)

@@ -69,6 +69,8 @@ def test_production_gets_no_keys_no_code_and_no_clock(
                 jwt_public_key_file="/k.pem",
                 amqp_url="amqp://u:p@h/",
                 metrics_port=9090,
+                jwt_issuer="https://id.amman.jo/",
+                jwt_audience="amman-eservices",
             )
 
 
