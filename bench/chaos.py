@@ -132,6 +132,9 @@ class Chaos:
         self.tally = Tally()
         self.started = time.monotonic()
         self.background: list[asyncio.Task[None]] = []
+        self.queue_type = "classic"
+        # The node whose management API counts the dead letters.
+        self.management_node = 1
 
     # ---- the platform ------------------------------------------------------------------------
 
@@ -145,7 +148,7 @@ class Chaos:
             "ENVIRONMENT": "test",
             "AMQP_URL": amqp_url,
             "MONGO_URL": self.args.mongo_url or infra_urls()[1],
-            "QUEUE_TYPE": "classic",
+            "QUEUE_TYPE": self.queue_type,
             "JWT_PUBLIC_KEY": self.public_key,
             "LOG_LEVEL": "WARNING",
             "OUTBOX_POLL_SECONDS": "0.5",
@@ -441,7 +444,8 @@ class Chaos:
     async def dead_letters(self) -> int:
         base = self.args.rabbitmq_base
         async with httpx.AsyncClient(timeout=5, auth=("guest", "guest")) as client:
-            answer = await client.get(f"http://127.0.0.1:{10000 + base + 1}/api/queues")
+            port = 10000 + base + self.management_node
+            answer = await client.get(f"http://127.0.0.1:{port}/api/queues")
             answer.raise_for_status()
             return sum(
                 int(queue.get("messages", 0))
