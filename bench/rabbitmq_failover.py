@@ -122,6 +122,7 @@ class Failover(Chaos):
         await asyncio.sleep(delay)
         await asyncio.to_thread(cluster, "kill", self.node, str(node))
         self.killed_node = node
+        self.management_node = 1 if node != 1 else 2  # dead letters are counted on a survivor
         self.killed_at = datetime.now(UTC)
         self.killed_monotonic = time.monotonic()
         print(f"killed node {node} at {self.killed_at.time()}")

@@ -41,7 +41,7 @@ def test_chaos_short_run_loses_nothing_and_duplicates_nothing(infra: Infra) -> N
         "--requests", "24", "--rate", "4", "--pay", "6",
         "--aimed-kills", "1", "--random-kills", "1",
         "--quiet-seconds", "4", "--settle-timeout", "150", "--give-up-after", "150",
-        "--port-base", str(free_ports(3)), "--node", "chaos-ci",
+        "--port-base", str(free_ports(3)), "--node", "chaos-ci", "--rabbitmq-base", "5795",
         "--mongo-url", infra.mongo_url,
     ]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=420)
