@@ -112,6 +112,9 @@ class Tally:
     paid: dict[str, str] = field(default_factory=dict)  # request number -> e-payment number
     payment_retries: int = 0
     kills: list[Kill] = field(default_factory=list)
+    # Services that exited by themselves (e.g. started while the broker was down) and were
+    # started again, as Kubernetes restarts a container.
+    restarts: Counter[str] = field(default_factory=Counter)
 
 
 class Chaos:
@@ -212,6 +215,19 @@ class Chaos:
                 )
             await asyncio.sleep(random.uniform(0.3, 1.5))
             process.start()
+
+    async def supervise(self) -> None:
+        """Start again a service that exited by itself (a service started while the broker is
+        down exits: it cannot declare its queues), as a container's restart policy does."""
+        while True:
+            await asyncio.sleep(1.0)
+            for name, process in self.processes.items():
+                if self.locks[name].locked() or process.process is None:
+                    continue
+                if process.process.poll() is not None:
+                    async with self.locks[name]:
+                        self.tally.restarts[name] += 1
+                        process.start()
 
     async def kill_broker(self) -> None:
         await asyncio.to_thread(cluster, "kill", self.node, "1")
@@ -522,6 +538,8 @@ def print_report(chaos: Chaos, rows: list[tuple[str, int, bool]], seconds: float
     if aimed:
         print("aimed kills, ms after the call was sent:",
               ", ".join(f"{k.target} {k.delay_ms:.0f}" for k in aimed))  # fmt: skip
+    if tally.restarts:
+        print("exited by themselves and started again:", dict(tally.restarts))
     print(f"POST answers: {dict(tally.answers)}; POST retries {tally.retries}, "
           f"payment retries {tally.payment_retries}")  # fmt: skip
     for citizen, text in list(tally.refused.items())[:5]:
@@ -562,6 +580,7 @@ async def main(argv: list[str] | None = None) -> int:
     chaos = Chaos(args, folder)
     first = time.monotonic()
     ok = False
+    supervisor: asyncio.Task[None] | None = None
     try:
         phases: dict[str, float] = {}
         mark = time.monotonic()
@@ -573,6 +592,7 @@ async def main(argv: list[str] | None = None) -> int:
         ):
             if phase == "load":
                 chaos.started = time.monotonic()
+                supervisor = asyncio.create_task(chaos.supervise())
             result = await step()
             phases[phase] = time.monotonic() - mark
             mark = time.monotonic()
@@ -580,6 +600,8 @@ async def main(argv: list[str] | None = None) -> int:
         ok = print_report(chaos, rows, time.monotonic() - first)
         print("phases (s):", ", ".join(f"{name} {seconds:.0f}" for name, seconds in phases.items()))
     finally:
+        if supervisor is not None:
+            supervisor.cancel()
         await chaos.stop()
         if args.keep or not ok:
             print(f"logs: {folder}")
