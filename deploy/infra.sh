@@ -89,8 +89,13 @@ rabbitmq_stop() {
 }
 
 rabbitmq_kill() {
-  say "killing RabbitMQ with SIGKILL"
-  pkill -9 -f 'beam.smp.*rabbit' || true
+  # The node's own Erlang VM, by its pid (asked of the node): never a kill by name pattern, which
+  # would also hit any other RabbitMQ node on the machine (deploy/rabbitmq-cluster.sh's).
+  local pid
+  pid="$(rabbitmqctl -q eval 'os:getpid().' 2>/dev/null | tr -dc '0-9')" || true
+  [ -n "$pid" ] || die "RabbitMQ does not answer: no pid to kill"
+  say "killing RabbitMQ (pid $pid) with SIGKILL"
+  kill -9 "$pid" || true
   local i
   for ((i = 0; i < 150; i++)); do port_open "$RABBITMQ_PORT" || return 0; sleep 0.2; done
   die "RabbitMQ still listens on $RABBITMQ_PORT after SIGKILL"

@@ -20,6 +20,8 @@ from datetime import datetime
 from typing import Any
 
 import aio_pika
+from aio_pika import RobustConnection
+from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 from faststream.rabbit import (
     Channel,
     ExchangeType,
@@ -32,6 +34,7 @@ from faststream.rabbit import (
 )
 from opentelemetry import context as otel_context
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from yarl import URL
 
 from contracts import CONTENT_TYPE
 from services.common.outbox import OutboxEntry
@@ -65,11 +68,48 @@ class QueueBinding:
         return f"{self.name}.dlq"
 
 
+class FailoverConnection(RobustConnection):
+    """A robust connection to one of several nodes of a cluster (`AMQP_URL` listing them,
+    comma-separated): each connection attempt, the first one and every reconnection, tries the
+    nodes in turn from the one after the node last tried, so a dead node costs one refused
+    connection. Channels and consumers are restored on the node reached, as aio-pika does."""
+
+    urls: tuple[URL, ...] = ()
+    _next = 0
+
+    # RobustConnection calls its private `__connect_transport` for every attempt: this is it.
+    async def _RobustConnection__connect_transport(self) -> None:
+        connect = getattr(super(), "_RobustConnection__connect_transport")  # noqa: B009 (mangled)
+        failure: BaseException | None = None
+        for _ in self.urls:
+            # The query holds aio-pika's own parameters (reconnect interval, fail fast).
+            self.url = self.urls[self._next % len(self.urls)].with_query(self.url.query)
+            self._next += 1
+            try:
+                await connect()
+                logger.info("connected to RabbitMQ at %s", self.url.with_user(None))
+                return
+            except CONNECTION_EXCEPTIONS as error:
+                failure = error
+        assert failure is not None
+        raise failure
+
+
+def failover_connection(urls: Sequence[str]) -> type[FailoverConnection]:
+    return type("FailoverConnection", (FailoverConnection,), {"urls": tuple(map(URL, urls))})
+
+
+def amqp_urls(settings: ServiceSettings) -> list[str]:
+    """`AMQP_URL`: one URL, or a cluster's nodes, comma-separated."""
+    return [url.strip() for url in settings.amqp_url.split(",") if url.strip()]
+
+
 def make_broker(
     settings: ServiceSettings, *, middlewares: Sequence[Any] = (), logger_: Any = None
 ) -> RabbitBroker:
-    return RabbitBroker(
-        settings.amqp_url,
+    urls = amqp_urls(settings)
+    broker = RabbitBroker(
+        urls[0],
         app_id=settings.service_name,
         # Bounded prefetch: FastStream's default hands every queued message over at once.
         default_channel=Channel(prefetch_count=settings.prefetch_count, on_return_raises=True),
@@ -81,6 +121,10 @@ def make_broker(
         # "Received"/"Processed" per message is debug detail, not an operator's log line.
         log_level=logging.DEBUG,
     )
+    if len(urls) > 1:
+        # FastStream passes these to aio_pika.connect_robust, which takes the connection class.
+        broker._connection_kwargs["connection_class"] = failover_connection(urls)
+    return broker
 
 
 def queue_for(settings: ServiceSettings, name: str) -> RabbitQueue:

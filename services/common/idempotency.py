@@ -1,10 +1,23 @@
-"""`Idempotency-Key` for POSTs that create something, as GOV.UK Pay does it.
+"""`Idempotency-Key` for POSTs that create something, as GOV.UK Pay does it, and crash-proof.
 
-The portal double-submits. The same key with the same body, from the same user, within 24 hours
-returns the original response (status and body) with `Idempotent-Replayed: true`; the same key with
-a different body is a 409; a malformed key is a 422; a key whose first request is still running is a
-409 too. A failed first attempt (an error response) is forgotten, so the client may retry it.
-Records older than the window are ignored and overwritten; they are pruned by `prune()`.
+The portal double-submits, and a gateway retries a POST on a connection error, a 5xx or a 409. The
+same key with the same body, from the same user, returns the first result (status and body) with
+`Idempotent-Replayed: true`; the same key with a different body is a 409; a malformed key is a 422.
+A failed first attempt (an error response) is forgotten, so the client may retry it.
+
+What makes it hold whatever crashes when: the key is part of the single-document write that
+creates the resource. While `create` runs, `stamp()` adds the key (and the body's fingerprint) to
+the document the store inserts, and the store's collection has a unique index on it
+(`key_index`). So:
+- a process killed after the resource was stored, before the key record said "done": the retry
+  finds the resource by its key (`stored`) and answers with it, never creating a second one;
+- a process killed before anything was stored: the retry runs `create` again at once (there is no
+  window of 409s to wait out);
+- two attempts running at once (a client that gave up on the first): both may run `create`, the
+  unique index lets one insert win, and the other answers with what the winner stored.
+A key is bound to what it created for good: the record of the response (`idempotency_keys`) is
+pruned after 24 hours, but the created document keeps its key, and the same key later answers with
+it.
 """
 
 from __future__ import annotations
@@ -13,6 +26,8 @@ import hashlib
 import json
 import re
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -23,16 +38,75 @@ from pydantic import BaseModel
 from pymongo.errors import DuplicateKeyError
 
 from services.common.clock import Clock
-from services.common.mongo import Database, IndexSpec
+from services.common.mongo import Collection, Database, Document, IndexSpec
 from services.common.problems import Conflict, Invalid
 
 COLLECTION = "idempotency_keys"
 INDEXES = [IndexSpec(COLLECTION, [("created_at", 1)])]
 WINDOW = timedelta(hours=24)
-# A first request that has not finished after this long is taken to have died.
-IN_PROGRESS_TIMEOUT = timedelta(minutes=2)
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 REPLAYED_HEADER = "Idempotent-Replayed"
+# The fields `stamp` adds to a created document.
+KEY_FIELD = "idempotency_key"
+FINGERPRINT_FIELD = "idempotency_fingerprint"
+
+# What `create` returns, and what `stored` finds: (HTTP status, body).
+Outcome = tuple[int, Any]
+Create = Callable[[], Awaitable[Outcome]]
+# The resource created under a key id, answered as `create` would have answered it; None if
+# nothing was stored under it.
+Stored = Callable[[str], Awaitable[Outcome | None]]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The key of the POST now creating something: its id (scope and key, hashed) and the body's
+    fingerprint."""
+
+    key_id: str
+    fingerprint: str
+
+
+_claim: ContextVar[Claim | None] = ContextVar("idempotency_claim", default=None)
+
+
+def current() -> Claim | None:
+    """The key of the POST whose `create` is running in this task, if it has one."""
+    return _claim.get()
+
+
+def stamp(document: Document) -> Document:
+    """`document` (changed in place) with the running POST's key, for the insert that creates
+    the resource: the key is then stored in the same single-document write."""
+    claim = _claim.get()
+    if claim is not None:
+        document[KEY_FIELD] = claim.key_id
+        document[FINGERPRINT_FIELD] = claim.fingerprint
+    return document
+
+
+def key_index(collection: str) -> IndexSpec:
+    """The unique index that lets one document per key be created (documents created without
+    a key have no such field: sparse)."""
+    return IndexSpec(
+        collection, [(KEY_FIELD, 1)], unique=True, sparse=True, name="one_per_idempotency_key"
+    )
+
+
+async def find_stamped(collection: Collection, key_id: str) -> Document | None:
+    """The document created under `key_id`, if any (a retry's path, not the hot one)."""
+    return await collection.find_one({KEY_FIELD: key_id})
+
+
+def is_key_clash(error: DuplicateKeyError) -> bool:
+    """Whether a DuplicateKeyError may come from `key_index` (MongoDB names the index; FerretDB
+    names none, so any clash may be it)."""
+    details = error.details or {}
+    pattern = details.get("keyPattern")
+    if isinstance(pattern, dict):
+        return KEY_FIELD in pattern
+    message = str(details.get("errmsg", error))
+    return "index:" not in message or "one_per_idempotency_key" in message
 
 
 class IdempotencyStore:
@@ -46,9 +120,11 @@ class IdempotencyStore:
         scope: str,
         key: str | None,
         payload: BaseModel | dict[str, Any],
-        create: Callable[[], Awaitable[tuple[int, Any]]],
+        create: Create,
+        stored: Stored,
     ) -> JSONResponse:
-        """Run `create` once per (scope, key, payload); `create` returns (status, body)."""
+        """Run `create` once per (scope, key, payload); `create` returns (status, body) and its
+        store stamps the created document (`stamp`); `stored` finds what a key created."""
         if key is None:
             status, body = await create()
             return JSONResponse(jsonable_encoder(body), status_code=status)
@@ -58,70 +134,80 @@ class IdempotencyStore:
                 "يجب أن يتكون مفتاح عدم التكرار من 1 إلى 255 حرفاً مطبوعاً",
                 errors=[{"field": "header.Idempotency-Key", "location": "header"}],
             )
-        record_id = hashlib.sha256(f"{scope}\x00{key}".encode()).hexdigest()
-        fingerprint = _fingerprint(payload)
-        replay = await self._begin(record_id, fingerprint)
+        claim = Claim(
+            key_id=hashlib.sha256(f"{scope}\x00{key}".encode()).hexdigest(),
+            fingerprint=_fingerprint(payload),
+        )
+        replay = await self._begin(claim, stored)
         if replay is not None:
             return replay
+        token = _claim.set(claim)
         try:
             status, body = await create()
+        except DuplicateKeyError as error:
+            # Another attempt with this key stored its resource first: answer with that.
+            found = await stored(claim.key_id) if is_key_clash(error) else None
+            if found is None:
+                await self._forget(claim.key_id)
+                raise
+            return await self._finish(claim.key_id, *found, replayed=True)
         except BaseException:
-            await self._collection.delete_one({"_id": record_id, "state": "running"})
+            await self._forget(claim.key_id)
             raise
-        encoded = jsonable_encoder(body)
+        finally:
+            _claim.reset(token)
         if status >= 400:
-            await self._collection.delete_one({"_id": record_id, "state": "running"})
-        else:
-            await self._collection.update_one(
-                {"_id": record_id},
-                {"$set": {"state": "done", "status": status, "body": json.dumps(encoded)}},
-            )
-        return JSONResponse(encoded, status_code=status)
+            await self._forget(claim.key_id)
+            return JSONResponse(jsonable_encoder(body), status_code=status)
+        return await self._finish(claim.key_id, status, body, replayed=False)
 
-    async def _begin(self, record_id: str, fingerprint: str) -> JSONResponse | None:
+    async def _begin(self, claim: Claim, stored: Stored) -> JSONResponse | None:
+        """None when `create` is to run; the response to replay otherwise."""
         now = self._clock.now()
         record = {
-            "_id": record_id,
-            "fingerprint": fingerprint,
+            "_id": claim.key_id,
+            "fingerprint": claim.fingerprint,
             "state": "running",
             "created_at": now,
         }
-        try:
-            await self._collection.insert_one(record)
-            return None
-        except DuplicateKeyError:
-            pass
-        existing = await self._collection.find_one({"_id": record_id})
-        if existing is None or _is_stale(existing, now):
-            # Expired (or vanished): take it over, unless another request just did.
-            result = await self._collection.replace_one(
-                {"_id": record_id, "created_at": existing["created_at"]}
-                if existing
-                else {"_id": record_id},
-                record,
-                upsert=existing is None,
-            )
-            if result.modified_count or result.upserted_id is not None:
+        existing: Document | None = None
+        for _ in range(3):
+            try:
+                await self._collection.insert_one(record)
                 return None
-            existing = await self._collection.find_one({"_id": record_id})
-            if existing is None:
-                raise Conflict(
-                    "the same Idempotency-Key is being used concurrently",
-                    "يُستخدم مفتاح عدم التكرار نفسه في طلب آخر الآن",
-                )
-        if existing["fingerprint"] != fingerprint:
+            except DuplicateKeyError:
+                existing = await self._collection.find_one({"_id": claim.key_id})
+            if existing is not None:
+                break
+        if existing is None:
+            raise Conflict(
+                "the same Idempotency-Key is being used concurrently",
+                "يُستخدم مفتاح عدم التكرار نفسه في طلب آخر الآن",
+            )
+        if existing["fingerprint"] != claim.fingerprint:
             raise Conflict(
                 "this Idempotency-Key was already used with a different request body",
                 "استُخدم مفتاح عدم التكرار هذا مع طلب مختلف",
             )
-        if existing["state"] != "done":
-            raise Conflict(
-                "the first request with this Idempotency-Key is still being processed",
-                "الطلب الأول بهذا المفتاح ما زال قيد المعالجة",
-            )
-        response = JSONResponse(json.loads(existing["body"]), status_code=int(existing["status"]))
-        response.headers[REPLAYED_HEADER] = "true"
-        return response
+        if existing["state"] == "done":
+            return _response(json.loads(existing["body"]), int(existing["status"]), replayed=True)
+        # The first attempt crashed, or is still running: what it stored answers; if it stored
+        # nothing, this attempt creates (the key's unique index keeps it to one).
+        found = await stored(claim.key_id)
+        if found is not None:
+            return await self._finish(claim.key_id, *found, replayed=True)
+        return None
+
+    async def _finish(self, key_id: str, status: int, body: Any, *, replayed: bool) -> JSONResponse:
+        encoded = jsonable_encoder(body)
+        await self._collection.update_one(
+            {"_id": key_id},
+            {"$set": {"state": "done", "status": status, "body": json.dumps(encoded)}},
+        )
+        return _response(encoded, status, replayed=replayed)
+
+    async def _forget(self, key_id: str) -> None:
+        await self._collection.delete_one({"_id": key_id, "state": "running"})
 
     async def prune(self) -> int:
         result = await self._collection.delete_many(
@@ -130,11 +216,11 @@ class IdempotencyStore:
         return result.deleted_count
 
 
-def _is_stale(record: dict[str, Any], now: Any) -> bool:
-    created = record["created_at"]
-    if created < now - WINDOW:
-        return True
-    return bool(record["state"] == "running" and created < now - IN_PROGRESS_TIMEOUT)
+def _response(body: Any, status: int, *, replayed: bool) -> JSONResponse:
+    response = JSONResponse(body, status_code=status)
+    if replayed:
+        response.headers[REPLAYED_HEADER] = "true"
+    return response
 
 
 def _fingerprint(payload: BaseModel | dict[str, Any]) -> str:
@@ -148,8 +234,8 @@ def idempotency_key(
         str | None,
         Header(
             alias="Idempotency-Key",
-            description="Repeat a creating request safely: the same key and body within 24 h "
-            "return the first result.",
+            description="Repeat a creating request safely: the same key and body return the "
+            "first result, whatever happened to the first attempt.",
         ),
     ] = None,
 ) -> str | None:

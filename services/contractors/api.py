@@ -350,7 +350,13 @@ async def submit(
         request = await service.submit(body.form(), actor(user))
         return 201, RequestPublic.of(request, for_staff=False)
 
-    return await idempotency.run(scope=user.subject, key=key, payload=body, create=create)
+    async def stored(key_id: str) -> tuple[int, Any] | None:
+        request = await service.store.request_created_under(key_id)
+        return None if request is None else (201, RequestPublic.of(request, for_staff=False))
+
+    return await idempotency.run(
+        scope=user.subject, key=key, payload=body, create=create, stored=stored
+    )
 
 
 @router.get("/requests", response_model=RequestsPublic, tags=["renewal"])

@@ -62,6 +62,9 @@ class Verification(BaseModel):
     max_attempts: int
     status: CodeStatus = CodeStatus.PENDING
     version: int = 0
+    # The idempotency key id of the submission that used the code: its retry (after a crash
+    # between using the code and storing the request) may use it again.
+    used_under: str | None = None
 
     @property
     def attempts_left(self) -> int:

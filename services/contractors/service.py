@@ -28,6 +28,7 @@ from prometheus_client import Counter
 from contracts import BillCancelled, BillExpired, BillIssued, BillPaid, CloudEvent, LocalizedText
 from contracts.notifier import SendSms, send_sms_command
 from contracts.phones import mask_phone
+from services.common import idempotency
 from services.common.calendar import WorkingCalendar
 from services.common.clock import Clock
 from services.common.mongo import Document
@@ -50,7 +51,7 @@ from services.contractors.domain import (
     Throttled,
     Unknown,
 )
-from services.contractors.otp import OtpPolicy, Outcome, Verification
+from services.contractors.otp import CodeStatus, OtpPolicy, Outcome, Verification
 from services.contractors.store import ContractorStore, RequestQuery
 
 logger = logging.getLogger(__name__)
@@ -253,12 +254,18 @@ class Contractors:
         return self.sealer.decrypt(sealed.encode())
 
     async def _refuse_if_open(self, permit_id: str) -> None:
-        number = await self.store.open_renewal(permit_id)
-        if number is None:
+        hold = await self.store.permit_hold(permit_id)
+        if hold is None:
             return
+        number = hold.request_number
         holder = await self.store.request(number)
         if holder is not None and not holder.is_open:
             await self.store.release_permit(permit_id, number)  # left over by a crash
+            return
+        claim = idempotency.current()
+        if holder is None and claim is not None and hold.key_id == claim.key_id:
+            # Held by this same submission, cut short before its request was stored.
+            await self.store.release_permit(permit_id, number)
             return
         raise NotAllowedNow(
             "This permit already has a renewal request in progress",
@@ -291,8 +298,18 @@ class Contractors:
                         )
                     ],
                 )
+            claim = idempotency.current()
+            if (
+                claim is not None
+                and verification.status is CodeStatus.USED
+                and verification.used_under == claim.key_id
+            ):
+                return  # used by this same submission, cut short before its request was stored
             result = otp.check(verification, form.code, secret=self.secret, now=self.now())
-            if result.changed and not await self.store.save_verification(result.verification):
+            checked = result.verification
+            if result.outcome is Outcome.ACCEPTED and claim is not None:
+                checked = checked.model_copy(update={"used_under": claim.key_id})
+            if result.changed and not await self.store.save_verification(checked):
                 continue
             CODES.labels(result.outcome.value).inc()
             _raise_for(result.outcome, result.verification)
@@ -308,7 +325,10 @@ class Contractors:
         await self._use_code(form, phone, key, user)
         now = self.now()
         number = await self.store.new_request_number(now)
-        holder = await self.store.hold_permit(permit.id, number)
+        claim = idempotency.current()
+        holder = await self.store.hold_permit(
+            permit.id, number, key_id=None if claim is None else claim.key_id
+        )
         if holder is not None:
             raise NotAllowedNow(
                 "This permit already has a renewal request in progress",

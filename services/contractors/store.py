@@ -26,6 +26,7 @@ from pymongo.errors import DuplicateKeyError
 
 from contracts import CloudEvent
 from contracts.notifier import SEND_SMS_ROUTING_KEY
+from services.common import idempotency
 from services.common.mongo import Collection, Database, Document, IndexSpec, request_number
 from services.common.outbox import OUTBOX_FIELD, PENDING_PATH, Outbox, OutboxEntry
 from services.common.sweeper import deadline_index
@@ -56,7 +57,16 @@ INDEXES = [
     IndexSpec(VERIFICATIONS, [(PENDING_PATH, 1)], sparse=True, name="outbox_entries"),
     deadline_index(VERIFICATIONS, PRUNE_AT),
     deadline_index(RATE_LIMITS, PRUNE_AT),
+    idempotency.key_index(REQUESTS),
 ]
+
+
+@dataclass(frozen=True)
+class PermitHold:
+    """The renewal holding a permit, and the idempotency key id of the POST that took it."""
+
+    request_number: str
+    key_id: str | None
 
 
 @dataclass(frozen=True)
@@ -142,8 +152,16 @@ class ContractorStore:
         return await request_number(self._db, REQUEST_PREFIX, now)
 
     async def add_request(self, request: RenewalRequest, events: Sequence[CloudEvent]) -> None:
-        await self.requests.insert_one(Outbox.stage_new(_request_document(request), events))
+        """Insert a new request with its first events and the `Idempotency-Key` of the POST
+        creating it, in one write."""
+        document = idempotency.stamp(_request_document(request))
+        await self.requests.insert_one(Outbox.stage_new(document, events))
         self._outbox.written(REQUESTS, request.request_number)
+
+    async def request_created_under(self, key_id: str) -> RenewalRequest | None:
+        """The request a POST with this idempotency key id created, if it got stored."""
+        document = await idempotency.find_stamped(self.requests, key_id)
+        return None if document is None else _to_request(document)
 
     async def save_request(
         self, request: RenewalRequest, events: Sequence[CloudEvent], *, registry_due: bool = False
@@ -189,12 +207,25 @@ class ContractorStore:
         document = await self.open.find_one({"_id": permit_id})
         return None if document is None else str(document["request_number"])
 
-    async def hold_permit(self, permit_id: str, number: str) -> str | None:
-        """Take the permit for `number`; the number already holding it if another does."""
+    async def permit_hold(self, permit_id: str) -> PermitHold | None:
+        document = await self.open.find_one({"_id": permit_id})
+        if document is None:
+            return None
+        return PermitHold(str(document["request_number"]), document.get("key_id"))
+
+    async def hold_permit(
+        self, permit_id: str, number: str, *, key_id: str | None = None
+    ) -> str | None:
+        """Take the permit for `number` (submitted under the idempotency key id `key_id`); the
+        number already holding it if another does."""
         try:
-            await self.open.insert_one({"_id": permit_id, "request_number": number})
+            await self.open.insert_one(
+                {"_id": permit_id, "request_number": number, "key_id": key_id}
+            )
         except DuplicateKeyError:
-            return await self.open_renewal(permit_id) or await self.hold_permit(permit_id, number)
+            return await self.open_renewal(permit_id) or await self.hold_permit(
+                permit_id, number, key_id=key_id
+            )
         return None
 
     async def release_permit(self, permit_id: str, number: str) -> None:

@@ -383,7 +383,17 @@ async def submit_request(
         course = await courses.course(request.course_code)
         return 201, request_public(request, course, is_staff=False)
 
-    return await idempotency.run(scope=user.subject, key=key, payload=body, create=create)
+    async def stored(key_id: str) -> tuple[int, Any] | None:
+        found = await courses.store.request_created_under(key_id)
+        if found is None:
+            return None
+        request = await courses.finish_submission(found)
+        course = await courses.course(request.course_code)
+        return 201, request_public(request, course, is_staff=False)
+
+    return await idempotency.run(
+        scope=user.subject, key=key, payload=body, create=create, stored=stored
+    )
 
 
 @router.get("/requests", response_model=list[RequestPublic], tags=["requests"])

@@ -160,6 +160,32 @@ class Courses:
         await self.sync_now(course_code)
         return await self.request(number)
 
+    async def finish_submission(self, request: CourseRequest) -> CourseRequest:
+        """A request a retried POST found stored under its idempotency key: if its submission
+        was cut short (the process died before it took its seat or staged its event), finish it
+        now as the first attempt would have, or refuse it as that attempt would have (and remove
+        it) when the seat is no longer there."""
+        if request.seat_check_at is None:
+            return request
+        number = request.number
+
+        async def take_seat() -> Course:
+            current = await self.course(request.course_code)
+            if number in current.enrolled:
+                return current
+            seated = domain.enrol(current, number, request.owner_subject, self.clock.now())
+            return await self.store.save_course(current, seated.course, seated.entries)
+
+        try:
+            course = await _retrying(take_seat)
+        except DomainError as error:
+            await self.store.delete_request(number)
+            raise problem(error) from error
+        event = domain.submitted_event(request, course)
+        await self.store.seated(number, self._events(number, (event,)))
+        await self.sync_now(request.course_code)
+        return await self.request(number)
+
     async def check_seat(self, document: Document) -> None:
         """Sweeper handler on `seat_check_at`: a request whose submission was cut short (the
         process died between storing it and taking its seat, or before staging its event)."""

@@ -16,6 +16,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from contracts import CloudEvent
+from services.common import idempotency
 from services.common.mongo import Database, Document, IndexSpec
 from services.common.outbox import Outbox
 from services.common.sweeper import deadline_index
@@ -36,6 +37,7 @@ INDEXES = [
     deadline_index(REQUESTS, SEAT_CHECK_AT),
     IndexSpec(REQUESTS, [("course_code", 1), ("created_at", 1)]),
     IndexSpec(REQUESTS, [("owner_subject", 1), ("created_at", -1)]),
+    idempotency.key_index(REQUESTS),
 ]
 
 # Kept out of `$set`: the version is incremented, the history appended to, the key is `_id`. Only
@@ -114,10 +116,16 @@ class CourseStore:
     # ---- requests --------------------------------------------------------------------------
 
     async def insert_request(self, request: CourseRequest) -> None:
-        await self.requests.insert_one(
+        """Insert a new request with the `Idempotency-Key` of the POST creating it."""
+        await self.requests.insert_one(idempotency.stamp(
             {"_id": request.number, **_fields(request), "version": request.version,
              SEAT_CHECK_AT: request.seat_check_at, "history": _entries(request.history)}
-        )  # fmt: skip
+        ))  # fmt: skip
+
+    async def request_created_under(self, key_id: str) -> CourseRequest | None:
+        """The request a POST with this idempotency key id created, if it got stored."""
+        document = await idempotency.find_stamped(self.requests, key_id)
+        return None if document is None else request_from(document)
 
     async def delete_request(self, number: str) -> bool:
         """Remove a request that never took its seat (untouched since it was stored)."""

@@ -513,7 +513,15 @@ async def submit_request(
         request = await exams.submit(body.form(), actor(user))
         return 201, RequestPublic.of(request, None, now=exams.now(), for_staff=is_staff(user))
 
-    return await idempotency.run(scope=user.subject, key=key, payload=body, create=create)
+    async def stored(key_id: str) -> tuple[int, Any] | None:
+        request = await exams.store.request_created_under(key_id)
+        if request is None:
+            return None
+        return 201, RequestPublic.of(request, None, now=exams.now(), for_staff=is_staff(user))
+
+    return await idempotency.run(
+        scope=user.subject, key=key, payload=body, create=create, stored=stored
+    )
 
 
 @router.get("/requests", response_model=RequestsPublic, tags=["requests"])

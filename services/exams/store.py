@@ -27,6 +27,7 @@ from pymongo import DESCENDING
 from pymongo.errors import DuplicateKeyError
 
 from contracts import CloudEvent
+from services.common import idempotency
 from services.common.mongo import Collection, Database, Document, IndexSpec, request_number
 from services.common.outbox import OUTBOX_FIELD, Outbox
 from services.common.sweeper import deadline_index
@@ -54,6 +55,7 @@ INDEXES = [
     IndexSpec(SESSIONS, [("exam.code", 1), ("opened_at", -1)], name="sessions_by_exam"),
     IndexSpec(SESSIONS, [("candidates", 1)], name="sessions_by_candidate"),
     deadline_index(SESSIONS, OVERDUE_CHECK_AT),
+    idempotency.key_index(REQUESTS),
 ]
 
 
@@ -150,8 +152,10 @@ class ExamStore:
     # ---- requests ----------------------------------------------------------------------------
 
     async def add_request(self, request: ExamRequest, events: Sequence[CloudEvent]) -> None:
-        """Insert a new request with its first events (its number is new: no clash)."""
-        await self.requests.insert_one(Outbox.stage_new(_request_document(request), events))
+        """Insert a new request with its first events (its number is new: no clash), and the
+        `Idempotency-Key` of the POST creating it, in the same write."""
+        document = idempotency.stamp(_request_document(request))
+        await self.requests.insert_one(Outbox.stage_new(document, events))
         self._outbox.written(REQUESTS, request.request_number)
 
     async def save_request(self, request: ExamRequest, events: Sequence[CloudEvent]) -> bool:
@@ -172,6 +176,11 @@ class ExamStore:
 
     async def request(self, number: str) -> ExamRequest | None:
         document = await self.requests.find_one({"_id": number}, {OUTBOX_FIELD: 0})
+        return None if document is None else _to_request(document)
+
+    async def request_created_under(self, key_id: str) -> ExamRequest | None:
+        """The request a POST with this idempotency key id created, if it got stored."""
+        document = await idempotency.find_stamped(self.requests, key_id)
         return None if document is None else _to_request(document)
 
     async def search_requests(

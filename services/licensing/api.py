@@ -540,7 +540,15 @@ async def create_request(
         request = await licensing.create(user.subject, fields)
         return 201, request_public(request, licensing, is_staff=False)
 
-    return await idempotency.run(scope=user.subject, key=key, payload=body, create=create)
+    async def stored(key_id: str) -> tuple[int, Any] | None:
+        request = await licensing.store.request_created_under(key_id)
+        return (
+            None if request is None else (201, request_public(request, licensing, is_staff=False))
+        )
+
+    return await idempotency.run(
+        scope=user.subject, key=key, payload=body, create=create, stored=stored
+    )
 
 
 @router.get("/requests", response_model=list[RequestPublic], tags=["requests"])

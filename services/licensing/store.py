@@ -16,6 +16,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from contracts import CloudEvent
+from services.common import idempotency
 from services.common.mongo import Database, Document, IndexSpec
 from services.common.outbox import Outbox
 from services.common.sweeper import deadline_index
@@ -31,6 +32,7 @@ INDEXES = [
     deadline_index(REQUESTS, SLA_CHECK_AT),
     IndexSpec(REQUESTS, [("status", 1), ("created_at", 1)]),
     IndexSpec(REQUESTS, [("owner_subject", 1), ("created_at", -1)]),
+    idempotency.key_index(REQUESTS),
 ]
 
 # Kept out of `$set`: the version is incremented, the history appended to, the key is `_id`.
@@ -67,10 +69,16 @@ class LicensingStore:
     # ---- requests --------------------------------------------------------------------------
 
     async def insert_request(self, request: LicenceRequest) -> None:
-        await self.requests.insert_one(
+        """Insert a new request with the `Idempotency-Key` of the POST creating it."""
+        await self.requests.insert_one(idempotency.stamp(
             {"_id": request.number, **_fields(request), "version": request.version,
              "history": _entries(request.history)}
-        )  # fmt: skip
+        ))  # fmt: skip
+
+    async def request_created_under(self, key_id: str) -> LicenceRequest | None:
+        """The request a POST with this idempotency key id created, if it got stored."""
+        document = await idempotency.find_stamped(self.requests, key_id)
+        return None if document is None else request_from(document)
 
     async def request(self, number: str) -> LicenceRequest | None:
         document = await self.requests.find_one({"_id": number})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import socket
 from datetime import timedelta
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -78,6 +79,9 @@ class NotifierSettings(ServiceSettings):
     notifier_send_workers: int = Field(default=4, ge=1, le=64)
     notifier_send_poll_seconds: float = Field(default=1.0, gt=0)
     notifier_send_lease_seconds: float = Field(default=60.0, gt=0)
+    # The sender's lasting identity; empty: this host's name and the HTTP port (one process at a
+    # time has them). A restarted sender takes back at once the messages its previous run held.
+    notifier_sender_holder: str = ""
 
     notifier_receipt_secret: SecretStr = SecretStr("")
     notifier_sealing_key: SecretStr | None = None
@@ -168,6 +172,8 @@ class NotifierSettings(ServiceSettings):
             concatenation=self.notifier_smpp_concatenation,
             unanswered=self.notifier_smpp_unanswered,
         )
+    def sender_holder(self) -> str:
+        return self.notifier_sender_holder or f"{socket.gethostname()}:{self.http_port}"
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(
@@ -248,6 +254,7 @@ def build(settings: NotifierSettings, *, gateway: SmsGateway | None = None) -> F
             workers=settings.notifier_send_workers,
             poll_seconds=settings.notifier_send_poll_seconds,
             lease_seconds=settings.notifier_send_lease_seconds,
+            holder=settings.sender_holder(),
         )
         if isinstance(notifier.gateway, SmppGateway):
             return [notifier.gateway, sender]  # the link keeper binds while the sender starts

@@ -1,7 +1,9 @@
 """The sender: the loop that hands due messages to the gateway, safe with several replicas.
 
 A message is due when its `next_attempt_at` has come (a new one at once, a retry after its
-backoff, one whose sender died once that sender's lease ran out). Each pass the sender claims due
+backoff, one whose sender died once that sender's lease ran out, or at once when that sender
+restarts: the lease names its holder, host and port, and a restarted sender takes back what its
+previous run held). Each pass the sender claims due
 messages one by one **by `_id`** with a lease (`send_lease_until` / `send_lease_owner`), so that
 no two workers or replicas send a message at once, and sends up to `workers` of them
 concurrently; `send` records the outcome and moves or clears `next_attempt_at`.
@@ -78,6 +80,7 @@ class Sender:
         poll_seconds: float,
         lease_seconds: float,
         batch: int = 500,
+        holder: str = "",
     ) -> None:
         self._store = store
         self._send = send
@@ -87,6 +90,10 @@ class Sender:
         self._lease = timedelta(seconds=lease_seconds)
         self._batch = batch
         self._owner = uuid.uuid4().hex
+        # The sender's lasting identity (host and port; empty: none). A restart takes back the
+        # messages its previous run held (`resume`) instead of waiting out their lease.
+        self._holder = holder
+        self._resumed = not holder
         self._due = due
         self._stopping = asyncio.Event()
         self._last_scan = float("-inf")
@@ -100,6 +107,8 @@ class Sender:
         failures = 0
         while not self._stopping.is_set():
             try:
+                if not self._resumed:
+                    await self.resume()
                 await self.send_due()
                 failures = 0
                 await self._due.wait(self._poll_seconds)
@@ -111,6 +120,20 @@ class Sender:
                 logger.warning("sender cannot send now; retrying in %.1fs", delay, exc_info=True)
                 await self._due.wait(delay)
         logger.info("sender stopped")
+
+    async def resume(self) -> list[str]:
+        """Take back at once the messages a previous run of this sender (the same holder) held
+        when it was killed: they are due again, and found `sending` they are sent again under
+        the same provider reference (domain.start_attempt), as after a lease that ran out."""
+        released = await self._store.release_previous_run(self._holder, self._owner)
+        self._resumed = True
+        if released:
+            logger.warning(
+                "sender: %d message(s) held by the previous run resumed at once", len(released)
+            )
+            for message_id in released:
+                self._due.add(message_id)
+        return released
 
     async def send_due(self) -> int:
         """Send the hinted messages, and everything due if the last scan is `poll_seconds` old;
@@ -133,7 +156,9 @@ class Sender:
                 if self._stopping.is_set():
                     return 0
                 now = self._clock.now()
-                document = await self._store.claim(message_id, now, self._owner, now + self._lease)
+                document = await self._store.claim(
+                    message_id, now, self._owner, now + self._lease, self._holder
+                )
                 if document is None:
                     return 0  # not due, or another worker has it
                 try:

@@ -28,6 +28,9 @@ NEXT_ATTEMPT = "next_attempt_at"
 CONFIRM_BY = "confirm_by"
 SEND_LEASE_UNTIL = "send_lease_until"
 SEND_LEASE_OWNER = "send_lease_owner"
+# Who holds the lease across restarts (host and port): a restarted sender takes back at once what
+# its previous run held, instead of waiting out the lease.
+SEND_LEASE_HOLDER = "send_lease_holder"
 
 INDEXES = [
     # Exactly once: one message per (event, template); a redelivered event finds it.
@@ -114,7 +117,9 @@ class MessageStore:
         """
         update = _progress_update(progress)
         if progress.status is not Status.SENDING:
-            update.setdefault("$unset", {}).update({SEND_LEASE_UNTIL: "", SEND_LEASE_OWNER: ""})
+            update.setdefault("$unset", {}).update(
+                {SEND_LEASE_UNTIL: "", SEND_LEASE_OWNER: "", SEND_LEASE_HOLDER: ""}
+            )
         if provider_id is not None:
             update["$set"]["provider_id"] = provider_id
         if forget_sealed_text:
@@ -138,20 +143,41 @@ class MessageStore:
         return [document["_id"] async for document in cursor]
 
     async def claim(
-        self, message_id: str, now: datetime, owner: str, until: datetime
+        self, message_id: str, now: datetime, owner: str, until: datetime, holder: str = ""
     ) -> Document | None:
-        """Hold a due message for sending until `until`; None if it is not due or held."""
+        """Hold a due message for sending until `until`; None if it is not due or held.
+        `owner` is the sender's run, `holder` the sender's lasting identity (host and port)."""
         return await self.messages.find_one_and_update(
             {"_id": message_id, NEXT_ATTEMPT: {"$lte": now}, **_lease_free(now)},
-            {"$set": {SEND_LEASE_UNTIL: until, SEND_LEASE_OWNER: owner}},
+            {"$set": {SEND_LEASE_UNTIL: until, SEND_LEASE_OWNER: owner, SEND_LEASE_HOLDER: holder}},
             return_document=ReturnDocument.AFTER,
         )
+
+    async def release_previous_run(self, holder: str, owner: str) -> list[str]:
+        """End the leases a previous run of this sender (the same `holder`, another `owner`)
+        still has: it was killed mid-attempt, and nobody else can be sending as `holder` (one
+        process has a host and port at a time). Returns the ids of the messages released."""
+        query = {SEND_LEASE_HOLDER: holder, SEND_LEASE_OWNER: {"$ne": owner}}
+        held = [document["_id"] async for document in self.messages.find(query, {"_id": 1})]
+        for message_id in held:
+            await self.messages.update_one(
+                {"_id": message_id, **query},
+                {"$unset": {SEND_LEASE_UNTIL: "", SEND_LEASE_OWNER: "", SEND_LEASE_HOLDER: ""}},
+            )
+        return held
 
     async def clear_deadline(self, message: Message, field: str) -> None:
         """Drop a deadline that no longer applies (the message moved on by another way)."""
         await self.messages.update_one(
             {"_id": message.id, "version": message.version},
-            {"$unset": {field: "", SEND_LEASE_UNTIL: "", SEND_LEASE_OWNER: ""}},
+            {
+                "$unset": {
+                    field: "",
+                    SEND_LEASE_UNTIL: "",
+                    SEND_LEASE_OWNER: "",
+                    SEND_LEASE_HOLDER: "",
+                }
+            },
         )
 
     async def search(

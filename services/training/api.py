@@ -332,8 +332,14 @@ async def submit_request(
         )
         return 201, request_public(request, training, is_staff=False)
 
+    async def stored(key_id: str) -> tuple[int, Any] | None:
+        request = await training.store.request_created_under(key_id)
+        return None if request is None else (201, request_public(request, training, is_staff=False))
+
     payload = {**body.model_dump(mode="json"), "attachment_size": len(data)}
-    return await idempotency.run(scope=user.subject, key=key, payload=payload, create=create)
+    return await idempotency.run(
+        scope=user.subject, key=key, payload=payload, create=create, stored=stored
+    )
 
 
 @router.get("/requests", response_model=list[RequestPublic], tags=["requests"])

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from contracts import CloudEvent
+from services.common import idempotency
 from services.common.mongo import Database, Document, IndexSpec
 from services.common.outbox import Outbox
 from services.common.sweeper import deadline_index
@@ -26,6 +27,7 @@ INDEXES = [
     deadline_index(REQUESTS, DUE_AT),
     IndexSpec(REQUESTS, [("owner_subject", 1), ("created_at", -1)]),
     IndexSpec(REQUESTS, [("status", 1), ("created_at", 1)]),
+    idempotency.key_index(REQUESTS),
 ]
 
 # Kept out of `$set`: the version is incremented, the history appended to, the key is `_id`.
@@ -72,8 +74,15 @@ class TrainingStore:
             "version": request.version,
             "history": [_bson(entry.model_dump()) for entry in request.history],
         }
+        # With the `Idempotency-Key` of the POST creating it, in the same write.
+        idempotency.stamp(document)
         await self.requests.insert_one(self._outbox.stage_new(document, events))
         self._outbox.written(REQUESTS, request.number)
+
+    async def request_created_under(self, key_id: str) -> TrainingRequest | None:
+        """The request a POST with this idempotency key id created, if it got stored."""
+        document = await idempotency.find_stamped(self.requests, key_id)
+        return None if document is None else request_from(document)
 
     async def request(self, number: str) -> TrainingRequest | None:
         document = await self.requests.find_one({"_id": number})

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -116,3 +119,77 @@ async def test_sigterm_shuts_down_gracefully(testsvc: Any) -> None:
     log = testsvc.log_text()
     assert "outbox relay stopped" in log
     assert "service testsvc stopped" in log
+
+
+# ---- Idempotency-Key whatever crashes when ------------------------------------------------
+
+
+async def test_a_post_killed_after_storing_answers_its_retry_with_what_it_stored(
+    start_service: Any, token_for: Any, mongo: Any, database_name: str
+) -> None:
+    """The process dies between storing the note and recording the key as done: the retry (on
+    the restarted service) gets the stored note, and no second one is made."""
+    instance = uuid.uuid4().hex[:8]
+    crashing = start_service(
+        "tests.testsvc", TESTSVC_INSTANCE=instance, TESTSVC_EXIT_AFTER_STORE="true"
+    )
+    await crashing.wait_ready()
+    headers = {**bearer(token_for("alice")), "Idempotency-Key": "crash-after-store"}
+    async with httpx.AsyncClient(base_url=crashing.url, headers=headers) as client:
+        with pytest.raises(httpx.TransportError):
+            await client.post("/v1/notes", json=NOTE)
+    assert crashing.wait_exit(30) == 18
+    notes = mongo[database_name]["notes"]
+    [stored] = await notes.find({}).to_list()
+    record = await mongo[database_name]["idempotency_keys"].find_one({})
+    assert record is not None and record["state"] == "running", "the crash left the key running"
+
+    survivor = start_service("tests.testsvc", TESTSVC_INSTANCE=instance)
+    await survivor.wait_ready()
+    async with httpx.AsyncClient(base_url=survivor.url, headers=headers) as client:
+        retried = await client.post("/v1/notes", json=NOTE)
+        again = await client.post("/v1/notes", json=NOTE)
+
+    assert retried.status_code == again.status_code == 201
+    assert retried.json() == again.json() == {"id": stored["_id"], "text": NOTE["text"]}
+    assert retried.headers["Idempotent-Replayed"] == again.headers["Idempotent-Replayed"] == "true"
+    assert await notes.count_documents({}) == 1
+
+
+async def test_a_post_cut_off_before_storing_is_run_again_at_once(
+    alice: Any, mongo: Any, database_name: str
+) -> None:
+    """What a process killed before anything was stored leaves: a `running` key record and no
+    note. The retry creates the note at once (no 409 while a timeout runs out)."""
+    from services.common.idempotency import _fingerprint
+    from tests.testsvc.app import NoteCreate
+
+    key_id = hashlib.sha256(b"alice\x00cut-off").hexdigest()
+    await mongo[database_name]["idempotency_keys"].insert_one(
+        {
+            "_id": key_id,
+            "fingerprint": _fingerprint(NoteCreate.model_validate(NOTE)),
+            "state": "running",
+            "created_at": datetime.now(UTC),
+        }
+    )
+
+    retried = await alice.post("/v1/notes", json=NOTE, headers={"Idempotency-Key": "cut-off"})
+
+    assert retried.status_code == 201
+    assert await mongo[database_name]["notes"].count_documents({}) == 1
+
+
+async def test_the_same_key_posted_at_once_many_times_makes_one_note(
+    alice: Any, mongo: Any, database_name: str
+) -> None:
+    answers = await asyncio.gather(
+        *(
+            alice.post("/v1/notes", json=NOTE, headers={"Idempotency-Key": "burst"})
+            for _ in range(6)
+        )
+    )
+
+    assert {answer.status_code for answer in answers} == {201}
+    assert len({answer.json()["id"] for answer in answers}) == 1
+    assert await mongo[database_name]["notes"].count_documents({}) == 1

@@ -15,6 +15,7 @@ from pydantic_settings import SettingsConfigDict
 from pymongo.errors import DuplicateKeyError
 
 from contracts import REGISTRY, Applicant, CloudEvent, ContractModel, EventSpec, new_event
+from services.common import idempotency as idempotency_keys
 from services.common.auth import CurrentUser, ensure_owner
 from services.common.broker import QueueBinding
 from services.common.consumer import EventConsumer
@@ -57,6 +58,9 @@ class TestSettings(ServiceSettings):
     # Fault injection for the relay test: exit the process right after the first confirmed
     # publish, before the relay removes the entry.
     testsvc_exit_after_publish: bool = False
+    # Fault injection for the idempotency test: exit the process right after a note is stored,
+    # before its Idempotency-Key is recorded as done.
+    testsvc_exit_after_store: bool = False
 
 
 class NoteCreate(BaseModel):
@@ -73,9 +77,10 @@ class NotePublic(BaseModel):
 class Notes:
     """The store and the behaviour, in one small class: this is a test fixture, not a service."""
 
-    def __init__(self, runtime: Runtime, instance: str) -> None:
+    def __init__(self, runtime: Runtime, instance: str, *, exit_after_store: bool = False) -> None:
         self.runtime = runtime
         self.instance = instance
+        self.exit_after_store = exit_after_store
         self.notes = runtime.db[NOTES]
         self.tallies = runtime.db[TALLIES]
 
@@ -105,9 +110,18 @@ class Notes:
         }
         if body.remind_at is not None:
             document["remind_at"] = body.remind_at
+        idempotency_keys.stamp(document)
         await self.notes.insert_one(self.runtime.outbox.stage_new(document, [event]))
         self.runtime.outbox.written(NOTES, note_id)
+        if self.exit_after_store:
+            os._exit(18)
         return NotePublic(id=note_id, text=body.text)
+
+    async def created_under(self, key_id: str) -> tuple[int, Any] | None:
+        document = await idempotency_keys.find_stamped(self.notes, key_id)
+        if document is None:
+            return None
+        return 201, NotePublic(id=document["_id"], text=document["text"])
 
     async def on_note_created(self, event: CloudEvent, data: NoteCreated) -> None:
         if data.instance != self.instance:
@@ -160,7 +174,9 @@ async def create_note(
     async def create() -> tuple[int, Any]:
         return 201, await notes.create(user.subject, body)
 
-    return await idempotency.run(scope=user.subject, key=key, payload=body, create=create)
+    return await idempotency.run(
+        scope=user.subject, key=key, payload=body, create=create, stored=notes.created_under
+    )
 
 
 @router.get("/notes/{note_id}")
@@ -188,7 +204,9 @@ def build(settings: TestSettings) -> FastAPI:
         os._exit(17)
 
     def setup(runtime: Runtime) -> Notes:
-        return Notes(runtime, settings.testsvc_instance)
+        return Notes(
+            runtime, settings.testsvc_instance, exit_after_store=settings.testsvc_exit_after_store
+        )
 
     def consumers(runtime: Runtime) -> list[EventConsumer]:
         notes: Notes = runtime.service
@@ -209,7 +227,11 @@ def build(settings: TestSettings) -> FastAPI:
         title="Test service",
         description="Exists only for the platform foundation's tests.",
         routers=[router],
-        indexes=[deadline_index(NOTES, "remind_at"), IndexSpec(TALLIES, [("count", 1)])],
+        indexes=[
+            deadline_index(NOTES, "remind_at"),
+            IndexSpec(TALLIES, [("count", 1)]),
+            idempotency_keys.key_index(NOTES),
+        ],
         outbox_collections=[NOTES],
         setup=setup,
         consumers=consumers,

@@ -141,3 +141,26 @@ async def test_bad_bodies_are_problems_naming_their_fields_never_500(
         assert response.status_code == 422, (path, response.text)
         assert {error["field"] for error in response.json()["errors"]} == fields, path
     assert (await platform.call("GET", "/v1/requests", citizen)).json()["total"] == 1
+
+
+async def test_a_retry_after_a_crash_that_left_the_key_running_answers_with_the_stored_request(
+    start_platform: StartPlatform,
+) -> None:
+    """A crash between storing the request and recording its key as done leaves the key
+    `running`: the retry answers with the request stored, and makes no second one (nor a second
+    bill: the request's events went out once, with the request)."""
+    platform = await start_platform(payments=False, notifier=False)
+    citizen = platform.citizen()
+    key = {"Idempotency-Key": "crash-7f3a"}
+    body = form()
+    first = await platform.call("POST", "/v1/requests", citizen, body, headers=key)
+    keys = platform.database["idempotency_keys"]
+    await keys.update_many({}, {"$set": {"state": "running"}, "$unset": {"body": "", "status": ""}})
+
+    again = await platform.call("POST", "/v1/requests", citizen, body, headers=key)
+
+    assert first.status_code == again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["request_number"] == first.json()["request_number"]
+    assert (await platform.call("GET", "/v1/requests", citizen)).json()["total"] == 1
+    assert (await keys.find_one({}))["state"] == "done"

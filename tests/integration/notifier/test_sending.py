@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 from typing import Any
 
 import pytest
@@ -232,3 +234,42 @@ async def _at_least(value: Any, count: float) -> bool:
 
 async def _failure_of(failures: list[Any], message_id: str) -> Any:
     return next((failure for failure in failures if failure.message_id == message_id), None)
+
+
+async def test_a_notifier_killed_mid_attempt_resumes_the_message_at_once_when_restarted(
+    start_notifier: Any, provider: FakeProvider, amqp: Any, mongo: Any, database_name: str
+) -> None:
+    """Killed after it marked the SMS `sending`, before the gateway answered: the restarted
+    notifier (same host and port, here the same NOTIFIER_SENDER_HOLDER) sends it again at once,
+    not after its 60 s lease, under the same reference the provider deduplicates on."""
+    provider.stall_seconds = 30  # the first attempt never gets its answer
+    slow = {
+        "NOTIFIER_SENDER_HOLDER": f"test-host-{uuid.uuid4().hex[:8]}:8002",
+        "NOTIFIER_SEND_LEASE_SECONDS": "60",
+        "NOTIFIER_HTTP_TIMEOUT_SECONDS": "30",
+    }
+    first = await start_notifier(**slow)
+    phone = random_phone()
+    provider.will(phone, "stall")
+    await publish(amqp, bill_issued(phone))
+
+    async def attempted() -> bool:
+        return len(provider.to(phone)) >= 1
+
+    await eventually(attempted, message="the first attempt reached the provider")
+    messages = mongo[database_name]["messages"]
+    held = await messages.find_one({"phone": phone})
+    assert held is not None and held["status"] == "sending"
+    await asyncio.to_thread(first.kill)
+    restarted = time.monotonic()
+
+    await start_notifier(**slow)
+
+    async def sent() -> bool:
+        document = await messages.find_one({"phone": phone})
+        return document is not None and document["status"] == "sent"
+
+    await eventually(sent, timeout=30, message="sent again after the restart")
+    assert time.monotonic() - restarted < 30, "resumed at once, not after the 60 s lease"
+    references = {request.reference for request in provider.to(phone)}
+    assert len(provider.to(phone)) == 2 and len(references) == 1
