@@ -172,6 +172,7 @@ class NotifierSettings(ServiceSettings):
             concatenation=self.notifier_smpp_concatenation,
             unanswered=self.notifier_smpp_unanswered,
         )
+
     def sender_holder(self) -> str:
         return self.notifier_sender_holder or f"{socket.gethostname()}:{self.http_port}"
 
