@@ -66,8 +66,12 @@ async def test_the_sender_drains_before_the_shared_stop_and_the_gateway_closes_l
             handed.append(message_id)
             return {"_id": message_id}
 
+        async def release_previous_run(holder: str, owner: str) -> list[str]:
+            return []  # nothing held by an earlier run of this sender
+
         monkeypatch.setattr(notifier.store, "due", due)
         monkeypatch.setattr(notifier.store, "claim", claim)
+        monkeypatch.setattr(notifier.store, "release_previous_run", release_previous_run)
         return runtime
 
     async def send_due(self: Notifier, document: dict[str, Any]) -> None:
