@@ -25,7 +25,7 @@ FERRETDB_VERSION="v1.24.2"
 # The local build carries small patches (deploy/ferretdb/README.md): its version says so, and
 # a binary without them is rebuilt. The binary's name carries the build, so worktrees or clones
 # that want different builds do not overwrite one another's.
-FERRETDB_BUILD="v1.24.2-amman.3"
+FERRETDB_BUILD="v1.24.2-amman.4"
 FERRETDB_MODULE="github.com/FerretDB/FerretDB"
 FERRETDB_PORT="${FERRETDB_PORT:-27017}"
 FERRETDB_DIR="$LOCAL/ferretdb"
@@ -122,15 +122,15 @@ ferretdb_build() {
   chmod -R u+w "$src"
   # The module zip lacks the generated version file the binary embeds (upstream: `task gen-version`).
   echo "$FERRETDB_BUILD" >"$src/build/version/version.txt"
-  # Serialise write commands so that conditional single-document updates are atomic, as they are
-  # in MongoDB (see the comment in write_lock.go).
+  # Serialise each collection's write commands so that conditional single-document updates are
+  # atomic, as they are in MongoDB (see the comment in write_lock.go).
   cp "$ROOT/deploy/ferretdb/write_lock.go" "$src/internal/handler/write_lock.go"
   local command
   for command in MsgUpdate MsgFindAndModify MsgDelete MsgInsert; do
-    sed -i "/^func (h \*Handler) $command(connCtx context.Context, msg \*wire.OpMsg) (\*wire.OpMsg, error) {\$/a writeMu.Lock(); defer writeMu.Unlock()" \
+    sed -i "/^func (h \*Handler) $command(connCtx context.Context, msg \*wire.OpMsg) (\*wire.OpMsg, error) {\$/a defer writeLock(msg)()" \
       "$src/internal/handler/msg_$(echo "${command#Msg}" | tr '[:upper:]' '[:lower:]').go"
   done
-  [ "$(grep -l 'writeMu.Lock()' "$src"/internal/handler/msg_*.go | wc -l)" = 4 ] ||
+  [ "$(grep -l 'defer writeLock(msg)()' "$src"/internal/handler/msg_*.go | wc -l)" = 4 ] ||
     die "could not apply the write-lock patch to FerretDB's source"
   # Look documents up by primary key whenever the filter names an `_id` (upstream: only when the
   # filter is `_id` alone), so `{_id, version}` updates do not read the whole collection. Every
@@ -141,7 +141,7 @@ ferretdb_build() {
     die "could not apply the _id lookup patch to FerretDB's source"
   # PostgreSQL: `_id` filters as `=` (its B-tree serves them), and GIN indexes that serve the
   # pushed-down equality filters of every other indexed field.
-  patch -s -p1 -d "$src" <"$ROOT/deploy/ferretdb/postgresql.patch" ||
+  (cd "$src" && git apply -p1 "$ROOT/deploy/ferretdb/postgresql.patch") ||
     die "could not apply deploy/ferretdb/postgresql.patch to FerretDB's source"
   mkdir -p "$(dirname "$FERRETDB_BIN")"
   (cd "$src" && GOTOOLCHAIN=local go build -trimpath -o "$FERRETDB_BIN" ./cmd/ferretdb)
