@@ -244,7 +244,11 @@ ferretdb_up() {
   fi
   echo "$FERRETDB_BACKEND" >"$FERRETDB_DIR/backend"
   # Telemetry stays disabled: this machine reaches no outside host.
-  setsid nohup "$FERRETDB_BIN" "${storage[@]}" \
+  # SQLite keeps one lock for all writes (deploy/ferretdb/write_lock.go); PostgreSQL one per
+  # collection.
+  local lock=collection
+  [ "$FERRETDB_BACKEND" = sqlite ] && lock=global
+  AMMAN_WRITE_LOCK="$lock" setsid nohup "$FERRETDB_BIN" "${storage[@]}" \
     --state-dir="$FERRETDB_DIR" \
     --listen-addr="127.0.0.1:$FERRETDB_PORT" --debug-addr=- --telemetry=disable \
     --log-level=warn >"$FERRETDB_DIR/ferretdb.log" 2>&1 </dev/null &

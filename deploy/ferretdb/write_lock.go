@@ -7,11 +7,14 @@
 // outbox depend on that atomicity, so this build serialises the write commands of each
 // collection: two writes to one document always share their collection's lock, while writes to
 // different collections (and databases: each service has its own) run side by side, as the
-// PostgreSQL backend allows. Reads are not affected.
+// PostgreSQL backend allows. With AMMAN_WRITE_LOCK=global in its environment (deploy/infra.sh
+// sets it for SQLite, which has one writer per database file anyway) one lock serves every
+// write, as in the build before. Reads are not affected.
 
 package handler
 
 import (
+	"os"
 	"sync"
 
 	"github.com/FerretDB/wire"
@@ -22,6 +25,7 @@ import (
 var (
 	writeLocksMu sync.Mutex
 	writeLocks   = map[string]*sync.Mutex{}
+	globalLock   = os.Getenv("AMMAN_WRITE_LOCK") == "global"
 )
 
 // writeLock takes the lock of the collection msg writes to and returns its release. A message
@@ -29,7 +33,9 @@ var (
 func writeLock(msg *wire.OpMsg) func() {
 	var key string
 
-	if doc, err := bson.ToDocument(msg.RawSection0()); err == nil {
+	if globalLock {
+		// one lock for every write: the key stays empty
+	} else if doc, err := bson.ToDocument(msg.RawSection0()); err == nil {
 		if v, err := doc.Get("$db"); err == nil {
 			key, _ = v.(string)
 		}
