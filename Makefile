@@ -66,11 +66,12 @@ unit: install
 integration: install infra-up
 	$(PY) -m pytest -q tests/integration
 
-bench: install infra-up  ## throughput and latency of the outbox, payments, notifier and a request end to end, each beside a baseline
+bench: install infra-up  ## throughput and latency of the outbox, payments, notifier and a request end to end, each beside a baseline; growth from 1k to 10k requests
 	$(PY) -m bench.outbox
 	$(PY) -m bench.payments
 	$(PY) -m bench.notifier
 	$(PY) -m bench.requests
+	$(PY) -m bench.growth
 
 token: install  ## make token SUB=citizen-1 ROLES=citizen
 	@$(PY) -m services.common.devtoken --sub "$(or $(SUB),citizen-1)" --roles "$(or $(ROLES),citizen)"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import resource
 import shlex
 import statistics
@@ -55,11 +56,13 @@ REGISTRY_.register(EventSpec(KEY, ItemRecorded, producer="bench", summary="Bench
 
 
 def infra_urls() -> tuple[str, str]:
+    """The running infrastructure's URLs (deploy/infra.sh); `MONGO_URL` in the environment wins
+    (to measure another MongoDB-protocol server, e.g. FerretDB on the other backend)."""
     values: dict[str, str] = {}
     for line in (ROOT / ".local" / "infra.env").read_text().splitlines():
         name, _, value = line.removeprefix("export ").partition("=")
         values[name] = shlex.split(value)[0] if value else ""
-    return values["AMQP_URL"], values["MONGO_URL"]
+    return values["AMQP_URL"], os.environ.get("MONGO_URL") or values["MONGO_URL"]
 
 
 async def paced(index: int, first: float, rate: float) -> None:

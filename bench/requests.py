@@ -31,6 +31,10 @@ and the notifier sends the e-payment SMS (template `payments.bill.issued.v1`).
           `payments.bill.issued.v1` published directly (as bench/notifier.py does), at the same
           rate, timed from the publish to `sent`; the ratio shows what exams and payments add
           (HTTP, the two outboxes, two more hops).
+- database commands: every command each service sent from the burst's first POST until its
+          last SMS was sent (PyMongo's command monitoring in the services, read from their
+          `/metrics`: bench/dbcommands.py), per citizen request, beside each service's floor
+          (FLOORS below), with the breakdown; the scans that run on every poll, per second.
 - memory: peak RSS (VmHWM) of each service process at the end.
 
 Warm-up first (a few of each call and a few SMS, not counted). The notifier's rate limit is lifted
@@ -55,6 +59,7 @@ import aio_pika
 import httpx
 from pymongo import AsyncMongoClient
 
+from bench import dbcommands
 from bench.notifier import bill
 from bench.outbox import infra_urls, paced
 from services.common.devtoken import ensure_dev_keys, mint_token
@@ -69,6 +74,18 @@ PROVIDER_SECRET = "bench-requests-efawateercom-secret-0123456789"
 DIRECT_NUMBERS = 900_000
 # Calls of a citizen's own list after the burst (reported, not a baseline: see above).
 LIST_CALLS = 40
+# The floor of database commands per citizen request, per service: one write per state change,
+# the relay's claim and clear per document that carries events, and what idempotency needs once
+# issue 10 has folded the `Idempotency-Key` into the request's own write (nothing more there; a
+# consumer's inbox keeps its check and its record, which exactly-once delivery needs).
+# - exams: the request number's counter (findAndModify), the request's insert (confirmed at
+#   once, with its event), the relay's claim and clear = 4 (today the key adds an insert and
+#   an update: 6).
+# - payments: the inbox's check and record, the bill's insert with its event, claim, clear = 5
+#   (today the bill's uniqueness key adds an insert: 6).
+# - notifier: the inbox's check and record, the message's insert, the sender's claim and the
+#   outcome's write (sent) = 5.
+FLOORS = {"exams": 4, "payments": 5, "notifier": 5}
 
 
 def form(number: int) -> dict[str, Any]:
@@ -240,6 +257,7 @@ async def run(platform: Platform, args: argparse.Namespace) -> None:
 
         # Burst: the baseline GET, then the POST; then until the burst's last SMS is sent.
         base, _ = await burst(client, catalogue, args.requests, args.concurrency)
+        before = {name: await dbcommands.snapshot(p.url) for name, p in platform.processes.items()}
         first = time.time()
         posts, answers = await burst(client, post, args.requests, args.concurrency)
         offset["post"] += args.requests
@@ -248,6 +266,13 @@ async def run(platform: Platform, args: argparse.Namespace) -> None:
             {"request_number": {"$in": numbers}}, "request_number", len(numbers)
         )
         to_sms = len(numbers) / (max(sent.values()) - first)
+        # Until every service is done with the burst (exams records the bills' numbers).
+        await asyncio.sleep(2)
+        commands = {
+            name: dbcommands.delta(before[name], await dbcommands.snapshot(p.url))
+            for name, p in platform.processes.items()
+        }
+        command_seconds = time.time() - first
         # Not the baseline: a citizen's own (empty) list, with the burst's requests stored.
         listed, _ = await burst(client, own_list, LIST_CALLS, args.concurrency)
 
@@ -284,6 +309,7 @@ async def run(platform: Platform, args: argparse.Namespace) -> None:
         f"p99 {whole['p99'] / alone['p99']:.2f}x"
     )
     print("memory    peak RSS: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in peaks.items()))
+    dbcommands.report("burst", commands, args.requests, command_seconds, FLOORS)
 
 
 async def direct_bills(

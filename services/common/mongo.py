@@ -3,16 +3,24 @@
 Indexes are declared by each service's store beside the queries that need them (`IndexSpec`), and
 created once when the service starts. Everything here works on MongoDB and on FerretDB v1 alike:
 no multi-document transactions, no nested arrays, no dotted or `$`-prefixed keys.
+
+Every command the client sends is counted (`mongo_commands_total{command, collection, purpose}` at
+`/metrics`, from PyMongo's command monitoring): `purpose` names the shared machinery's own work
+(`outbox.claim`, `outbox.clear`, `outbox.scan`, `sweeper.scan`, ...) so that what a request costs
+can be told from what runs on every poll; `bench.requests` prints it per citizen request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, AsyncMongoClient, IndexModel, ReturnDocument
+from prometheus_client import Counter
+from pymongo import ASCENDING, AsyncMongoClient, IndexModel, ReturnDocument, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -39,6 +47,40 @@ class IndexSpec:
         return IndexModel(list(self.keys), **kwargs)
 
 
+COMMANDS = Counter(
+    "mongo_commands",
+    "Database commands sent, by command name, collection and purpose ('' for a request's own)",
+    ["command", "collection", "purpose"],
+)
+_PURPOSE: ContextVar[str] = ContextVar("mongo_purpose", default="")
+
+
+@contextmanager
+def purpose(name: str) -> Iterator[None]:
+    """Label the database commands sent inside this block (and the tasks it starts)."""
+    token = _PURPOSE.set(name)
+    try:
+        yield
+    finally:
+        _PURPOSE.reset(token)
+
+
+class CommandCounter(monitoring.CommandListener):
+    """Counts every command the client sends (PyMongo's command monitoring)."""
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        name = event.command_name
+        target = event.command.get("collection" if name == "getMore" else name)
+        collection = target if isinstance(target, str) else ""
+        COMMANDS.labels(name, collection, _PURPOSE.get()).inc()
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
 def make_client(url: str, app_name: str) -> AsyncMongoClient[Document]:
     """One client per process; `tz_aware` so datetimes come back aware. Connects lazily."""
     return AsyncMongoClient(
@@ -47,6 +89,7 @@ def make_client(url: str, app_name: str) -> AsyncMongoClient[Document]:
         appname=app_name,
         serverSelectionTimeoutMS=5000,
         connectTimeoutMS=5000,
+        event_listeners=[CommandCounter()],
     )
 
 

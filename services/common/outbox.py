@@ -9,7 +9,11 @@ Nothing is published before it is stored; nothing stored is lost while the broke
 Entries hold the CloudEvent as its JSON text, so what is published is byte for byte what was stored,
 and only flat strings sit in the array (FerretDB v1 matches `$pullAll` on whole elements only).
 
-The relay is woken right after a write (`Outbox.written()`) and polls as a backstop.
+The relay is woken right after a write (`Outbox.written()`) and polls as a backstop. A document
+with entries also carries `outbox_pending: true` (set by `stage`/`stage_new`, removed with the last
+entry), so that the backstop's query is an equality on an indexed field: a database serves it from
+the index, whatever the collection holds (on FerretDB, a filter on `outbox.id` reads the whole
+collection).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from pymongo import ReturnDocument
 
 from contracts import CloudEvent, ContractModel, new_event
 from services.common.clock import Clock
-from services.common.mongo import Collection, Database, Document, IndexSpec
+from services.common.mongo import Collection, Database, Document, IndexSpec, purpose
 from services.common.telemetry import current_traceparent
 
 logger = logging.getLogger(__name__)
@@ -36,6 +40,8 @@ logger = logging.getLogger(__name__)
 OUTBOX_FIELD = "outbox"
 # A document has something to publish while this path exists (an entry's id).
 PENDING_PATH = "outbox.id"
+# ...and this flag is true (what the backstop scan looks for; see the module's docstring).
+PENDING_FIELD = "outbox_pending"
 LEASE_UNTIL_FIELD = "outbox_lease_until"
 LEASE_OWNER_FIELD = "outbox_lease_owner"
 
@@ -141,7 +147,7 @@ def outbox_indexes(collections: Iterable[str]) -> list[IndexSpec]:
     # Sparse: only documents with something to publish are in the index, however large the
     # collection grows.
     return [
-        IndexSpec(name, [(PENDING_PATH, 1)], sparse=True, name="outbox_entries")
+        IndexSpec(name, [(PENDING_FIELD, 1)], sparse=True, name="outbox_pending")
         for name in collections
     ]
 
@@ -161,6 +167,7 @@ class Outbox:
         staged = {key: dict(value) for key, value in update.items()}
         entries = [OutboxEntry.from_event(event).to_document() for event in events]
         staged.setdefault("$push", {})[OUTBOX_FIELD] = {"$each": entries}
+        staged.setdefault("$set", {})[PENDING_FIELD] = True
         return staged
 
     @staticmethod
@@ -168,6 +175,8 @@ class Outbox:
         """Return a new document to insert, carrying its first events."""
         staged = dict(document)
         staged[OUTBOX_FIELD] = [OutboxEntry.from_event(event).to_document() for event in events]
+        if events:
+            staged[PENDING_FIELD] = True
         return staged
 
     def written(self, collection: str | None = None, document_id: Any = None) -> None:
@@ -222,6 +231,8 @@ class OutboxRelay:
         self._stopping = asyncio.Event()
         self._failures = 0
         self._last_scan = float("-inf")
+        # The first scan also looks for entries without the flag (written by an older version).
+        self._scanned_once = False
 
     async def run(self) -> None:
         logger.info("outbox relay started", extra={"collections": self._names()})
@@ -268,21 +279,23 @@ class OutboxRelay:
         """Publish what is pending now (up to `batch` documents per collection); return how many
         events were published.
 
-        One query lists the pending documents, then each is claimed by `_id`: on FerretDB a
-        filter other than `_id` reads the whole collection, so it is run once per pass, not once
-        per document.
+        One query lists the pending documents (an equality on the indexed `outbox_pending`),
+        then each is claimed by `_id`. The relay's first scan looks for `outbox.id` instead,
+        which reads the whole collection on FerretDB, once: documents an older version wrote
+        without the flag are published too.
         """
+        query = {PENDING_FIELD: True} if self._scanned_once else {PENDING_PATH: {"$exists": True}}
         targets: list[tuple[Collection, Any]] = []
         now = self._clock.now()
-        for collection in self._collections:
-            cursor = collection.find(
-                {PENDING_PATH: {"$exists": True}}, {"_id": 1, f"{OUTBOX_FIELD}.time": 1}
-            ).limit(batch)
-            oldest = 0.0
-            async for document in cursor:
-                targets.append((collection, document["_id"]))
-                oldest = max(oldest, _oldest_age(document, now))
-            OLDEST_AGE.labels(collection.name).set(oldest)
+        with purpose("outbox.scan"):
+            for collection in self._collections:
+                cursor = collection.find(query, {"_id": 1, f"{OUTBOX_FIELD}.time": 1}).limit(batch)
+                oldest = 0.0
+                async for document in cursor:
+                    targets.append((collection, document["_id"]))
+                    oldest = max(oldest, _oldest_age(document, now))
+                OLDEST_AGE.labels(collection.name).set(oldest)
+        self._scanned_once = True
         return await self._publish_all(targets)
 
     async def _publish_all(self, targets: list[tuple[Collection, Any]]) -> int:
@@ -304,15 +317,16 @@ class OutboxRelay:
 
     async def _claim(self, collection: Collection, document_id: Any) -> Document | None:
         now = self._clock.now()
-        return await collection.find_one_and_update(
-            {
-                "_id": document_id,
-                PENDING_PATH: {"$exists": True},
-                "$or": [{LEASE_UNTIL_FIELD: None}, {LEASE_UNTIL_FIELD: {"$lte": now}}],
-            },
-            {"$set": {LEASE_UNTIL_FIELD: now + self._lease, LEASE_OWNER_FIELD: self._owner}},
-            return_document=ReturnDocument.AFTER,
-        )
+        with purpose("outbox.claim"):
+            return await collection.find_one_and_update(
+                {
+                    "_id": document_id,
+                    PENDING_PATH: {"$exists": True},
+                    "$or": [{LEASE_UNTIL_FIELD: None}, {LEASE_UNTIL_FIELD: {"$lte": now}}],
+                },
+                {"$set": {LEASE_UNTIL_FIELD: now + self._lease, LEASE_OWNER_FIELD: self._owner}},
+                return_document=ReturnDocument.AFTER,
+            )
 
     async def _publish_document(self, collection: Collection, document: Document) -> int:
         raw_entries: list[Document] = list(document.get(OUTBOX_FIELD) or [])
@@ -330,16 +344,30 @@ class OutboxRelay:
                     await self._on_published(entry)
                 done.append(raw)
         finally:
-            await self._release(collection, document["_id"], done)
+            with purpose("outbox.clear"):
+                await self._release(collection, document["_id"], done, len(raw_entries))
         return len(done)
 
-    async def _release(self, collection: Collection, doc_id: Any, done: list[Document]) -> None:
-        update: dict[str, Any] = {"$unset": {LEASE_UNTIL_FIELD: "", LEASE_OWNER_FIELD: ""}}
+    async def _release(
+        self, collection: Collection, doc_id: Any, done: list[Document], claimed: int
+    ) -> None:
+        lease = {LEASE_UNTIL_FIELD: "", LEASE_OWNER_FIELD: ""}
+        mine = {"_id": doc_id, LEASE_OWNER_FIELD: self._owner}
+        if done and len(done) == claimed:
+            # Everything claimed was published: empty the outbox and drop the flag, in one write
+            # that holds only if no writer appended an entry meanwhile (the array's size).
+            emptied = await collection.update_one(
+                {**mine, OUTBOX_FIELD: {"$size": claimed}},
+                {"$set": {OUTBOX_FIELD: []}, "$unset": {**lease, PENDING_FIELD: ""}},
+            )
+            if emptied.matched_count == 1:
+                return
+        update: dict[str, Any] = {"$unset": lease}
         if done:
             # Whole-element removal of exactly what was published: a writer may have appended
-            # more entries meanwhile, and those stay.
+            # more entries meanwhile, and those stay (and so does the flag).
             update["$pullAll"] = {OUTBOX_FIELD: done}
-        await collection.update_one({"_id": doc_id, LEASE_OWNER_FIELD: self._owner}, update)
+        await collection.update_one(mine, update)
 
     def _names(self) -> list[str]:
         return [collection.name for collection in self._collections]

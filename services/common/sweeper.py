@@ -22,7 +22,7 @@ from prometheus_client import Counter
 from pymongo import ReturnDocument
 
 from services.common.clock import Clock
-from services.common.mongo import Collection, Document, IndexSpec
+from services.common.mongo import Collection, Document, IndexSpec, purpose
 
 logger = logging.getLogger(__name__)
 
@@ -81,16 +81,17 @@ class DeadlineSweeper:
     async def sweep(self, batch: int = 500) -> int:
         """Act on every item due now (up to `batch`); return how many were acted on successfully.
 
-        One query lists the due items, then each is claimed by `_id`: on FerretDB a filter
-        other than `_id` reads the whole collection, so it runs once per sweep, not per item.
+        One query lists the due items (a range on the indexed deadline field, which the local
+        FerretDB build serves from the index too), then each is claimed by `_id`.
         """
         now = self._clock.now()
-        cursor = (
-            self._collection.find({self._field: {"$lte": now}}, {"_id": 1})
-            .sort(self._field, 1)
-            .limit(batch)
-        )
-        due = [document["_id"] async for document in cursor]
+        with purpose("sweeper.scan"):
+            cursor = (
+                self._collection.find({self._field: {"$lte": now}}, {"_id": 1})
+                .sort(self._field, 1)
+                .limit(batch)
+            )
+            due = [document["_id"] async for document in cursor]
         acted = 0
         for document_id in due:
             if self._stopping.is_set():
@@ -104,10 +105,11 @@ class DeadlineSweeper:
                 FAILED.labels(self.name).inc()
                 logger.exception("sweeper %s: handler failed for %s", self.name, document_id)
                 continue  # the lease stays: retried when it runs out, not in a hot loop
-            await self._collection.update_one(
-                {"_id": document_id, self._lease_owner: self._owner},
-                {"$unset": {self._lease_until: "", self._lease_owner: ""}},
-            )
+            with purpose("sweeper.release"):
+                await self._collection.update_one(
+                    {"_id": document_id, self._lease_owner: self._owner},
+                    {"$unset": {self._lease_until: "", self._lease_owner: ""}},
+                )
             ACTED.labels(self.name).inc()
             acted += 1
         if self._after_sweep is not None:
@@ -116,12 +118,13 @@ class DeadlineSweeper:
 
     async def _claim(self, document_id: Any) -> Document | None:
         now = self._clock.now()
-        return await self._collection.find_one_and_update(
-            {
-                "_id": document_id,
-                self._field: {"$lte": now},
-                "$or": [{self._lease_until: None}, {self._lease_until: {"$lte": now}}],
-            },
-            {"$set": {self._lease_until: now + self._lease, self._lease_owner: self._owner}},
-            return_document=ReturnDocument.AFTER,
-        )
+        with purpose("sweeper.claim"):
+            return await self._collection.find_one_and_update(
+                {
+                    "_id": document_id,
+                    self._field: {"$lte": now},
+                    "$or": [{self._lease_until: None}, {self._lease_until: {"$lte": now}}],
+                },
+                {"$set": {self._lease_until: now + self._lease, self._lease_owner: self._owner}},
+                return_document=ReturnDocument.AFTER,
+            )

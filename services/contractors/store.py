@@ -28,7 +28,7 @@ from contracts import CloudEvent
 from contracts.notifier import SEND_SMS_ROUTING_KEY
 from services.common import idempotency
 from services.common.mongo import Collection, Database, Document, IndexSpec, request_number
-from services.common.outbox import OUTBOX_FIELD, PENDING_PATH, Outbox, OutboxEntry
+from services.common.outbox import OUTBOX_FIELD, PENDING_FIELD, Outbox, OutboxEntry
 from services.common.sweeper import deadline_index
 from services.contractors import registry
 from services.contractors.domain import (
@@ -54,7 +54,7 @@ INDEXES = [
     IndexSpec(registry.PERMITS, [("contractor_number", 1)], name="permits_by_contractor"),
     deadline_index(REQUESTS, REGISTRY_DUE_AT),
     # The command relay's index (the shared relay's own, for a collection it does not relay).
-    IndexSpec(VERIFICATIONS, [(PENDING_PATH, 1)], sparse=True, name="outbox_entries"),
+    IndexSpec(VERIFICATIONS, [(PENDING_FIELD, 1)], sparse=True, name="outbox_pending"),
     deadline_index(VERIFICATIONS, PRUNE_AT),
     deadline_index(RATE_LIMITS, PRUNE_AT),
     idempotency.key_index(REQUESTS),
@@ -252,6 +252,7 @@ class ContractorStore:
             traceparent=command.traceparent,
         )
         document[OUTBOX_FIELD] = [entry.to_document()]
+        document[PENDING_FIELD] = True
         await self.verifications.insert_one(document)
         self._command_outbox.written(VERIFICATIONS, verification.id)
 

@@ -31,7 +31,7 @@ from datetime import timedelta
 from prometheus_client import Counter
 
 from services.common.clock import Clock
-from services.common.mongo import Document
+from services.common.mongo import Document, purpose
 from services.notifier.store import MessageStore
 
 logger = logging.getLogger(__name__)
@@ -140,12 +140,15 @@ class Sender:
         return how many were handed to `send`."""
         hinted = self._due.take()
         sent = await self._send_all(hinted)
-        # The scan is the backstop (retries, restarts, other replicas' messages). On FerretDB it
-        # reads the whole collection, so while hints keep coming it runs every tenth poll only.
+        # The scan is the backstop (retries, restarts, other replicas' messages); while hints
+        # keep coming it runs every tenth poll only. Its range on `next_attempt_at` is served by
+        # that field's index (on the local FerretDB too, see deploy/ferretdb/README.md).
         since_scan = time.monotonic() - self._last_scan
         if since_scan >= self._poll_seconds * (10 if hinted else 1):
             self._last_scan = time.monotonic()
-            sent += await self._send_all(await self._store.due(self._clock.now(), self._batch))
+            with purpose("sender.scan"):
+                due = await self._store.due(self._clock.now(), self._batch)
+            sent += await self._send_all(due)
         return sent
 
     async def _send_all(self, message_ids: list[str]) -> int:

@@ -12,7 +12,7 @@ import pytest
 
 from services.common.broker import BrokerPublisher, declare_topology, make_broker
 from services.common.clock import SystemClock
-from services.common.outbox import Outbox, OutboxEntry, OutboxRelay
+from services.common.outbox import PENDING_FIELD, Outbox, OutboxEntry, OutboxRelay
 from services.common.settings import QueueType, ServiceSettings
 from tests.integration.conftest import Infra, eventually
 from tests.integration.helpers import metric, note_event, tally
@@ -100,13 +100,36 @@ async def test_an_event_appended_while_the_relay_publishes_is_kept_for_the_next_
         SystemClock(),
         on_published=append_late,
     )
-    assert await relay.drain() == 1, "this round publishes what it claimed"
-    assert await relay.drain() == 1, "the next round publishes the late entry"
+    assert await relay.drain() == 1, "the start's scan (on outbox.id) publishes what it claimed"
+    flagged = await collection.find_one({"_id": "doc"})
+    assert flagged is not None and flagged.get(PENDING_FIELD) is True, "the late entry's flag stays"
+    assert await relay.drain() == 1, "the next round (on the flag) publishes the late entry"
     await eventually(lambda: _at_least(received, 2), message="both events arrived")
     assert [message.message_id for message in received] == [first.id, late.id]
     document = await collection.find_one({"_id": "doc"})
     assert document is not None
     assert document["outbox"] == []
+    assert PENDING_FIELD not in document, "the flag leaves with the last entry"
+
+
+async def test_the_backstop_finds_flagged_documents_and_once_those_written_without_the_flag(
+    mongo: Any, database_name: str, publisher: BrokerPublisher, received: list[Any]
+) -> None:
+    collection = mongo[database_name]["notes"]
+    instance = uuid.uuid4().hex[:8]
+    old, new = note_event(instance), note_event(instance)
+    # Written by a version before the flag: entries, no flag.
+    unflagged = Outbox.stage_new({"_id": "old"}, [old])
+    del unflagged[PENDING_FIELD]
+    await collection.insert_one(unflagged)
+    relay = OutboxRelay(mongo[database_name], ["notes"], publisher, Outbox(), SystemClock())
+
+    assert await relay.drain() == 1, "the relay's first scan finds entries without the flag"
+    await collection.insert_one(Outbox.stage_new({"_id": "new"}, [new]))  # no hint given
+    assert await relay.drain() == 1, "later scans find the flag"
+    await eventually(lambda: _at_least(received, 2), message="both events arrived")
+    assert [message.message_id for message in received] == [old.id, new.id]
+    assert await collection.count_documents({PENDING_FIELD: True}) == 0
 
 
 async def test_relay_killed_between_publish_and_removal_the_event_is_applied_once(

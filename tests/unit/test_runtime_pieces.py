@@ -42,7 +42,8 @@ def test_stage_appends_events_in_order_beside_the_state_change() -> None:
         {"$set": {"status": "cancelled"}, "$inc": {"version": 1}}, [first, second]
     )  # type: ignore[list-item]
 
-    assert update["$set"] == {"status": "cancelled"}
+    # The flag the relay's backstop scan finds pending documents by, in the same write.
+    assert update["$set"] == {"status": "cancelled", "outbox_pending": True}
     assert update["$inc"] == {"version": 1}
     entries = update["$push"][OUTBOX_FIELD]["$each"]
     assert [entry["id"] for entry in entries] == [first.id, second.id]  # type: ignore[attr-defined]
