@@ -9,7 +9,10 @@ other government systems read them without running Python:
 - ``schemas/<routing key>.json``: the JSON Schema (draft 2020-12) of each event type's data,
   its ``$id`` being the ``dataschema`` URL the envelope carries; stale files are removed;
 - ``asyncapi.json``: an AsyncAPI 3.0.0 document of the topic exchange ``amman.events``;
-- the event table of ``README.md``, between the two marker comments.
+- the event table of ``README.md``, between the two marker comments;
+- ``released/<type>.json``: the snapshot of every published schema, which the compatibility gate
+  (:mod:`contracts.compat`) compares the models with. ``--check`` fails on a breaking change, and
+  writing refuses it (writing nothing); a compatible change refreshes the snapshot.
 
 Output is deterministic (sorted keys, two-space indent, trailing newline), so the check is exact
 and a unit test can fail when a model changed without regenerating.
@@ -28,6 +31,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from contracts import CONTRACT_MODULES
+from contracts.compat import RELEASED_DIR, catalogue_changes, load_released
 from contracts.envelope import CONTENT_TYPE, CloudEvent, dataschema_of, event_type_of
 from contracts.registry import REGISTRY, EventRegistry, EventSpec
 
@@ -39,6 +43,7 @@ __all__ = [
     "README_END",
     "SCHEMA_DIR",
     "asyncapi_document",
+    "breaking",
     "check",
     "command_specs",
     "data_schema",
@@ -262,15 +267,23 @@ def expected_files(root: Path, registry: EventRegistry) -> dict[Path, str]:
 
     The README is hand-written except for its table, so it is read from ``root`` to be rendered.
     """
-    files = {
-        root / SCHEMA_DIR / f"{spec.routing_key}.json": _dumps(data_schema(spec))
-        for spec in [*registry, *command_specs()]
-    }
+    files = {}
+    for spec in [*registry, *command_specs()]:
+        schema = _dumps(data_schema(spec))
+        files[root / SCHEMA_DIR / f"{spec.routing_key}.json"] = schema
+        # The released snapshot follows the schema once the gate has passed (see compat.py).
+        files[root / RELEASED_DIR / f"{spec.routing_key}.json"] = schema
     files[root / ASYNCAPI_FILE] = _dumps(asyncapi_document(registry))
     readme = root / README_FILE
     current = readme.read_text(encoding="utf-8") if readme.exists() else ""
     files[readme] = render_readme(current, registry)
     return files
+
+
+def breaking(root: Path, registry: EventRegistry) -> list[str]:
+    """The compatibility gate: what the current models break of the released snapshots."""
+    current = {spec.routing_key: data_schema(spec) for spec in [*registry, *command_specs()]}
+    return catalogue_changes(load_released(root), current)
 
 
 def _stale_schemas(root: Path, expected: dict[Path, str]) -> list[Path]:
@@ -288,10 +301,12 @@ def check(root: Path = PACKAGE_DIR, registry: EventRegistry | None = None) -> li
         expected = expected_files(root, registry)
     except ValueError as error:
         return [str(error)]
-    problems = []
+    problems = [f"breaking change: {problem}" for problem in breaking(root, registry)]
+    released = root / RELEASED_DIR
     for path, content in sorted(expected.items()):
         if not path.exists():
-            problems.append(f"{_shown(path, root)}: missing")
+            what = "not released yet" if path.parent == released else "missing"
+            problems.append(f"{_shown(path, root)}: {what}")
         elif path.read_text(encoding="utf-8") != content:
             problems.append(f"{_shown(path, root)}: differs from what the models produce")
     stale = _stale_schemas(root, expected)
@@ -302,8 +317,15 @@ def check(root: Path = PACKAGE_DIR, registry: EventRegistry | None = None) -> li
 def write(root: Path = PACKAGE_DIR, registry: EventRegistry | None = None) -> list[str]:
     """Bring the generated files under ``root`` up to date; what was written or removed."""
     registry = registry if registry is not None else REGISTRY
+    refused = breaking(root, registry)
+    if refused:
+        raise ValueError(
+            "breaking changes to released contracts (make a .v2 beside the .v1 instead):\n"
+            + "\n".join(f"  {problem}" for problem in refused)
+        )
     expected = expected_files(root, registry)
     (root / SCHEMA_DIR).mkdir(exist_ok=True)
+    (root / RELEASED_DIR).mkdir(exist_ok=True)
     changes = []
     for path, content in sorted(expected.items()):
         # Unchanged files are left alone, so their modification times mean something.
@@ -332,6 +354,13 @@ def main(argv: Sequence[str] | None = None, *, root: Path = PACKAGE_DIR) -> int:
         problems = check(root)
         for problem in problems:
             print(problem, file=sys.stderr)
+        if any(problem.startswith("breaking change:") for problem in problems):
+            print(
+                "a released .vN contract only gains optional fields: undo the change, or "
+                "publish a new .v(N+1) type beside it (contracts/README.md, Compatibility)",
+                file=sys.stderr,
+            )
+            return 1
         if problems:
             print("run: python -m contracts.generate", file=sys.stderr)
             return 1
