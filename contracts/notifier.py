@@ -21,7 +21,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from contracts.common import ContractModel, Language, UtcDatetime
-from contracts.envelope import CloudEvent, dataschema_of, event_type_of
+from contracts.envelope import CloudEvent, commandschema_of, event_type_of
 from contracts.registry import EventSpec
 
 __all__ = [
@@ -191,7 +191,7 @@ def send_sms_command(
         type=event_type_of(SEND_SMS_COMMAND),
         subject=command.request_number,
         time=time,
-        dataschema=dataschema_of(SEND_SMS_COMMAND),
+        dataschema=commandschema_of(SEND_SMS_COMMAND),
         traceparent=traceparent,
         data=command.model_dump(mode="json"),
     )

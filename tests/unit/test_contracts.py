@@ -383,7 +383,14 @@ def test_asyncapi_document_describes_every_event_on_the_topic_exchange() -> None
     document = json.loads((generate.PACKAGE_DIR / "asyncapi.json").read_text(encoding="utf-8"))
 
     assert document["asyncapi"] == "3.0.0"
-    assert document["servers"]["rabbitmq"]["protocol"] == "amqp"
+    production = document["servers"]["production"]
+    assert production["protocol"] == "amqps"
+    assert production["pathname"] == "/{vhost}"
+    assert "vhost" in production["variables"]
+    assert production["security"] == [{"$ref": "#/components/securitySchemes/userPassword"}]
+    assert document["components"]["securitySchemes"]["userPassword"]["type"] == "userPassword"
+    assert document["servers"]["development"]["protocol"] == "amqp"
+    assert "read-only" in document["info"]["description"]
     assert sorted(document["channels"]) == REGISTRY.keys()
     for spec in REGISTRY:
         channel = document["channels"][spec.routing_key]
@@ -395,8 +402,7 @@ def test_asyncapi_document_describes_every_event_on_the_topic_exchange() -> None
             "type": "topic",
             "durable": True,
             "autoDelete": False,
-            "vhost": "/",
-        }
+        }  # no vhost: it is the server's variable
         operation = document["operations"][f"{spec.routing_key}.send"]
         assert operation["action"] == "send"
         assert operation["tags"] == [{"name": spec.producer}]
