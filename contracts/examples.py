@@ -23,9 +23,22 @@ from contracts.envelope import CloudEvent, new_event
 from contracts.notifier import SEND_SMS_COMMAND, SendSms, send_sms_command
 from contracts.registry import REGISTRY, EventRegistry, EventSpec
 
-__all__ = ["EXAMPLE_TIME", "command_examples", "example_data", "examples_of"]
+__all__ = [
+    "EXAMPLE_CODE_PUBLIC_KEY",
+    "EXAMPLE_SEALED_CODE",
+    "EXAMPLE_TIME",
+    "command_examples",
+    "example_data",
+    "examples_of",
+]
 
 EXAMPLE_TIME = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+# `{"code": "482913"}` sealed for the example public key below (not any deployment's key).
+EXAMPLE_CODE_PUBLIC_KEY = "fRO6tHnbNMOk/JRaGmVrgZRbNh9G0cHI/bbKWHaWj3Y="
+EXAMPLE_SEALED_CODE = (
+    "KCnx7uciW99OQBhDCJbvAbRZljTwbZ8JCTOzP1mWrH7sMGaab9joQBt445wN5XQzsodz2tec+FDkCXcSLyyH8PU="
+)
 _AT = EXAMPLE_TIME.isoformat().replace("+00:00", "Z")
 _PAID_AT = "2026-11-23T10:42:17Z"
 _OWNER = "citizen-9f3a"
@@ -516,7 +529,7 @@ def command_examples() -> list[tuple[str, CloudEvent]]:
         phone="+962791234567",
         lang="ar",
         template="one_time_code",
-        values={"code": "482913"},
+        sealed_values=EXAMPLE_SEALED_CODE,
         sensitive=True,
         request_number="CP-2026-000123",
         owner_subject=_OWNER,

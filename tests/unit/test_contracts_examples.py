@@ -14,7 +14,8 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
 from contracts import REGISTRY, generate
-from contracts.examples import AR_APPLICANT, EN_APPLICANT
+from contracts.examples import AR_APPLICANT, EN_APPLICANT, EXAMPLE_CODE_PUBLIC_KEY
+from services.common.codeseal import open_values, private_key, public_key
 
 ROOT = generate.PACKAGE_DIR
 EVENTS = json.loads((ROOT / generate.ASYNCAPI_FILE).read_text(encoding="utf-8"))
@@ -105,3 +106,9 @@ def test_the_one_time_code_example_is_marked_sensitive() -> None:
         if example["name"] == "one_time_code"
     ]
     assert otp["data"]["sensitive"] is True
+    assert "values" not in otp["data"] or otp["data"]["values"] == {}
+    assert "482913" not in json.dumps(otp)
+    # The example's sealed box opens, with the example key pair's private half, to the code.
+    example_private_key = private_key("k3fpsn6fmqlR56brl2myP6fITYdSatwDg1LR9qfy/+E=")
+    assert bytes(example_private_key.public_key) == bytes(public_key(EXAMPLE_CODE_PUBLIC_KEY))
+    assert open_values(otp["data"]["sealed_values"], example_private_key) == {"code": "482913"}
