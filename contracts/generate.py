@@ -321,10 +321,6 @@ def asyncapi_document(registry: EventRegistry) -> dict[str, Any]:
                 "Commands (`amman.commands`) are not part of this document: they are internal to "
                 "the platform (see commands/asyncapi.json). See contracts/README.md."
             ),
-            "externalDocs": {
-                "description": "The onboarding guide for a subscribing system",
-                "url": "https://schemas.amman.jo/README.md",
-            },
         },
         "defaultContentType": CONTENT_TYPE,
         "servers": _servers(""),
