@@ -22,10 +22,12 @@ from contracts.common import UtcDatetime
 from contracts.registry import REGISTRY, EventRegistry
 
 __all__ = [
+    "COMMAND_SCHEMA_BASE",
     "CONTENT_TYPE",
     "SCHEMA_BASE",
     "TYPE_PREFIX",
     "CloudEvent",
+    "commandschema_of",
     "dataschema_of",
     "event_type_of",
     "new_event",
@@ -36,6 +38,7 @@ __all__ = [
 CONTENT_TYPE = "application/cloudevents+json"
 TYPE_PREFIX = "jo.gov.amman."
 SCHEMA_BASE = "https://schemas.amman.jo/events/"
+COMMAND_SCHEMA_BASE = "https://schemas.amman.jo/commands/"
 
 _SOURCE_PATTERN = r"^/services/[a-z]+(?:_[a-z]+)*$"
 # CloudEvents 1.0: extension attribute names are lowercase ASCII letters and digits only.
@@ -60,6 +63,11 @@ def event_type_of(routing_key: str) -> str:
 def dataschema_of(routing_key: str) -> str:
     """The URL of the JSON Schema of an event type's data (its ``$id`` and ``dataschema``)."""
     return f"{SCHEMA_BASE}{routing_key}.json"
+
+
+def commandschema_of(command_type: str) -> str:
+    """The URL of the JSON Schema of a command's data (commands are not events: own folder)."""
+    return f"{COMMAND_SCHEMA_BASE}{command_type}.json"
 
 
 class CloudEvent(BaseModel):

@@ -21,7 +21,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from contracts.common import ContractModel, Language, UtcDatetime
-from contracts.envelope import CloudEvent, dataschema_of, event_type_of
+from contracts.envelope import CloudEvent, commandschema_of, event_type_of
 from contracts.registry import EventSpec
 
 __all__ = [
@@ -127,6 +127,17 @@ class SendSms(ContractModel):
     values: dict[str, str] = Field(
         default_factory=dict, description='The template\'s values, e.g. {"code": "482913"}.'
     )
+    sealed_values: str | None = Field(
+        default=None,
+        min_length=1,
+        description=(
+            "The template's secret values (e.g. a one-time code), sealed for the notifier: a "
+            "libsodium sealed box (crypto_box_seal, X25519 + XSalsa20-Poly1305) of the UTF-8 JSON "
+            "object of the values, for the notifier's public code key, in standard base64. Only "
+            "the notifier can open it; they are merged over `values`. A sensitive command carries "
+            "its secret values only here, never in `values`."
+        ),
+    )
     sensitive: bool = Field(
         default=False,
         description=(
@@ -152,7 +163,7 @@ class SendSms(ContractModel):
     def _text_or_template(self) -> SendSms:
         if (self.text is None) == (self.template is None):
             raise ValueError("give exactly one of text or template")
-        if self.text is not None and self.values:
+        if self.text is not None and (self.values or self.sealed_values is not None):
             raise ValueError("values go with a template, not with a text")
         return self
 
@@ -191,7 +202,7 @@ def send_sms_command(
         type=event_type_of(SEND_SMS_COMMAND),
         subject=command.request_number,
         time=time,
-        dataschema=dataschema_of(SEND_SMS_COMMAND),
+        dataschema=commandschema_of(SEND_SMS_COMMAND),
         traceparent=traceparent,
         data=command.model_dump(mode="json"),
     )

@@ -57,6 +57,14 @@ DEV_KEYS_DIR = ROOT / ".local" / "dev-keys"
 OTP_LINE = "Contractors' one-time code in this development run:"
 
 
+CODE_KEY_VARIABLES = (
+    "NOTIFIER_CODE_PUBLIC_KEY",
+    "NOTIFIER_CODE_PUBLIC_KEY_FILE",
+    "NOTIFIER_CODE_PRIVATE_KEY",
+    "NOTIFIER_CODE_PRIVATE_KEY_FILE",
+)
+
+
 def infra_env() -> dict[str, str]:
     env_file = ROOT / ".local" / "infra.env"
     values: dict[str, str] = {}
@@ -92,12 +100,18 @@ def prepare_development(environ: Mapping[str, str]) -> dict[str, str]:
     """
     if environment(environ) != "development":
         return {}
+    from services.common.codeseal import ensure_dev_code_keys
     from services.common.devtoken import ensure_dev_keys
 
     ensure_dev_keys(DEV_KEYS_DIR)
     extra = {"JWT_PUBLIC_KEY_FILE": str(DEV_KEYS_DIR / "jwt-public.pem")}
     if any(environ.get(name) for name in ("JWT_PUBLIC_KEY", "JWT_PUBLIC_KEY_FILE", "JWT_JWKS_URL")):
         extra = {}  # the developer chose the key: keep it
+    # The code key pair: one-time codes travel sealed for the notifier (common/codeseal.py).
+    code_private, code_public = ensure_dev_code_keys(DEV_KEYS_DIR)
+    if not any(environ.get(name) for name in CODE_KEY_VARIABLES):
+        extra["NOTIFIER_CODE_PUBLIC_KEY_FILE"] = str(code_public)
+        extra["NOTIFIER_CODE_PRIVATE_KEY_FILE"] = str(code_private)
     digits = int(environ.get("CONTRACTORS_OTP_DIGITS", "6") or 6)
     code = environ.get("CONTRACTORS_OTP_DEV_CODE") or "".join(
         str(secrets.randbelow(10)) for _ in range(digits)
@@ -133,6 +147,10 @@ def service_env(
         env["CLOCK_FILE"] = environ.get("CLOCK_FILE") or str(CLOCK_FILE)
     if name != "contractors" or env["ENVIRONMENT"] != "development":
         env.pop("CONTRACTORS_OTP_DEV_CODE", None)
+    if name != "notifier":
+        # The private half of the code key is the notifier's alone.
+        env.pop("NOTIFIER_CODE_PRIVATE_KEY", None)
+        env.pop("NOTIFIER_CODE_PRIVATE_KEY_FILE", None)
     return env
 
 

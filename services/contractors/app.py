@@ -12,13 +12,15 @@ from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
+from nacl.public import PublicKey
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from contracts import CONTENT_TYPE
+from services.common import codeseal
 from services.common.outbox import Outbox, OutboxEntry, OutboxRelay
 from services.common.runtime import Runtime, ServiceSpec, create_app
-from services.common.settings import Environment, ServiceSettings
+from services.common.settings import DEV_KEYS_DIR, Environment, ServiceSettings
 from services.common.sweeper import DeadlineSweeper
 from services.contractors import api, consumers, registry, store
 from services.contractors.domain import FeeSchedule
@@ -69,11 +71,18 @@ class ContractorsSettings(ServiceSettings):
     # Development only: every code is this value, so a local run can be tried without a phone
     # (the local notifier's log gateway shows no code). Refused in any other environment.
     contractors_otp_dev_code: str | None = Field(default=None, pattern=r"^[0-9]{4,10}$")
+    # The notifier's public code key: each code is sealed for the notifier alone (codeseal.py).
+    notifier_code_public_key: str | None = None
+    notifier_code_public_key_file: Path | None = None
 
     @model_validator(mode="after")
     def _secret_in_production(self) -> ContractorsSettings:
         if self.environment is Environment.PRODUCTION and self.contractors_otp_secret is None:
             raise ValueError("production needs CONTRACTORS_OTP_SECRET for one-time codes")
+        if self.environment is Environment.PRODUCTION and not (
+            self.notifier_code_public_key or self.notifier_code_public_key_file
+        ):
+            raise ValueError("production needs NOTIFIER_CODE_PUBLIC_KEY to seal one-time codes")
         if self.contractors_otp_dev_code is not None:
             if self.environment is not Environment.DEVELOPMENT:
                 raise ValueError("CONTRACTORS_OTP_DEV_CODE is for development only")
@@ -86,6 +95,15 @@ class ContractorsSettings(ServiceSettings):
             return self.contractors_otp_secret.get_secret_value().encode()
         seed = f"amman-contractors-development-only:{self.database_name}".encode()
         return base64.urlsafe_b64encode(hashlib.sha256(seed).digest())
+
+    def code_key(self) -> PublicKey:
+        """The notifier's public code key (outside production, the development one if none)."""
+        return codeseal.load_public_key(
+            self.notifier_code_public_key,
+            self.notifier_code_public_key_file,
+            production=self.environment is Environment.PRODUCTION,
+            dev_dir=DEV_KEYS_DIR,
+        )
 
     def policy(self) -> OtpPolicy:
         return OtpPolicy(
@@ -150,6 +168,7 @@ def build(settings: ContractorsSettings | None = None) -> FastAPI:
             limits=settings.limits(),
             payment_working_days=settings.contractors_payment_working_days,
             dev_code=settings.contractors_otp_dev_code,
+            code_key=settings.code_key(),
         )
 
     def sweepers(runtime: Runtime) -> list[DeadlineSweeper]:

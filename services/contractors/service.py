@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from cryptography.fernet import Fernet
+from nacl.public import PublicKey
 from prometheus_client import Counter
 
 from contracts import BillCancelled, BillExpired, BillIssued, BillPaid, CloudEvent, LocalizedText
@@ -31,6 +32,7 @@ from contracts.phones import mask_phone
 from services.common import idempotency
 from services.common.calendar import WorkingCalendar
 from services.common.clock import Clock
+from services.common.codeseal import seal_values
 from services.common.mongo import Document
 from services.common.outbox import new_events
 from services.common.telemetry import current_traceparent
@@ -112,6 +114,7 @@ class Contractors:
         limits: Limits,
         payment_working_days: int,
         dev_code: str | None = None,
+        code_key: PublicKey,
     ) -> None:
         self.store = store
         self.fees = fees
@@ -123,6 +126,8 @@ class Contractors:
         self.limits = limits
         self.payment_working_days = payment_working_days
         self.dev_code = dev_code
+        # The notifier's public code key: the code travels sealed for the notifier alone.
+        self.code_key = code_key
 
     def now(self) -> datetime:
         instant = self.clock.now()
@@ -232,7 +237,7 @@ class Contractors:
                 phone=phone,
                 lang=lang,
                 template="one_time_code",
-                values={"code": code},
+                sealed_values=seal_values({"code": code}, self.code_key),
                 sensitive=True,
                 owner_subject=user.subject,
                 expires_at=verification.expires_at,

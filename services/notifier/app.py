@@ -11,6 +11,7 @@ import hashlib
 import logging
 import socket
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -19,8 +20,9 @@ from fastapi import FastAPI
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.common import codeseal
 from services.common.runtime import Runtime, ServiceSpec, create_app
-from services.common.settings import Environment, ServiceSettings
+from services.common.settings import DEV_KEYS_DIR, Environment, ServiceSettings
 from services.common.sweeper import DeadlineSweeper
 from services.notifier import api, catalogue, store
 from services.notifier.consumers import consumers
@@ -85,6 +87,9 @@ class NotifierSettings(ServiceSettings):
 
     notifier_receipt_secret: SecretStr = SecretStr("")
     notifier_sealing_key: SecretStr | None = None
+    # The private half of the code key: opens the one-time codes sealed for the notifier alone.
+    notifier_code_private_key: SecretStr | None = None
+    notifier_code_private_key_file: Path | None = None
 
     notifier_test_number_permanent_failure: str = "+962790000002"
     notifier_test_number_temporary_failure: str = "+962790000003"
@@ -122,6 +127,8 @@ class NotifierSettings(ServiceSettings):
                 raise ValueError("production needs NOTIFIER_RECEIPT_SECRET to check receipts")
             if self.notifier_sealing_key is None:
                 raise ValueError("production needs NOTIFIER_SEALING_KEY for one-time codes")
+            if not (self.notifier_code_private_key or self.notifier_code_private_key_file):
+                raise ValueError("production needs NOTIFIER_CODE_PRIVATE_KEY to open codes")
         for name in (
             "notifier_test_number_permanent_failure",
             "notifier_test_number_temporary_failure",
@@ -225,6 +232,14 @@ def build(settings: NotifierSettings, *, gateway: SmsGateway | None = None) -> F
             policy=settings.retry_policy(),
             clock=runtime.clock,
             sealer=Sealer(settings.sealing_key()),
+            code_key=codeseal.load_private_key(
+                settings.notifier_code_private_key.get_secret_value()
+                if settings.notifier_code_private_key
+                else None,
+                settings.notifier_code_private_key_file,
+                production=settings.environment is Environment.PRODUCTION,
+                dev_dir=DEV_KEYS_DIR,
+            ),
             receipt_secret=settings.notifier_receipt_secret.get_secret_value().encode(),
             due=due,
         )

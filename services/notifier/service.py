@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from cryptography.fernet import Fernet, InvalidToken
+from nacl.public import PrivateKey
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from prometheus_client import Counter, Histogram
@@ -26,6 +27,7 @@ from pydantic import BaseModel
 from contracts import Applicant, CloudEvent, SmsFailed, new_event
 from contracts.notifier import SendSms
 from services.common.clock import Clock
+from services.common.codeseal import SealError, open_values
 from services.common.mongo import Document
 from services.notifier.catalogue import Catalogue, command_context, event_context
 from services.notifier.domain import (
@@ -127,6 +129,7 @@ class Notifier:
         receipt_secret: bytes,
         due: DueMessages,
         jitter: Callable[[], float] = random.random,
+        code_key: PrivateKey | None = None,
     ) -> None:
         self.store = store
         self.catalogue = catalogue
@@ -137,6 +140,8 @@ class Notifier:
         self._policy = policy
         self._clock = clock
         self._sealer = sealer
+        # Opens the values senders sealed for the notifier (`sealed_values`); None: refused.
+        self._code_key = code_key
         self._due = due
         self._jitter = jitter
 
@@ -173,9 +178,10 @@ class Notifier:
         """The SMS a service asked for; a sensitive one is kept masked and its text sealed."""
         if command.template is not None:
             template = self.catalogue.entry(command.template, "command").name
-            context = command_context(command.values, command.expires_at)
+            values = {**command.values, **self._opened(command)}
+            context = command_context(values, command.expires_at)
             text = self.catalogue.render(template, command.lang, context)
-            masked = command_context(dict.fromkeys(command.values, MASK), command.expires_at)
+            masked = command_context(dict.fromkeys(values, MASK), command.expires_at)
             kept = self.catalogue.render(template, command.lang, masked)
         else:
             assert command.text is not None  # the contract requires text or template
@@ -200,6 +206,22 @@ class Notifier:
                 traceparent=event.traceparent,
             )
         )
+
+    def _opened(self, command: SendSms) -> dict[str, str]:
+        """The sealed values of a command, opened only now, to render its text."""
+        if command.sensitive and command.values:
+            # Refused, so that a sender that leaks a secret on the broker finds out at once.
+            raise NotifierError(
+                "a sensitive command carries its values sealed (sealed_values), not in clear"
+            )
+        if command.sealed_values is None:
+            return {}
+        if self._code_key is None:
+            raise NotifierError("sealed values, but the notifier has no code key to open them")
+        try:
+            return open_values(command.sealed_values, self._code_key)
+        except SealError as error:
+            raise NotifierError(str(error)) from None
 
     async def _record(self, draft: _Draft) -> None:
         now = self._clock.now()

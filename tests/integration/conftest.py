@@ -28,6 +28,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from services.common.devtoken import ensure_dev_keys, mint_token
+from tests.integration.codekeys import CODE_PRIVATE_KEY, CODE_PUBLIC_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "deploy" / "infra.sh"
@@ -187,6 +188,9 @@ def service_env(infra: Infra, jwt_keys: tuple[str, str], database_name: str) -> 
         "MONGO_DATABASE": database_name,
         "QUEUE_TYPE": os.environ.get("QUEUE_TYPE", "classic"),
         "JWT_PUBLIC_KEY": jwt_keys[1],
+        "NOTIFIER_CODE_PUBLIC_KEY": CODE_PUBLIC_KEY,
+        # Read by the notifier only (the other services' settings have no such field).
+        "NOTIFIER_CODE_PRIVATE_KEY": CODE_PRIVATE_KEY,
         "OUTBOX_POLL_SECONDS": "0.5",
         "SWEEPER_POLL_SECONDS": "0.5",
         "LOG_LEVEL": "INFO",

@@ -45,6 +45,7 @@ import pytest
 from contracts import CloudEvent
 from services.common.clock import set_file_clock
 from services.payments import simulator
+from tests.integration.codekeys import CODE_PRIVATE_KEY, CODE_PUBLIC_KEY
 from tests.integration.conftest import ServiceProcess, delete_suffixed_queues, eventually
 from tests.integration.helpers import bearer, create_vhost, delete_vhost, metric, publish_raw
 
@@ -291,6 +292,7 @@ async def running_platform(
         "QUEUE_TYPE": os.environ.get("QUEUE_TYPE", "classic"),
         "QUEUE_SUFFIX": suffix,
         "JWT_PUBLIC_KEY": jwt_public_key,
+        "NOTIFIER_CODE_PUBLIC_KEY": CODE_PUBLIC_KEY,
         "OUTBOX_POLL_SECONDS": "0.5",
         "SWEEPER_POLL_SECONDS": "0.3",
         "LOG_LEVEL": "INFO",
@@ -321,7 +323,9 @@ async def running_platform(
         payments = process(
             "services.payments", CLOCK_FILE=str(clock_file), **payments_env(payments_secret)
         )
-        notifier = process("services.notifier", **NOTIFIER_ENV)
+        notifier = process(
+            "services.notifier", **NOTIFIER_ENV, NOTIFIER_CODE_PRIVATE_KEY=CODE_PRIVATE_KEY
+        )
         started = [own, payments, notifier]
         try:
             for started_process in started:

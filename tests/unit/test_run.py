@@ -66,6 +66,7 @@ def test_production_gets_no_keys_no_code_and_no_clock(
                 environment=environment,
                 contractors_otp_dev_code="123456",
                 contractors_otp_secret="s" * 32,
+                notifier_code_public_key_file="/code-public.key",
                 jwt_public_key_file="/k.pem",
                 amqp_url="amqp://u:p@h/",
                 metrics_port=9090,
@@ -78,3 +79,29 @@ def test_a_second_platform_gets_its_own_databases() -> None:
     env = run.service_env("exams", 18014, INFRA, {"RUN_DATABASE_PREFIX": "acc_"}, {})
     assert env["MONGO_DATABASE"] == "acc_exams" and env["HTTP_PORT"] == "18014"
     assert run.service_env("exams", 8014, INFRA, {}, {})["MONGO_DATABASE"] == "exams"
+
+
+def test_development_creates_the_code_key_pair_and_only_the_notifier_gets_its_private_half(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.common import codeseal
+
+    monkeypatch.setattr(run, "DEV_KEYS_DIR", tmp_path / "keys")
+    extra = run.prepare_development({})
+    private = tmp_path / "keys" / codeseal.PRIVATE_KEY_FILE
+    public = tmp_path / "keys" / codeseal.PUBLIC_KEY_FILE
+    assert private.stat().st_mode & 0o077 == 0  # the private half: owner only
+    notifier = run.service_env("notifier", 8002, INFRA, {}, extra)
+    contractors = run.service_env("contractors", 8011, INFRA, {}, extra)
+    assert notifier["NOTIFIER_CODE_PRIVATE_KEY_FILE"] == str(private)
+    assert contractors["NOTIFIER_CODE_PUBLIC_KEY_FILE"] == str(public)
+    assert "NOTIFIER_CODE_PRIVATE_KEY_FILE" not in contractors
+    sealed = codeseal.seal_values({"code": "123456"}, codeseal.public_key(public.read_text()))
+    opened = codeseal.open_values(sealed, codeseal.private_key(private.read_text()))
+    assert opened == {"code": "123456"}
+    # A second run keeps the pair (codes sealed before a restart still open).
+    run.prepare_development({})
+    assert codeseal.private_key(private.read_text()).public_key == codeseal.public_key(
+        public.read_text()
+    )
+    assert codeseal.open_values(sealed, codeseal.private_key(private.read_text())) == opened

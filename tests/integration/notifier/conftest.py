@@ -26,7 +26,9 @@ from contracts import (
     new_event,
 )
 from contracts.notifier import SEND_SMS_ROUTING_KEY, SendSms, send_sms_command
+from services.common.codeseal import public_key, seal_values
 from services.notifier.domain import receipt_signature
+from tests.integration.codekeys import CODE_PUBLIC_KEY
 from tests.integration.conftest import eventually
 from tests.integration.helpers import bearer, publish_raw
 from tests.integration.notifier.provider import FakeProvider
@@ -155,7 +157,7 @@ def one_time_code(phone: str, code: str, **fields: Any) -> SendSms:
         message_id=f"contractors:{uuid.uuid4().hex}",
         phone=phone,
         template="one_time_code",
-        values={"code": code},
+        sealed_values=seal_values({"code": code}, public_key(CODE_PUBLIC_KEY)),
         sensitive=True,
         **{"expires_at": datetime.now(UTC) + timedelta(minutes=10), **fields},
     )

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from contracts.notifier import SendSms, send_sms_command
+from services.common.codeseal import new_key_pair, public_key, seal_values
 from tests.integration.conftest import eventually
 from tests.integration.helpers import dead_letters, metric
 from tests.integration.notifier.conftest import (
@@ -152,3 +153,32 @@ async def test_a_command_that_can_never_be_sent_is_dead_lettered_with_the_reason
     assert any("no SMS template named 'no_such'" in reason for reason in reasons)
     assert any("needs 4 SMS segments; at most 3" in reason for reason in reasons)
     assert any("give exactly one of text or template" in reason for reason in reasons)
+
+
+async def test_a_code_in_clear_or_sealed_for_another_key_is_dead_lettered_and_not_sent(
+    notifier: Any, amqp: Any, provider: FakeProvider
+) -> None:
+    queue = notifier.queue("notifier.commands")
+    clear_phone, foreign_phone = random_phone(), random_phone()
+    clear = one_time_code(clear_phone, "1234").model_copy(
+        update={"sealed_values": None, "values": {"code": "1234"}}
+    )
+    _, other_public = new_key_pair()
+    foreign = one_time_code(foreign_phone, "5678").model_copy(
+        update={"sealed_values": seal_values({"code": "5678"}, public_key(other_public))}
+    )
+    await send_command(amqp, clear)
+    await send_command(amqp, foreign)
+
+    dead: list[Any] = []
+
+    async def two_dead() -> bool:
+        dead.extend(await dead_letters(amqp, queue))
+        return len(dead) >= 2
+
+    await eventually(two_dead, message="both dead-lettered")
+    reasons = " | ".join(str(message.headers["x-dead-letter-reason"]) for message in dead)
+    assert "carries its values sealed (sealed_values), not in clear" in reasons
+    assert "cannot be opened with the notifier's key" in reasons
+    assert "1234" not in reasons and "5678" not in reasons
+    assert not provider.to(clear_phone) and not provider.to(foreign_phone)

@@ -67,10 +67,21 @@ def test_a_naive_command_time_is_refused() -> None:
         send_sms_command(command, source_service="contractors", time=datetime(2026, 1, 1))
 
 
-def test_the_commands_json_schema_is_generated_beside_the_events() -> None:
+def test_the_commands_json_schema_is_generated_apart_from_the_events() -> None:
     [spec] = COMMAND_SPECS
-    path = generate.PACKAGE_DIR / generate.SCHEMA_DIR / f"{spec.routing_key}.json"
+    commands = generate.PACKAGE_DIR / generate.COMMANDS_DIR
+    path = commands / generate.SCHEMA_DIR / f"{spec.routing_key}.json"
     schema = json.loads(path.read_text())
 
-    assert schema == json.loads(json.dumps(generate.data_schema(spec)))
+    assert schema == json.loads(json.dumps(generate.data_schema(spec, command=True)))
+    assert schema["$id"] == "https://schemas.amman.jo/commands/notifier.sms.send.v1.json"
+    assert not (generate.PACKAGE_DIR / generate.SCHEMA_DIR / path.name).exists()
+    document = json.loads((commands / generate.ASYNCAPI_FILE).read_text())
+    channel = document["channels"]["notifier.sms.send"]
+    assert channel["bindings"]["amqp"]["exchange"]["name"] == "amman.commands"
+    assert channel["bindings"]["amqp"]["exchange"]["type"] == "direct"
+    assert document["operations"]["notifier.sms.send.receive"]["action"] == "receive"
+    events = json.loads((generate.PACKAGE_DIR / generate.ASYNCAPI_FILE).read_text())
+    assert "notifier.sms.send.v1" not in events["components"]["messages"]
+    assert not any("SendSms" in name for name in events["components"]["schemas"])
     assert {"message_id", "phone", "text", "template", "sensitive"} <= set(schema["properties"])

@@ -8,6 +8,7 @@ import pytest
 from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
+from services.common.codeseal import new_key_pair
 from services.notifier.app import NotifierSettings
 
 PRODUCTION: dict[str, Any] = {
@@ -22,6 +23,7 @@ PRODUCTION: dict[str, Any] = {
     "notifier_http_token": "token",
     "notifier_receipt_secret": "secret",
     "notifier_sealing_key": Fernet.generate_key().decode(),
+    "notifier_code_private_key": new_key_pair()[0],
 }
 
 
@@ -37,6 +39,7 @@ def test_a_complete_production_configuration_is_accepted() -> None:
         ({"notifier_gateway": "log"}, "NOTIFIER_GATEWAY must be http"),
         ({"notifier_receipt_secret": ""}, "NOTIFIER_RECEIPT_SECRET"),
         ({"notifier_sealing_key": None}, "NOTIFIER_SEALING_KEY"),
+        ({"notifier_code_private_key": None}, "NOTIFIER_CODE_PRIVATE_KEY"),
         ({"notifier_sealing_key": "not-a-key"}, "Fernet key"),
         ({"notifier_http_url": None}, "NOTIFIER_HTTP_URL"),
         ({"notifier_http_url": "ftp://sms"}, "NOTIFIER_HTTP_URL"),

@@ -1,0 +1,169 @@
+"""An outside system subscribes as contracts/README.md ("For a subscribing system") tells it:
+its own RabbitMQ user with the permissions the operators grant, its own queues, bound to
+`amman.events`; it receives and validates an event with the published JSON Schema, and the broker
+refuses it everything else: publishing on `amman.events`, declaring it, binding to
+`amman.commands`, reading the platform's queues."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import aio_pika
+import httpx
+import pytest
+from aiormq.exceptions import ChannelAccessRefused
+from jsonschema import Draft202012Validator, FormatChecker
+
+from contracts import generate
+from contracts.examples import examples_of
+from tests.integration.conftest import eventually
+from tests.integration.helpers import MANAGEMENT_API
+from tests.integration.platform import Broker, isolated_broker
+
+pytestmark = pytest.mark.integration
+
+
+def grant(system: str) -> dict[str, dict[str, str]]:
+    """The permissions of the README's "Getting access", for `system`."""
+    own = rf"^{system}\..*"
+    return {
+        "permissions": {"configure": own, "write": own, "read": rf"^(amman\.events|{system}\..*)$"},
+        "topic": {"exchange": "amman.events", "write": "^$", "read": ".*"},
+    }
+
+
+@pytest.fixture
+async def vhost(infra: Any) -> AsyncIterator[tuple[Broker, str]]:
+    name = f"subscriber-{uuid.uuid4().hex[:8]}"
+    async with isolated_broker(infra.amqp_url, name, required=True) as broker:
+        channel = await broker.connection.channel()
+        # As the platform declares them; the platform's own queue, which outsiders must not read.
+        await channel.declare_exchange("amman.commands", aio_pika.ExchangeType.DIRECT, durable=True)
+        await channel.declare_queue("notifier.commands", durable=True)
+        await channel.close()
+        yield broker, name
+
+
+@pytest.fixture
+async def subscriber(vhost: tuple[Broker, str], infra: Any) -> AsyncIterator[tuple[str, str]]:
+    """The operators' step: a user of the system's own, with the README's permissions."""
+    _, name = vhost
+    system = f"civil_registry_{uuid.uuid4().hex[:6]}"
+    password = secrets.token_urlsafe(16)
+    admin = urlsplit(infra.amqp_url)
+    auth = (admin.username or "guest", admin.password or "guest")
+    rights = grant(system)
+    async with httpx.AsyncClient(timeout=5, auth=auth) as client:
+        (
+            await client.put(
+                f"{MANAGEMENT_API}/users/{system}", json={"password": password, "tags": ""}
+            )
+        ).raise_for_status()
+        (
+            await client.put(
+                f"{MANAGEMENT_API}/permissions/{name}/{system}", json=rights["permissions"]
+            )
+        ).raise_for_status()
+        (
+            await client.put(
+                f"{MANAGEMENT_API}/topic-permissions/{name}/{system}", json=rights["topic"]
+            )
+        ).raise_for_status()
+        url = urlunsplit(
+            admin._replace(
+                netloc=f"{system}:{password}@{admin.hostname}:{admin.port or 5672}",
+                path="/" + quote(name, safe=""),
+            )
+        )
+        try:
+            yield system, url
+        finally:
+            await client.delete(f"{MANAGEMENT_API}/users/{system}")
+
+
+async def test_a_subscriber_binds_receives_and_validates_and_may_do_nothing_else(
+    vhost: tuple[Broker, str], subscriber: tuple[str, str]
+) -> None:
+    broker, _ = vhost
+    system, url = subscriber
+    connection = await aio_pika.connect(url)
+    try:
+        channel = await connection.channel()
+        # Its own dead-letter exchange and queue, its own queue bound to amman.events.
+        dlx = await channel.declare_exchange(
+            f"{system}.dlx", aio_pika.ExchangeType.FANOUT, durable=True
+        )
+        dead = await channel.declare_queue(f"{system}.dead", durable=True)
+        await dead.bind(dlx)
+        queue = await channel.declare_queue(
+            f"{system}.bills", durable=True, arguments={"x-dead-letter-exchange": f"{system}.dlx"}
+        )
+        events = await channel.get_exchange("amman.events", ensure=True)  # passive: it exists
+        await queue.bind(events, routing_key="payments.bill.*.v1")
+
+        # The platform publishes a bill; the subscriber receives it and validates its data.
+        [(_, event)] = examples_of("payments.bill.issued.v1")[:1]
+        platform = await broker.connection.channel()
+        platform_events = await platform.get_exchange("amman.events")
+        await platform_events.publish(
+            aio_pika.Message(event.to_json(), message_id=event.id, type=event.type),
+            routing_key=event.routing_key,
+        )
+        await platform.close()
+        received: list[bytes] = []
+
+        async def keep(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            received.append(message.body)
+            await message.ack()
+
+        await queue.consume(keep)
+
+        async def arrived() -> list[bytes]:
+            return received
+
+        [body] = await eventually(arrived, message="the bill on the subscriber's queue")
+        document = json.loads(body)
+        key = document["type"].removeprefix("jo.gov.amman.")
+        schema = json.loads((generate.PACKAGE_DIR / "schemas" / f"{key}.json").read_text())
+        assert schema["$id"] == document["dataschema"]
+        validator = Draft202012Validator(schema, format_checker=FormatChecker())
+        assert list(validator.iter_errors(document["data"])) == []
+
+        # Everything else is refused by the broker, each on a channel of its own.
+        async def refused(action: Any) -> None:
+            attempt = await connection.channel()
+            with pytest.raises(ChannelAccessRefused):
+                await action(attempt)
+
+        async def publish_event(ch: aio_pika.abc.AbstractChannel) -> None:
+            exchange = await ch.get_exchange("amman.events", ensure=False)
+            await exchange.publish(aio_pika.Message(event.to_json()), routing_key=event.routing_key)
+
+        async def declare_events(ch: aio_pika.abc.AbstractChannel) -> None:
+            await ch.declare_exchange("amman.events", aio_pika.ExchangeType.TOPIC, durable=True)
+
+        async def bind_commands(ch: aio_pika.abc.AbstractChannel) -> None:
+            own = await ch.declare_queue(f"{system}.commands", durable=True)
+            await own.bind("amman.commands", routing_key="notifier.sms.send")
+
+        async def read_platform_queue(ch: aio_pika.abc.AbstractChannel) -> None:
+            await (await ch.get_queue("notifier.commands", ensure=False)).get(fail=False)
+
+        async def foreign_queue(ch: aio_pika.abc.AbstractChannel) -> None:
+            await ch.declare_queue("payments.bills", durable=True)
+
+        for action in (
+            publish_event,
+            declare_events,
+            bind_commands,
+            read_platform_queue,
+            foreign_queue,
+        ):
+            await refused(action)
+    finally:
+        await connection.close()
