@@ -72,7 +72,9 @@ PROFILES: tuple[Profile, ...] = (
         "contractors",
         ("contractors.payments",),
         writes_commands=True,
-        secrets=("CONTRACTORS_OTP_SECRET",),
+        # The notifier's public code key is not secret, but it lives in the store beside its
+        # private half (the notifier's), so that the two are rotated together.
+        secrets=("CONTRACTORS_OTP_SECRET", "NOTIFIER_CODE_PUBLIC_KEY"),
     ),
     Profile("courses", ("courses.bills",)),
     Profile("training", ("training.payments",)),
@@ -93,6 +95,7 @@ PROFILES: tuple[Profile, ...] = (
             "NOTIFIER_HTTP_TOKEN",
             "NOTIFIER_RECEIPT_SECRET",
             "NOTIFIER_SEALING_KEY",
+            "NOTIFIER_CODE_PRIVATE_KEY",
             # Only with NOTIFIER_GATEWAY=smpp; the store keeps it empty otherwise.
             "NOTIFIER_SMPP_PASSWORD",
         ),
