@@ -251,6 +251,46 @@ def _message(
     }
 
 
+def _channel(address: str, spec: EventSpec, exchange: str, exchange_type: str) -> dict[str, Any]:
+    """The channel of one message type, bound by its routing key on `exchange`."""
+    return {
+        "address": address,
+        "title": address,
+        "description": spec.summary,
+        "messages": {
+            spec.data_model.__name__: {"$ref": f"#/components/messages/{spec.routing_key}"}
+        },
+        "bindings": {
+            "amqp": {
+                # The vhost is the server's (its `vhost` variable), not fixed here.
+                "is": "routingKey",
+                "exchange": {
+                    "name": exchange,
+                    "type": exchange_type,
+                    "durable": True,
+                    "autoDelete": False,
+                },
+                "bindingVersion": AMQP_BINDING_VERSION,
+            }
+        },
+    }
+
+
+def _operation(
+    address: str, spec: EventSpec, action: str, title: str, amqp: dict[str, Any]
+) -> dict[str, Any]:
+    """The operation on `address`'s channel; `amqp` adds to the persistent delivery binding."""
+    return {
+        "action": action,
+        "title": title,
+        "summary": spec.summary,
+        "channel": {"$ref": f"#/channels/{address}"},
+        "messages": [{"$ref": f"#/channels/{address}/messages/{spec.data_model.__name__}"}],
+        "bindings": {"amqp": {"deliveryMode": 2, **amqp, "bindingVersion": AMQP_BINDING_VERSION}},
+        "tags": [{"name": spec.producer}],
+    }
+
+
 def asyncapi_document(registry: EventRegistry) -> dict[str, Any]:
     """The AsyncAPI 3.0.0 document of every registered event type on ``amman.events``.
 
@@ -264,45 +304,14 @@ def asyncapi_document(registry: EventRegistry) -> dict[str, Any]:
     messages: dict[str, Any] = {}
     for spec in specs:
         key = spec.routing_key
-        message_name = spec.data_model.__name__
         messages[key] = {
             **_message(spec, model_refs, command=False, registry=registry),
             "x-notifies-applicant": spec.notifies_applicant,
         }
-        channels[key] = {
-            "address": key,
-            "title": key,
-            "description": spec.summary,
-            "messages": {message_name: {"$ref": f"#/components/messages/{key}"}},
-            "bindings": {
-                "amqp": {
-                    # The vhost is the server's (its `vhost` variable), not fixed here.
-                    "is": "routingKey",
-                    "exchange": {
-                        "name": EXCHANGE,
-                        "type": "topic",
-                        "durable": True,
-                        "autoDelete": False,
-                    },
-                    "bindingVersion": AMQP_BINDING_VERSION,
-                }
-            },
-        }
-        operations[f"{key}.send"] = {
-            "action": "send",
-            "title": f"{spec.producer} publishes {key}",
-            "summary": spec.summary,
-            "channel": {"$ref": f"#/channels/{key}"},
-            "messages": [{"$ref": f"#/channels/{key}/messages/{message_name}"}],
-            "bindings": {
-                "amqp": {
-                    "deliveryMode": 2,
-                    "timestamp": True,
-                    "bindingVersion": AMQP_BINDING_VERSION,
-                }
-            },
-            "tags": [{"name": spec.producer}],
-        }
+        channels[key] = _channel(key, spec, EXCHANGE, "topic")
+        operations[f"{key}.send"] = _operation(
+            key, spec, "send", f"{spec.producer} publishes {key}", {"timestamp": True}
+        )
     return {
         "asyncapi": "3.0.0",
         "id": "urn:jo:gov:amman:events",
@@ -343,41 +352,11 @@ def commands_asyncapi_document(commands: Sequence[EventSpec]) -> dict[str, Any]:
     for spec in commands:
         key = spec.routing_key
         address = key.rsplit(".", 1)[0]  # notifier.sms.send.v1 -> notifier.sms.send
-        message_name = spec.data_model.__name__
         messages[key] = _message(spec, model_refs, command=True)
-        channels[address] = {
-            "address": address,
-            "title": address,
-            "description": spec.summary,
-            "messages": {message_name: {"$ref": f"#/components/messages/{key}"}},
-            "bindings": {
-                "amqp": {
-                    "is": "routingKey",
-                    "exchange": {
-                        "name": COMMAND_EXCHANGE,
-                        "type": "direct",
-                        "durable": True,
-                        "autoDelete": False,
-                    },
-                    "bindingVersion": AMQP_BINDING_VERSION,
-                }
-            },
-        }
-        operations[f"{address}.receive"] = {
-            "action": "receive",
-            "title": f"{spec.producer} carries out {key}",
-            "summary": spec.summary,
-            "channel": {"$ref": f"#/channels/{address}"},
-            "messages": [{"$ref": f"#/channels/{address}/messages/{message_name}"}],
-            "bindings": {
-                "amqp": {
-                    "deliveryMode": 2,
-                    "mandatory": True,
-                    "bindingVersion": AMQP_BINDING_VERSION,
-                }
-            },
-            "tags": [{"name": spec.producer}],
-        }
+        channels[address] = _channel(address, spec, COMMAND_EXCHANGE, "direct")
+        operations[f"{address}.receive"] = _operation(
+            address, spec, "receive", f"{spec.producer} carries out {key}", {"mandatory": True}
+        )
     return {
         "asyncapi": "3.0.0",
         "id": "urn:jo:gov:amman:commands",
