@@ -48,13 +48,13 @@ MAX_BODY_BYTES = 64 * 1024
 # "25.000". A JSON number, an exponent ("1e1"), a sign, or digits other than ASCII ("٢٥") are
 # refused with a 422 naming the field.
 AMOUNT_PATTERN = r"^[0-9]{1,9}(?:[.][0-9]{1,3})?$"
-_AMOUNT = re.compile(r"\A[0-9]{1,9}(?:[.][0-9]{1,3})?\Z")
+_AMOUNT = re.compile(AMOUNT_PATTERN)
 
 
 def _provider_amount(value: object) -> object:
     if isinstance(value, Decimal):
         return value
-    if not isinstance(value, str) or not _AMOUNT.match(value):
+    if not isinstance(value, str) or not _AMOUNT.fullmatch(value):
         raise ValueError('an amount is JOD as text with up to 3 decimals, e.g. "25.000"')
     return value
 
