@@ -25,7 +25,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import aio_pika
 import aiormq
@@ -40,6 +40,7 @@ from pymongo.errors import ConnectionFailure
 
 from contracts import REGISTRY, CloudEvent, EventRegistry, UnknownEventType, parse_event
 from services.common.broker import BrokerPublisher, QueueBinding, queue_for
+from services.common.change import ChangedMeanwhile
 from services.common.clock import Clock
 from services.common.errors import DomainError
 from services.common.mongo import Database, IndexSpec
@@ -75,23 +76,49 @@ class Reject(Exception):
 M = TypeVar("M")
 
 
-def typed_handler(model: type[M], use_case: Callable[[M], Awaitable[object]]) -> Handler:
-    """A handler that hands the event's data to a use case taking only the data.
+@dataclass(frozen=True)
+class TypedHandler(Generic[M]):
+    """A handler that hands the event's data to a use case taking only the data: the one way
+    every service consumes.
 
-    Data that is not a `model` is rejected (`expected <model>, got <type>`), and so is a
-    `DomainError` of the use case, with its `detail` as the reason: a refusal of the rules never
-    succeeds on a retry. Any other error is left to the retries. What the use case returns is
-    dropped."""
+    The platform's policy for an event the rules refuse: **it is dead-lettered, with the
+    refusal's `detail` as the reason** (`x-dead-letter-reason`), because a refusal never succeeds
+    on a retry and an operator must see it (`/v1/ops/dead-letters`), never a silent
+    acknowledgement. So a use case raises a `DomainError` only for an event that should not have
+    come; what it may meet in normal running (a redelivery, a bill of another service, a bill
+    paid for a request withdrawn meanwhile) it answers itself, as a no-op or with its own move.
 
-    async def handle(event: CloudEvent, data: Any) -> None:
-        if not isinstance(data, model):
-            raise Reject(f"expected {model.__name__}, got {type(data).__name__}")
+    Data that is not a `model` is rejected (`expected <model>, got <type>`). `ChangedMeanwhile`
+    (every attempt of a change lost its race) is no refusal: it is left to the retries, as is any
+    other error. What the use case returns is dropped."""
+
+    model: type[M]
+    use_case: Callable[..., Awaitable[object]]
+    # The use case takes the envelope too: `(event, data)` (see `enveloped_handler`).
+    with_envelope: bool = False
+
+    async def __call__(self, event: CloudEvent, data: Any) -> None:
+        if not isinstance(data, self.model):
+            raise Reject(f"expected {self.model.__name__}, got {type(data).__name__}")
         try:
-            await use_case(data)
+            await (self.use_case(event, data) if self.with_envelope else self.use_case(data))
+        except ChangedMeanwhile:
+            raise
         except DomainError as error:
             raise Reject(error.detail) from None
 
-    return handle
+
+def typed_handler(model: type[M], use_case: Callable[[M], Awaitable[object]]) -> TypedHandler[M]:
+    """The handler of events whose data is a `model`, for `use_case` (see `TypedHandler`)."""
+    return TypedHandler(model, use_case)
+
+
+def enveloped_handler(
+    model: type[M], use_case: Callable[[CloudEvent, M], Awaitable[object]]
+) -> TypedHandler[M]:
+    """A `typed_handler` whose use case also reads the envelope (its type, subject or time),
+    e.g. the notifier's, which serves many event types with one use case."""
+    return TypedHandler(model, use_case, with_envelope=True)
 
 
 @dataclass(frozen=True)

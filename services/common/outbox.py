@@ -31,6 +31,7 @@ from prometheus_client import Counter, Gauge
 from pymongo import ReturnDocument
 
 from contracts import CloudEvent, ContractModel, new_event
+from services.common.change import StaleVersion
 from services.common.clock import Clock
 from services.common.mongo import Collection, Database, Document, IndexSpec, purpose
 from services.common.telemetry import current_traceparent
@@ -178,6 +179,29 @@ class Outbox:
         if events:
             staged[PENDING_FIELD] = True
         return staged
+
+    async def save_versioned(
+        self,
+        collection: Collection,
+        key: Any,
+        version: int,
+        update: dict[str, Any],
+        events: Sequence[CloudEvent] = (),
+    ) -> int:
+        """The versioned save every store uses: apply `update` (a MongoDB update document) to
+        the document `key` only if it is still at `version`, with `events` staged in its outbox
+        in the same write, and set the version to the next one, which is returned.
+
+        `StaleVersion` if the document is at another version (or gone): the caller lost a race
+        (see `services.common.change`). The relay is woken when there are events."""
+        staged = self.stage(update, events) if events else {k: dict(v) for k, v in update.items()}
+        staged.setdefault("$set", {})["version"] = version + 1
+        result = await collection.update_one({"_id": key, "version": version}, staged)
+        if result.matched_count != 1:
+            raise StaleVersion(str(key))
+        if events:
+            self.written(collection.name, key)
+        return version + 1
 
     def written(self, collection: str | None = None, document_id: Any = None) -> None:
         """Tell the relay there is something new to publish, and where if known.

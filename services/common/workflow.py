@@ -33,8 +33,8 @@ from typing import Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from contracts import LocalizedText
-from services.common.errors import NotPermitted
+from contracts import ContractModel, LocalizedText
+from services.common.errors import NotAllowedNow, NotPermitted
 
 
 class StepLike(Protocol):
@@ -174,6 +174,82 @@ class Fee(StoredRecord):
     e_payment_number: str | None = None
     paid_at: datetime | None = None
     refund_requested_at: datetime | None = None
+
+
+# ---- moves ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Raised:
+    """An event a change raises: its routing key and its contract data (the service wraps it in
+    its envelope when it saves the change; see `outbox.new_events`)."""
+
+    routing_key: str
+    data: ContractModel
+
+
+class Labelled(StepLike, Protocol):
+    @property
+    def label_en(self) -> str: ...
+    @property
+    def label_ar(self) -> str: ...
+
+
+L = TypeVar("L", bound=Labelled)
+M = TypeVar("M", bound=BaseModel)
+
+
+def not_now(workflow: Sequence[Labelled], action: str) -> NotAllowedNow:
+    """The refusal of `action` in a state that has no row for it (409)."""
+    first = steps(workflow, action)
+    label_en = first[0].label_en if first else action
+    label_ar = first[0].label_ar if first else action
+    return NotAllowedNow(
+        f"{label_en}: not possible in the current state",
+        f"لا يمكن تنفيذ الإجراء ({label_ar}) في الحالة الحالية",
+    )
+
+
+def find_step(
+    workflow: Sequence[L], action: str, source: str | None, branch: str | None = None
+) -> L:
+    """The row of `action` from `source` (and of `branch`, when rows of one action from one state
+    differ by branch: a row without a branch matches any); `not_now` if there is none."""
+    for step in workflow:
+        if step.action == action and step.source == source and _branch(step) in (None, branch):
+            return step
+    raise not_now(workflow, action)
+
+
+def moved(
+    aggregate: M,
+    workflow: Sequence[L],
+    action: str,
+    actor: Actor,
+    now: datetime,
+    *,
+    branch: str | None = None,
+    why: str | None = None,
+    **changes: object,
+) -> M:
+    """`aggregate` taken by `actor` along the row of `action` from its state: the new state, one
+    timeline line (with the role the actor acted under) and `changes`. NotAllowedNow if the
+    state has no such row; NotPermitted if the actor has none of its roles."""
+    status = getattr(aggregate, "status")  # noqa: B009 (any aggregate with a state)
+    step = find_step(workflow, action, str(status), branch)
+    entry = TimelineEntry(
+        at=now,
+        action=action,
+        source=step.source,
+        target=step.target,
+        by=actor.subject,
+        role=actor.role_for(step),
+        why=why,
+    )
+    history: tuple[TimelineEntry, ...] = getattr(aggregate, "history")  # noqa: B009
+    return aggregate.model_copy(
+        update={"status": type(status)(step.target), "history": (*history, entry), **changes}
+    )
 
 
 # ---- lookups ---------------------------------------------------------------------------------
