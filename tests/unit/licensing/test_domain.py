@@ -12,12 +12,13 @@ from contracts.licensing import (
     InspectionScheduled,
     LicenceIssued,
 )
+from services.common.errors import NotPermitted
 from services.licensing import domain
 from services.licensing.domain import Authority, NotAllowedNow, RequestStatus, RuleBroken
 from services.licensing.settings import load_reference
 from tests.unit.licensing.builders import (
-    CALENDAR,
     AUTHORITY,
+    CALENDAR,
     CLERK,
     COMMITTEE,
     INSPECTOR,
@@ -423,3 +424,50 @@ def test_an_action_outside_the_table_is_not_allowed_now() -> None:
         domain.schedule_inspection(submitted(), slot(MONDAY), MONDAY, INSPECTOR, CALENDAR)
     with pytest.raises(NotAllowedNow):
         domain.check_documents(inspection_pending(), [], MONDAY, CLERK, CALENDAR)
+
+
+# ---- the timeline, references ----------------------------------------------------------------
+
+
+def test_each_timeline_line_keeps_the_actor_and_the_role_it_acted_under() -> None:
+    request = approved()
+    paid = pay(request, "licensing:LC-2026-000001:fee", slot(MONDAY, 3))
+    assert paid is not None
+
+    lines = [(e.action, e.by, e.role) for e in paid.request.history]
+
+    assert lines[0] == ("create", OWNER.subject, domain.CITIZEN)
+    assert ("accept_documents", CLERK.subject, domain.CLERK) in lines
+    assert lines[-2] == ("approve", COMMITTEE.subject, domain.COMMITTEE)
+    assert lines[-1] == ("pay", domain.PAYMENTS, domain.SYSTEM)
+    with pytest.raises(NotPermitted):  # the workflow table's roles, in the domain too
+        domain.check_documents(submitted(), [], MONDAY, INSPECTOR, CALENDAR)
+
+
+def test_a_request_stored_with_the_old_history_lines_is_read_with_roles() -> None:
+    stored = approved().model_dump()
+    stored["history"] = [
+        {"at": MONDAY, "action": "create", "source": None, "target": "draft", "by": "c-1",
+         "reason": None},
+        {"at": MONDAY, "action": "pay", "source": "awaiting_payment", "target": "licensed",
+         "by": "payments", "reason": "2026000123457"},
+    ]  # fmt: skip
+
+    request = domain.LicenceRequest.model_validate(stored)
+
+    assert [(e.role, e.why) for e in request.history] == [
+        (domain.CITIZEN, None),
+        (domain.SYSTEM, "2026000123457"),
+    ]
+
+
+def test_only_references_of_this_service_name_a_request() -> None:
+    assert domain.request_number_of("licensing:LC-2026-000001:fee-2") == "LC-2026-000001"
+    assert domain.request_number_of("exams:EX-2026-000001:fee") is None
+    assert domain.request_number_of("licensing-ish") is None
+
+
+def test_a_second_sweep_has_nothing_to_do() -> None:
+    swept = domain.check_sla(submitted(), MONDAY + timedelta(hours=1))
+    assert swept is not None
+    assert domain.check_sla(swept.request, MONDAY + timedelta(hours=2)) is None
