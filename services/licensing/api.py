@@ -1,8 +1,9 @@
 """The HTTP API of the licensing service: the public fee schedule and licence verification, the
 applicant's requests and attachments, the staff steps and lists.
 
-Translation only: parse, authorise, call the service, shape the answer. Roles come from the
-workflow table (`domain.py`).
+Translation only: parse, authorise, call the service, shape the answer (`views.py`). Roles come
+from the workflow table (`domain/workflow.py`); the rules, input rules included, are the domain's:
+its refusals become problems naming every field at fault. Every list answers a `Page`.
 """
 
 from __future__ import annotations

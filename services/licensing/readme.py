@@ -1,4 +1,4 @@
-"""The README's generated sections, from the workflow table in `domain.py` and the fee schedule.
+"""The README's generated sections, from the workflow table (`domain/workflow.py`) and the fees.
 
     .venv/bin/python -m services.licensing.readme           rewrite them
     .venv/bin/python -m services.licensing.readme --check   exit 1 if the README is out of date
