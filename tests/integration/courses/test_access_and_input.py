@@ -26,7 +26,8 @@ async def test_a_citizen_sees_their_own_request_and_nobody_else_does(platform: P
     assert body["timeline"][0]["by"] == "applicant"
     assert other.status_code == 404 and missing.status_code == 404
     assert other.json()["type"] == missing.json()["type"]
-    assert [r["number"] for r in mine.json()] == [number]
+    assert mine.json()["total"] == 1
+    assert [r["number"] for r in mine.json()["items"]] == [number]
 
 
 async def test_roles_guard_course_management_and_test_results(platform: Platform) -> None:
