@@ -31,7 +31,7 @@ from services.courses.domain import (
     RequestAction,
     RequestStatus,
 )
-from services.courses.service import COURSE_NOT_FOUND, REQUEST_NOT_FOUND, Courses
+from services.courses.service import REQUEST_NOT_FOUND, Courses
 from services.courses.views import CoursePublic, RequestPublic, request_public
 
 COURSE_CODE = r"^CO-[0-9]{4}-[0-9]{6}$"
@@ -214,9 +214,7 @@ async def list_courses(
 @router.get("/courses/{code}", response_model=CoursePublic, tags=["courses"])
 async def get_course(code: CourseCode, user: CurrentUser, courses: CoursesDep) -> CoursePublic:
     """One course, with its seats and whether its minimum is reached."""
-    course = await courses.course(code)
-    if course.status is domain.CourseStatus.DRAFT and not user.has_any(*STAFF_ROLES):
-        raise NotFound(*COURSE_NOT_FOUND)
+    course = await courses.visible_course(code, is_staff=user.has_any(*STAFF_ROLES))
     return CoursePublic.of(course)
 
 

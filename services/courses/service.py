@@ -85,6 +85,13 @@ class Courses:
             raise Unknown(*COURSE_NOT_FOUND)
         return course
 
+    async def visible_course(self, code: str, *, is_staff: bool) -> Course:
+        """A course as a reader may see it: a draft only by staff (anyone else: no such course)."""
+        course = await self.course(code)
+        if course.status is CourseStatus.DRAFT and not is_staff:
+            raise Unknown(*COURSE_NOT_FOUND)
+        return course
+
     async def catalogue(self, *, is_staff: bool, skip: int, limit: int) -> tuple[list[Course], int]:
         """The courses open to requests or confirmed; staff also see drafts and held ones."""
         statuses = [CourseStatus.OPEN, CourseStatus.CONFIRMED]
