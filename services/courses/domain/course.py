@@ -8,8 +8,9 @@ value gained (`history`) and writes it only over the version it was decided on.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from contracts import LocalizedText
 from contracts.courses import CourseDetails
@@ -21,6 +22,7 @@ from services.courses.domain.workflow import (
     CourseAction,
     CourseStatus,
     opening,
+    upgraded_lines,
 )
 
 
@@ -57,6 +59,11 @@ class Course(StoredRecord):
     start_due_at: datetime | None = None
     sync_at: datetime | None = None
     history: tuple[TimelineEntry, ...] = ()
+
+    @field_validator("history", mode="before")
+    @classmethod
+    def _stored_before_roles(cls, lines: Any) -> Any:
+        return upgraded_lines(COURSE_WORKFLOW, lines)
 
     @property
     def is_free(self) -> bool:

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
+
+from pydantic import field_validator
 
 from contracts import Applicant, LocalizedText, PaymentCancelled, PaymentRequested, reference
 from contracts.courses import (
@@ -44,6 +46,7 @@ from services.courses.domain.workflow import (
     RequestAction,
     RequestStatus,
     opening,
+    upgraded_lines,
 )
 
 ProofReview = Literal["pending", "accepted", "rejected"]
@@ -79,6 +82,11 @@ class CourseRequest(StoredRecord):
     # Set until the request holds its seat (see `SEAT_CHECK_AFTER`).
     seat_check_at: datetime | None = None
     history: tuple[TimelineEntry, ...] = ()
+
+    @field_validator("history", mode="before")
+    @classmethod
+    def _stored_before_roles(cls, lines: Any) -> Any:
+        return upgraded_lines(REQUEST_WORKFLOW, lines)
 
 
 @dataclass(frozen=True)

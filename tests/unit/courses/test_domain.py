@@ -410,3 +410,23 @@ def test_each_timeline_line_names_the_actor_and_the_role_they_acted_under() -> N
     ]
     with pytest.raises(NotPermitted):
         domain.submit("CR-2026-000002", STAFF, confirmed, APPLICANT, NOW)
+
+
+def test_a_request_stored_before_the_timeline_had_roles_still_reads() -> None:
+    stored = waiting().model_dump()
+    stored["history"] = [
+        {"at": NOW, "action": "submit", "source": None, "target": "waiting", "by": "citizen-1",
+         "reason": None},
+        {"at": NOW, "action": "require_test", "source": "waiting", "target": "awaiting_test",
+         "by": "system", "reason": None},
+        {"at": NOW, "action": "cancel_untested", "source": "awaiting_test",
+         "target": "cancelled", "by": "system", "reason": "no test before the start"},
+    ]  # fmt: skip
+
+    request = CourseRequest.model_validate(stored)
+
+    assert [(e.by, e.role, e.why) for e in request.history] == [
+        ("citizen-1", "citizen", None),
+        ("system", "system", None),
+        ("system", "system", "no test before the start"),
+    ]
