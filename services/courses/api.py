@@ -15,16 +15,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from contracts import Applicant, LocalizedText
 from contracts.phones import jordan_mobile
 from services.common.auth import CurrentUser, Principal, ensure_owner, require_roles
-from services.common.formatting import PendingBillPublic
 from services.common.idempotency import Idempotency, IdempotencyKey
+from services.common.listing import Page, Paging
 from services.common.problems import Forbidden, NotFound
 from services.common.text import IsoAwareDateTime, PersonName, Phone, SafeMultiline, SafeText
 from services.common.uploads import Upload, download, read_upload
 from services.courses import domain
 from services.courses.domain import (
-    COURSE_WORKFLOW,
     REQUEST_WORKFLOW,
     STAFF_ROLES,
+    Actor,
     Course,
     CourseRequest,
     Prerequisite,
@@ -32,8 +32,8 @@ from services.courses.domain import (
     RequestStatus,
 )
 from services.courses.service import REQUEST_NOT_FOUND, Courses
+from services.courses.views import CoursePublic, RequestPublic, request_public
 
-MAX_PAGE_SIZE = 100
 COURSE_CODE = r"^CO-[0-9]{4}-[0-9]{6}$"
 REQUEST_NUMBER = r"^CR-[0-9]{4}-[0-9]{6}$"
 
@@ -52,8 +52,11 @@ PlacementRecorder = Annotated[
 ]
 CourseCode = Annotated[str, Path(pattern=COURSE_CODE, description="The course's code.")]
 RequestNumber = Annotated[str, Path(pattern=REQUEST_NUMBER, description="The request number.")]
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
-Offset = Annotated[int, Query(ge=0, le=100_000, description="Items to skip.")]
+
+
+def actor(user: Principal) -> Actor:
+    """The caller as the workflow sees them: their subject and the roles of their token."""
+    return Actor(user.subject, user.roles)
 
 
 def _to_the_minute(value: datetime) -> datetime:
@@ -95,34 +98,6 @@ class CourseCreate(Schema):
         return _to_the_minute(value)
 
 
-class CoursePublic(BaseModel):
-    code: str
-    title: LocalizedText
-    fee_fils: int
-    is_free: bool
-    prerequisite: Prerequisite | None
-    minimum: int
-    capacity: int
-    seats_taken: int
-    seats_left: int
-    is_minimum_reached: bool
-    starts_at: datetime
-    schedule: LocalizedText
-    place: LocalizedText
-    status: str
-    is_started: bool
-    evaluation_url: str | None
-
-    @classmethod
-    def of(cls, course: Course) -> CoursePublic:
-        return cls(
-            **course.model_dump(include=set(cls.model_fields) & set(Course.model_fields)),
-            is_free=course.is_free,
-            seats_left=course.capacity - course.seats_taken,
-            is_minimum_reached=course.is_minimum_reached,
-        )
-
-
 class Reschedule(Schema):
     starts_at: IsoAwareDateTime
     reason: SafeMultiline | None = Field(default=None, max_length=300)
@@ -161,110 +136,16 @@ class ProofReview(Schema):
     note: SafeMultiline | None = Field(default=None, max_length=300)
 
 
-class ProofPublic(BaseModel):
-    filename: str
-    content_type: str
-    size: int
-    uploaded_at: datetime
-    review: str
-
-
 class PlacementResult(Schema):
     passed: bool
     note: SafeMultiline | None = Field(default=None, max_length=300)
 
 
-class TimelineEntry(BaseModel):
-    at: datetime
-    action: str
-    status_from: str | None
-    status_to: str
-    label: LocalizedText
-    by: str
-    reason: str | None
+class CourseRequests(Page[RequestPublic]):
+    """One page of a course's requests, with the count of every status over all of them."""
 
-
-class RequestPublic(BaseModel):
-    number: str
     course_code: str
-    status: str
-    status_label: LocalizedText
-    next_step: LocalizedText
-    deadline: datetime | None = Field(description="Until when the next step can be taken.")
-    applicant: Applicant
-    e_payment_number: str | None
-    pending_bill: PendingBillPublic | None = Field(
-        description="While the fee waits: its e-payment number, amount and due time, and how "
-        "to pay, in Arabic and English."
-    )
-    proof: ProofPublic | None
-    timeline: list[TimelineEntry]
-
-
-class CourseRequests(BaseModel):
-    course_code: str
-    counts: dict[str, int]
-    items: list[RequestPublic]
-
-
-STATUS_LABELS: dict[str, LocalizedText] = {
-    RequestStatus.WAITING: LocalizedText(
-        ar="بانتظار اكتمال العدد", en="Waiting for the minimum number"
-    ),
-    RequestStatus.AWAITING_TEST: LocalizedText(
-        ar="بانتظار امتحان المستوى", en="Awaiting the placement test"
-    ),
-    RequestStatus.AWAITING_PAYMENT: LocalizedText(ar="بانتظار دفع الرسوم", en="Awaiting payment"),
-    RequestStatus.APPROVED: LocalizedText(ar="مقبول والحجز مؤكد", en="Approved, seat booked"),
-    RequestStatus.REFUSED: LocalizedText(ar="مرفوض", en="Refused"),
-    RequestStatus.CANCELLED: LocalizedText(ar="ملغى", en="Cancelled"),
-    RequestStatus.COMPLETED: LocalizedText(ar="عُقدت الدورة", en="Course held"),
-}
-
-
-def _label(entry: domain.HistoryEntry) -> LocalizedText:
-    for move in (*REQUEST_WORKFLOW, *COURSE_WORKFLOW):
-        if (move.action, move.source, move.target) == (entry.action, entry.source, entry.target):
-            return LocalizedText(ar=move.label_ar, en=move.label_en)
-    return LocalizedText(ar=entry.action, en=entry.action)
-
-
-def request_public(request: CourseRequest, course: Course, *, is_staff: bool) -> RequestPublic:
-    next_en, next_ar = domain.next_step(request.status)
-    waits_for_start = request.status in (
-        RequestStatus.AWAITING_TEST,
-        RequestStatus.AWAITING_PAYMENT,
-    )
-    return RequestPublic(
-        number=request.number,
-        course_code=request.course_code,
-        status=request.status,
-        status_label=STATUS_LABELS[request.status],
-        next_step=LocalizedText(ar=next_ar, en=next_en),
-        deadline=course.starts_at if waits_for_start else None,
-        applicant=request.applicant,
-        e_payment_number=request.e_payment_number,
-        pending_bill=PendingBillPublic.of(
-            request.e_payment_number, course.fee_fils, course.starts_at
-        )
-        if request.status is RequestStatus.AWAITING_PAYMENT and request.e_payment_number
-        else None,
-        proof=None if request.proof is None else ProofPublic(**request.proof.model_dump()),
-        timeline=[
-            TimelineEntry(
-                at=entry.at,
-                action=entry.action,
-                status_from=entry.source,
-                status_to=entry.target,
-                label=_label(entry),
-                # A citizen sees that staff acted, not which employee.
-                by=entry.by if is_staff or entry.by in (domain.SYSTEM, domain.PAYMENTS) else
-                ("applicant" if entry.by == request.owner_subject else "staff"),
-                reason=entry.reason,
-            )
-            for entry in request.history
-        ],
-    )  # fmt: skip
+    counts: dict[str, int] = Field(description="How many requests are in each status.")
 
 
 router = APIRouter(prefix="/v1")
@@ -294,13 +175,13 @@ async def create_course(body: CourseCreate, user: Admin, courses: CoursesDep) ->
         schedule=body.schedule.localized(),
         place=body.place.localized(),
     )
-    return CoursePublic.of(await courses.create_course(draft, user.subject))
+    return CoursePublic.of(await courses.create_course(draft, actor(user)))
 
 
 @router.post("/courses/{code}/publish", response_model=CoursePublic, tags=["courses"])
 async def publish_course(code: CourseCode, user: Admin, courses: CoursesDep) -> CoursePublic:
     """Publish a course: citizens may now ask to attend it."""
-    return CoursePublic.of(await courses.publish_course(code, user.subject))
+    return CoursePublic.of(await courses.publish_course(code, actor(user)))
 
 
 @router.post("/courses/{code}/reschedule", response_model=CoursePublic, tags=["courses"])
@@ -308,31 +189,32 @@ async def reschedule_course(
     code: CourseCode, body: Reschedule, user: Admin, courses: CoursesDep
 ) -> CoursePublic:
     """Give the course a new start; every applicant still in it gets an SMS with the date."""
-    course = await courses.reschedule_course(code, body.starts_at, body.reason, user.subject)
+    course = await courses.reschedule_course(code, body.starts_at, body.reason, actor(user))
     return CoursePublic.of(course)
 
 
 @router.post("/courses/{code}/held", response_model=CoursePublic, tags=["courses"])
 async def mark_held(code: CourseCode, body: Held, user: Admin, courses: CoursesDep) -> CoursePublic:
     """Record that the course was held; every participant gets the evaluation link."""
-    return CoursePublic.of(await courses.mark_held(code, body.evaluation_url, user.subject))
+    return CoursePublic.of(await courses.mark_held(code, body.evaluation_url, actor(user)))
 
 
-@router.get("/courses", response_model=list[CoursePublic], tags=["courses"])
-async def list_courses(user: CurrentUser, courses: CoursesDep) -> list[CoursePublic]:
-    """The courses open to requests or confirmed (staff also see drafts and held ones)."""
-    statuses = [domain.CourseStatus.OPEN, domain.CourseStatus.CONFIRMED]
-    if user.has_any(*STAFF_ROLES):
-        statuses += [domain.CourseStatus.DRAFT, domain.CourseStatus.HELD]
-    return [CoursePublic.of(course) for course in await courses.store.list_courses(statuses)]
+@router.get("/courses", response_model=Page[CoursePublic], tags=["courses"])
+async def list_courses(
+    user: CurrentUser, courses: CoursesDep, paging: Paging
+) -> Page[CoursePublic]:
+    """The courses open to requests or confirmed, soonest first (staff also see drafts and held
+    ones)."""
+    found, total = await courses.catalogue(
+        is_staff=user.has_any(*STAFF_ROLES), skip=paging.skip, limit=paging.limit
+    )
+    return paging.page_of([CoursePublic.of(course) for course in found], total)
 
 
 @router.get("/courses/{code}", response_model=CoursePublic, tags=["courses"])
 async def get_course(code: CourseCode, user: CurrentUser, courses: CoursesDep) -> CoursePublic:
     """One course, with its seats and whether its minimum is reached."""
-    course = await courses.course(code)
-    if course.status is domain.CourseStatus.DRAFT and not user.has_any(*STAFF_ROLES):
-        raise NotFound("No such course.", "لا توجد دورة بهذا الرمز.")
+    course = await courses.visible_course(code, is_staff=user.has_any(*STAFF_ROLES))
     return CoursePublic.of(course)
 
 
@@ -341,21 +223,21 @@ async def course_requests(
     code: CourseCode,
     user: Staff,
     courses: CoursesDep,
+    paging: Paging,
     status: Annotated[RequestStatus | None, Query(description="Only this status.")] = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> CourseRequests:
-    """Staff lists of a course: waiting, approved, awaiting payment, awaiting the test."""
-    course = await courses.course(code)
-    every = await courses.store.requests_of_course(code, None, 10_000, 0)
-    counts = {state.value: 0 for state in RequestStatus}
-    for request in every:
-        counts[request.status] += 1
-    chosen = [r for r in every if status is None or r.status is status][offset : offset + limit]
+    """Staff lists of a course, in the order the requests came: waiting, approved, awaiting
+    payment, awaiting the test; with the count of every status."""
+    course, found, total, counts = await courses.requests_of_course(
+        code, status, skip=paging.skip, limit=paging.limit
+    )
     return CourseRequests(
+        items=[request_public(request, course, is_staff=True) for request in found],
+        page=paging.page,
+        page_size=paging.page_size,
+        total=total,
         course_code=code,
         counts=counts,
-        items=[request_public(request, course, is_staff=True) for request in chosen],
     )
 
 
@@ -379,15 +261,14 @@ async def submit_request(
     applicant = Applicant(**body.applicant.model_dump())
 
     async def create() -> tuple[int, Any]:
-        request = await courses.submit(user.subject, body.course_code, applicant)
+        request = await courses.submit(actor(user), body.course_code, applicant)
         course = await courses.course(request.course_code)
         return 201, request_public(request, course, is_staff=False)
 
     async def stored(key_id: str) -> tuple[int, Any] | None:
-        found = await courses.store.request_created_under(key_id)
-        if found is None:
+        request = await courses.submission_under(key_id)
+        if request is None:
             return None
-        request = await courses.finish_submission(found)
         course = await courses.course(request.course_code)
         return 201, request_public(request, course, is_staff=False)
 
@@ -396,16 +277,15 @@ async def submit_request(
     )
 
 
-@router.get("/requests", response_model=list[RequestPublic], tags=["requests"])
+@router.get("/requests", response_model=Page[RequestPublic], tags=["requests"])
 async def my_requests(
-    user: CurrentUser, courses: CoursesDep, limit: Limit = 20, offset: Offset = 0
-) -> list[RequestPublic]:
+    user: CurrentUser, courses: CoursesDep, paging: Paging
+) -> Page[RequestPublic]:
     """The caller's own requests, newest first."""
-    found = await courses.store.requests_of_owner(user.subject, limit, offset)
-    return [
-        request_public(request, await courses.course(request.course_code), is_staff=False)
-        for request in found
-    ]
+    found, total = await courses.requests_of(user.subject, skip=paging.skip, limit=paging.limit)
+    return paging.page_of(
+        [request_public(request, course, is_staff=False) for request, course in found], total
+    )
 
 
 @router.get("/requests/{number}", response_model=RequestPublic, tags=["requests"])
@@ -429,7 +309,7 @@ async def record_placement_result(
     number: RequestNumber, body: PlacementResult, user: PlacementRecorder, courses: CoursesDep
 ) -> RequestPublic:
     """Record the placement test's result (staff, or the testing system's identity)."""
-    request = await courses.record_placement_result(number, body.passed, body.note, user.subject)
+    request = await courses.record_placement_result(number, body.passed, body.note, actor(user))
     course = await courses.course(request.course_code)
     return request_public(request, course, is_staff=True)
 
@@ -463,7 +343,7 @@ async def attach_proof(
     if user.subject != request.owner_subject:
         raise NotFound(*REQUEST_NOT_FOUND)
     data = await read_upload(file, courses.upload_rules)
-    request = await courses.attach_proof(number, file.filename or "proof", data)
+    request = await courses.attach_proof(number, file.filename or "proof", data, actor(user))
     return request_public(request, await courses.course(request.course_code), is_staff=False)
 
 
@@ -479,5 +359,5 @@ async def review_proof(
     number: RequestNumber, body: ProofReview, user: ProofReviewer, courses: CoursesDep
 ) -> RequestPublic:
     """Accept or reject the proof of prior knowledge (staff)."""
-    request = await courses.review_proof(number, body.accepted, body.note, user.subject)
+    request = await courses.review_proof(number, body.accepted, body.note, actor(user))
     return request_public(request, await courses.course(request.course_code), is_staff=True)

@@ -3,13 +3,16 @@
 `payments.bill.issued.v1` records the e-payment number the inquiry shows while the fee waits;
 `payments.bill.paid.v1` confirms a booking (seed 002, 7.4); `payments.bill.expired.v1` and
 `payments.bill.cancelled.v1` mean the fee can no longer be paid, so the request is cancelled
-(note 1). Bills of other services are ignored. Each handler only translates.
+(note 1). Each handler only translates (`typed_handler`): bills of other services, redeliveries
+and late payments are answered by the use cases; a bill naming no request of this service is
+dead-lettered with the reason (the platform's policy, `services.common.consumer`).
 """
 
 from __future__ import annotations
 
+from contracts import BillCancelled, BillExpired, BillIssued, BillPaid
 from services.common.broker import QueueBinding
-from services.common.consumer import EventConsumer, Handler
+from services.common.consumer import EventConsumer, Handler, typed_handler
 from services.common.runtime import Runtime
 from services.courses.service import Courses
 
@@ -24,10 +27,10 @@ BILL_OUTCOMES = (
 
 def handlers(courses: Courses) -> dict[str, Handler]:
     return {
-        "payments.bill.issued.v1": courses.on_bill_issued,
-        "payments.bill.paid.v1": courses.on_bill_paid,
-        "payments.bill.expired.v1": courses.on_bill_ended,
-        "payments.bill.cancelled.v1": courses.on_bill_ended,
+        "payments.bill.issued.v1": typed_handler(BillIssued, courses.bill_issued),
+        "payments.bill.paid.v1": typed_handler(BillPaid, courses.bill_paid),
+        "payments.bill.expired.v1": typed_handler(BillExpired, courses.bill_ended),
+        "payments.bill.cancelled.v1": typed_handler(BillCancelled, courses.bill_ended),
     }
 
 

@@ -1,61 +1,69 @@
 """The use cases of the courses service: load, let the domain decide, store with the events.
 
-Counts live on the course document and change only through a version-guarded update, retried on a
-conflict; a request changes the same way. The requests of a course are brought up to date with it
-(`sync_course`) right after the change that needs it and, as the backstop, by the sweeper on the
-course's `sync_at`: each move is guarded by the request's own state, so a second run changes
-nothing.
+Every change goes through the one change loop (`services.common.change`): decided on a loaded
+version, written only over it. Counts live on the course document; a request changes the same
+way. Who asked sets how a lost race ends:
+
+- a person's action on a request (a placement result, a proof and its review) is decided on what
+  they saw: one attempt (`PERSON`), then 409;
+- taking a seat, and a staff action on a course, are retried (`EVENT`): the course document is
+  changed by every enrolment, and neither the citizen asking for a seat nor the admin moving the
+  date decided on the seat count; the domain checks its rules again on the course reloaded;
+- an event, a sweep and the sync are applied whatever happened meanwhile (`EVENT`).
+
+The requests of a course are brought up to date with it (`sync_course`) right after the change
+that needs it and, as the backstop, by the sweeper on the course's `sync_at`: each move is guarded
+by the request's own state, so a second run changes nothing.
+
+Events in (bills of payments): what normal running brings (a bill of another service, a
+redelivery, a bill paid after the request was cancelled) is answered here, as nothing to do or a
+move of its own; a bill naming no request of this service raises `Unknown`, and the consumer
+dead-letters it (`services.common.consumer.TypedHandler`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TypeVar
 
-from contracts import Applicant, BillCancelled, BillExpired, BillIssued, BillPaid, CloudEvent
+from contracts import (
+    Applicant,
+    BillCancelled,
+    BillExpired,
+    BillIssued,
+    BillPaid,
+    CloudEvent,
+    reference_parts,
+)
+from services.common.change import EVENT, PERSON, change
 from services.common.clock import Clock
-from services.common.mongo import Document, request_number
+from services.common.mongo import Document
 from services.common.outbox import new_events
-from services.common.problems import Conflict, NotFound
-from services.common.problems import problem_of as problem
 from services.common.uploads import UploadRules
 from services.courses import domain
 from services.courses.domain import (
-    COURSE_PREFIX,
-    REQUEST_PREFIX,
     SERVICE,
+    Actor,
     Change,
     Course,
-    CourseChange,
     CourseRequest,
     CourseStatus,
-    DomainError,
+    RequestStatus,
+    Unknown,
 )
 from services.courses.settings import CoursesSettings
-from services.courses.store import CourseStore, StaleVersion, course_from, request_from
+from services.courses.store import CourseStore, course_from, request_from
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
-MAX_ATTEMPTS = 200
 COURSE_NOT_FOUND = ("No such course.", "لا توجد دورة بهذا الرمز.")
 REQUEST_NOT_FOUND = ("No such request.", "لا يوجد طلب بهذا الرقم.")
+NO_PROOF = ("No proof is attached.", "لا يوجد إثبات مرفق.")
 
-
-async def _retrying(attempt: Callable[[], Awaitable[T]]) -> T:
-    """Run `attempt` until it does not meet a newer version (optimistic concurrency)."""
-    for tries in range(MAX_ATTEMPTS):
-        try:
-            return await attempt()
-        except StaleVersion:
-            await asyncio.sleep(random.uniform(0, 0.005 * min(tries + 1, 20)))
-    raise Conflict(
-        "The course is busy; please try again.", "الدورة مشغولة بطلبات أخرى، يرجى المحاولة مجدداً."
-    )
+# A request and its course, as loaded together for a change of the request.
+Loaded = tuple[CourseRequest, Course]
+RequestDecision = Callable[[CourseRequest, Course], Change | None]
 
 
 class Courses:
@@ -66,7 +74,7 @@ class Courses:
         # An empty file is refused as not a PDF, PNG or JPEG (no rule of its own).
         self.upload_rules = UploadRules(settings.courses_max_upload_bytes, empty_rule=None)
 
-    def _events(self, number: str, events: tuple[domain.Event, ...]) -> list[CloudEvent]:
+    def _events(self, number: str, events: Sequence[domain.Raised]) -> list[CloudEvent]:
         return new_events(events, source_service=SERVICE, subject=number, time=self.clock.now())
 
     # ---- courses ---------------------------------------------------------------------------
@@ -74,91 +82,133 @@ class Courses:
     async def course(self, code: str) -> Course:
         course = await self.store.course(code)
         if course is None:
-            raise NotFound(*COURSE_NOT_FOUND)
+            raise Unknown(*COURSE_NOT_FOUND)
         return course
 
-    async def create_course(self, draft: Course, by: str) -> Course:
+    async def visible_course(self, code: str, *, is_staff: bool) -> Course:
+        """A course as a reader may see it: a draft only by staff (anyone else: no such course)."""
+        course = await self.course(code)
+        if course.status is CourseStatus.DRAFT and not is_staff:
+            raise Unknown(*COURSE_NOT_FOUND)
+        return course
+
+    async def catalogue(self, *, is_staff: bool, skip: int, limit: int) -> tuple[list[Course], int]:
+        """The courses open to requests or confirmed; staff also see drafts and held ones."""
+        statuses = [CourseStatus.OPEN, CourseStatus.CONFIRMED]
+        if is_staff:
+            statuses += [CourseStatus.DRAFT, CourseStatus.HELD]
+        return await self.store.list_courses(statuses, skip, limit)
+
+    async def create_course(self, draft: Course, actor: Actor) -> Course:
         now = self.clock.now()
-        code = await request_number(self.store.db, COURSE_PREFIX, now)
-        try:
-            course = domain.new_course(draft.model_copy(update={"code": code}), now, by)
-        except DomainError as error:
-            raise problem(error) from error
+        code = await self.store.new_course_code(now)
+        course = domain.new_course(draft.model_copy(update={"code": code}), now, actor)
         await self.store.insert_course(course)
         return course
 
-    async def _change_course(self, code: str, decide: Callable[[Course], CourseChange]) -> Course:
-        async def attempt() -> Course:
-            course = await self.course(code)
-            try:
-                change = decide(course)
-            except DomainError as error:
-                raise problem(error) from error
-            return await self.store.save_course(course, change.course, change.entries)
+    async def _change_course(self, code: str, decide: Callable[[Course], Course | None]) -> Course:
+        """A staff action on a course: retried on a lost race (see the module docstring)."""
+        saved = await change(
+            load=lambda: self.course(code),
+            decide=decide,
+            save=self.store.save_course,
+            attempts=EVENT,
+        )
+        await self.sync_now(code)
+        return saved if saved is not None else await self.course(code)
 
-        course = await _retrying(attempt)
-        await self.sync_now(course.code)
-        return course
-
-    async def publish_course(self, code: str, by: str) -> Course:
+    async def publish_course(self, code: str, actor: Actor) -> Course:
         return await self._change_course(
-            code, lambda course: domain.publish(course, self.clock.now(), by)
+            code, lambda course: domain.publish(course, self.clock.now(), actor)
         )
 
     async def reschedule_course(
-        self, code: str, starts_at: datetime, reason: str | None, by: str
+        self, code: str, starts_at: datetime, reason: str | None, actor: Actor
     ) -> Course:
         return await self._change_course(
-            code, lambda course: domain.reschedule(course, starts_at, self.clock.now(), by, reason)
+            code,
+            lambda course: domain.reschedule(course, starts_at, self.clock.now(), actor, reason),
         )
 
-    async def mark_held(self, code: str, evaluation_url: str, by: str) -> Course:
+    async def mark_held(self, code: str, evaluation_url: str, actor: Actor) -> Course:
         return await self._change_course(
-            code, lambda course: domain.mark_held(course, self.clock.now(), by, evaluation_url)
+            code, lambda course: domain.mark_held(course, self.clock.now(), actor, evaluation_url)
         )
 
     async def start_course(self, document: Document) -> None:
         """Sweeper handler on `start_due_at`: postpone (minimum not reached) or start."""
-        course = course_from(document)
-        change = domain.on_start(course, self.clock.now(), self.settings.courses_postpone_days)
-        await self.store.save_course(course, change.course, change.entries)
-        await self.sync_now(course.code)
+        code = course_from(document).code
+        postpone_days = self.settings.courses_postpone_days
+        await change(
+            load=lambda: self.course(code),
+            decide=lambda course: domain.on_start(course, self.clock.now(), postpone_days),
+            save=self.store.save_course,
+            attempts=EVENT,
+        )
+        await self.sync_now(code)
 
     # ---- requests --------------------------------------------------------------------------
 
     async def request(self, number: str) -> CourseRequest:
         request = await self.store.request(number)
         if request is None:
-            raise NotFound(*REQUEST_NOT_FOUND)
+            raise Unknown(*REQUEST_NOT_FOUND)
         return request
 
-    async def submit(self, owner: str, course_code: str, applicant: Applicant) -> CourseRequest:
+    async def requests_of(self, owner: str, *, skip: int, limit: int) -> tuple[list[Loaded], int]:
+        """A citizen's own requests, newest first, each with its course: one page, and the
+        total."""
+        found, total = await self.store.requests_of_owner(owner, skip, limit)
+        return [(request, await self.course(request.course_code)) for request in found], total
+
+    async def requests_of_course(
+        self, code: str, status: RequestStatus | None, *, skip: int, limit: int
+    ) -> tuple[Course, list[CourseRequest], int, dict[str, int]]:
+        """A course's requests (of `status`, if given), in the order they came: the course, one
+        page, their total, and the count of every status."""
+        course = await self.course(code)
+        found, total = await self.store.requests_of_course(code, status, skip, limit)
+        counted = await self.store.status_counts(code)
+        counts = {state.value: counted.get(state.value, 0) for state in RequestStatus}
+        return course, found, total, counts
+
+    async def _take_seat(self, code: str, number: str, owner: str) -> Course:
+        """Seat request `number` in its course (nothing to do if it holds its seat already).
+
+        A seat rush is the hot case of the course document: every clash is another citizen's
+        seat taken, so it is retried like an event's effect, not answered 409."""
+        seated = await change(
+            load=lambda: self.course(code),
+            decide=lambda course: domain.enrol(course, number, owner, self.clock.now()),
+            save=self.store.save_course,
+            attempts=EVENT,
+        )
+        return seated if seated is not None else await self.course(code)
+
+    async def submit(self, owner: Actor, course_code: str, applicant: Applicant) -> CourseRequest:
         course = await self.store.course(course_code)
         if course is None or course.status is CourseStatus.DRAFT:
-            raise NotFound(*COURSE_NOT_FOUND)
+            raise Unknown(*COURSE_NOT_FOUND)
         now = self.clock.now()
-        number = await request_number(self.store.db, REQUEST_PREFIX, now)
-        change = domain.submit(number, owner, course, applicant, now)
+        number = await self.store.new_request_number(now)
+        submitted = domain.submit(number, owner, course, applicant, now)
         # The request exists before it takes a seat, so that the sync never meets a seat whose
         # request it cannot read; its first event is staged only once the seat is taken.
-        await self.store.insert_request(change.request)
-
-        async def take_seat() -> Course:
-            current = await self.course(course_code)
-            seated = domain.enrol(current, number, owner, self.clock.now())
-            return await self.store.save_course(current, seated.course, seated.entries)
-
+        await self.store.insert_request(submitted.request)
         try:
-            await _retrying(take_seat)
-        except DomainError as error:
-            await self.store.delete_request(number)
-            raise problem(error) from error
+            await self._take_seat(course_code, number, owner.subject)
         except BaseException:
             await self.store.delete_request(number)
             raise
-        await self.store.seated(number, self._events(number, change.events))
+        await self.store.seated(number, self._events(number, submitted.events))
         await self.sync_now(course_code)
         return await self.request(number)
+
+    async def submission_under(self, key_id: str) -> CourseRequest | None:
+        """The request a POST with this idempotency key created, its submission finished (see
+        `finish_submission`); None if it never got stored."""
+        found = await self.store.request_created_under(key_id)
+        return None if found is None else await self.finish_submission(found)
 
     async def finish_submission(self, request: CourseRequest) -> CourseRequest:
         """A request a retried POST found stored under its idempotency key: if its submission
@@ -168,19 +218,11 @@ class Courses:
         if request.seat_check_at is None:
             return request
         number = request.number
-
-        async def take_seat() -> Course:
-            current = await self.course(request.course_code)
-            if number in current.enrolled:
-                return current
-            seated = domain.enrol(current, number, request.owner_subject, self.clock.now())
-            return await self.store.save_course(current, seated.course, seated.entries)
-
         try:
-            course = await _retrying(take_seat)
-        except DomainError as error:
+            course = await self._take_seat(request.course_code, number, request.owner_subject)
+        except domain.DomainError:
             await self.store.delete_request(number)
-            raise problem(error) from error
+            raise
         event = domain.submitted_event(request, course)
         await self.store.seated(number, self._events(number, (event,)))
         await self.sync_now(request.course_code)
@@ -199,70 +241,61 @@ class Courses:
             await self.store.clear_seat_check(request.number)
 
     async def record_placement_result(
-        self, number: str, passed: bool, note: str | None, by: str
+        self, number: str, passed: bool, note: str | None, actor: Actor
     ) -> CourseRequest:
         def decide(request: CourseRequest, course: Course) -> Change:
             return domain.record_placement_result(
-                request, course, passed, self.clock.now(), by, note
+                request, course, passed, self.clock.now(), actor, note
             )
 
-        return await self._change_request(number, decide, refuse=True)
+        return await self._change_request(number, decide, attempts=PERSON)
 
     async def _change_request(
-        self,
-        number: str,
-        decide: Callable[[CourseRequest, Course], Change | None],
-        *,
-        refuse: bool = False,
+        self, number: str, decide: RequestDecision, *, attempts: int
     ) -> CourseRequest:
-        """Apply `decide` with version retries; `refuse`: a domain refusal is a problem response
-        (an API call), otherwise the request is left as it is (an event that no longer applies)."""
+        """Apply `decide` to the request and its course through the change loop, then give back
+        the seat if the change released it. The request as it stands after."""
 
-        async def attempt() -> tuple[CourseRequest, Change | None]:
+        async def load() -> Loaded:
             request = await self.request(number)
-            course = await self.course(request.course_code)
-            try:
-                change = decide(request, course)
-            except DomainError as error:
-                if refuse:
-                    raise problem(error) from error
-                logger.info("request %s: %s", number, error.detail)
-                return request, None
-            if change is None:
-                return request, None
-            if change.records_pass and course.prerequisite is not None:
-                # Before the request moves on: a pass is a fact about the person, and recording it
-                # first means no crash can leave a passed request whose pass is forgotten.
-                await self.store.record_pass(
-                    self._person(request), course.prerequisite.subject_code, request.number,
-                    self.clock.now(),
-                )  # fmt: skip
-            saved = await self._save(request, change)
-            return saved, change
+            return request, await self.course(request.course_code)
 
-        request, change = await _retrying(attempt)
-        if change is not None:
-            await self._after(request, change)
-        return request
-
-    async def _save(self, request: CourseRequest, change: Change) -> CourseRequest:
-        events = self._events(request.number, change.events)
-        return await self.store.save_request(request, change.request, change.entries, events)
-
-    async def _after(self, request: CourseRequest, change: Change) -> None:
+        done = await change(
+            load=load,
+            decide=lambda loaded: decide(*loaded),
+            save=self._save,
+            attempts=attempts,
+        )
+        if done is None:
+            return await self.request(number)
+        saved, decided = done
         # A crash before this leaves the seat taken until the course's next sync, which gives
         # back the seats of refused and cancelled requests.
-        if change.releases_seat:
-            await self._release_seat(request)
+        if decided.releases_seat:
+            await self._release_seat(saved)
+        return saved
+
+    async def _save(self, loaded: Loaded, decided: Change) -> tuple[CourseRequest, Change]:
+        request, course = loaded
+        if decided.records_pass and course.prerequisite is not None:
+            # Before the request moves on: a pass is a fact about the person, and recording it
+            # first means no crash can leave a passed request whose pass is forgotten.
+            await self.store.record_pass(
+                self._person(request), course.prerequisite.subject_code, request.number,
+                self.clock.now(),
+            )  # fmt: skip
+        events = self._events(request.number, decided.events)
+        return await self.store.save_request(request, decided.request, events), decided
 
     async def _release_seat(self, request: CourseRequest) -> None:
-        async def attempt() -> None:
-            course = await self.course(request.course_code)
-            released = domain.release_seat(course, request.number, request.owner_subject)
-            if released is not None:
-                await self.store.save_course(course, released)
-
-        await _retrying(attempt)
+        await change(
+            load=lambda: self.course(request.course_code),
+            decide=lambda course: domain.release_seat(
+                course, request.number, request.owner_subject
+            ),
+            save=self.store.save_course,
+            attempts=EVENT,
+        )
 
     @staticmethod
     def _person(request: CourseRequest) -> str:
@@ -271,7 +304,9 @@ class Courses:
 
     # ---- proof of prior knowledge ----------------------------------------------------------
 
-    async def attach_proof(self, number: str, filename: str, data: bytes) -> CourseRequest:
+    async def attach_proof(
+        self, number: str, filename: str, data: bytes, actor: Actor
+    ) -> CourseRequest:
         """Check the file by its bytes and size, keep it, and put it on the request."""
         stored = await self.store.proofs.keep(
             filename, data, self.upload_rules, {"request_number": number}, fallback="proof"
@@ -279,28 +314,28 @@ class Courses:
         proof = domain.Proof(**stored.fields(), uploaded_at=self.clock.now())
 
         def decide(request: CourseRequest, course: Course) -> Change:
-            return domain.attach_proof(request, course, proof, self.clock.now())
+            return domain.attach_proof(request, course, proof, self.clock.now(), actor)
 
         try:
-            return await self._change_request(number, decide, refuse=True)
+            return await self._change_request(number, decide, attempts=PERSON)
         except BaseException:
             await self.store.proofs.delete(stored.file_id)
             raise
 
     async def review_proof(
-        self, number: str, accepted: bool, note: str | None, by: str
+        self, number: str, accepted: bool, note: str | None, actor: Actor
     ) -> CourseRequest:
         def decide(request: CourseRequest, course: Course) -> Change:
-            return domain.review_proof(request, course, accepted, self.clock.now(), by, note)
+            return domain.review_proof(request, course, accepted, self.clock.now(), actor, note)
 
-        return await self._change_request(number, decide, refuse=True)
+        return await self._change_request(number, decide, attempts=PERSON)
 
     async def proof_file(self, request: CourseRequest) -> tuple[bytes, str]:
         if request.proof is None:
-            raise NotFound("No proof is attached.", "لا يوجد إثبات مرفق.")
+            raise Unknown(*NO_PROOF)
         data = await self.store.proofs.read(request.proof.file_id)
         if data is None:
-            raise NotFound("No proof is attached.", "لا يوجد إثبات مرفق.")
+            raise Unknown(*NO_PROOF)
         return data, request.proof.content_type
 
     # ---- bringing requests up to date with their course ------------------------------------
@@ -340,31 +375,40 @@ class Courses:
             ) -> Change | None:
                 return domain.sync_request(current, fresh, has_pass, self.clock.now())
 
-            await self._change_request(number, decide)
+            await self._change_request(number, decide, attempts=EVENT)
         await self.store.clear_sync(course)
 
-    # ---- payments --------------------------------------------------------------------------
+    # ---- bills (events of payments) --------------------------------------------------------
 
-    async def _is_ours(self, reference: str, number: str) -> bool:
-        if not reference.startswith(f"{SERVICE}:"):
+    async def _bill_of_ours(self, payment_reference: str, number: str) -> bool:
+        """Whether a bill is of this service: every service's bills come on this queue, and
+        another's is none of ours (nothing to do). One of ours that names no request of ours
+        should never come: `Unknown` (dead-lettered with the reason)."""
+        parts = reference_parts(payment_reference)
+        if parts is None or parts[0] != SERVICE:
             return False
         if await self.store.request(number) is None:
-            logger.warning("bill %s names no request of this service", reference)
-            return False
+            raise Unknown(
+                f"bill {payment_reference} names no request of the courses service ({number})",
+                f"الفاتورة {payment_reference} لا تخص أي طلب في خدمة الدورات ({number})",
+            )
         return True
 
-    async def on_bill_issued(self, event: CloudEvent, data: BillIssued) -> None:
-        """The fee's bill exists: the inquiry shows its e-payment number while it waits."""
-        if not await self._is_ours(data.payment_reference, data.request_number):
+    async def bill_issued(self, data: BillIssued) -> None:
+        """The fee's bill exists: the inquiry shows its e-payment number while it waits.
+        Another bill, or the same one again: nothing to do."""
+        if not await self._bill_of_ours(data.payment_reference, data.request_number):
             return
 
         def decide(request: CourseRequest, course: Course) -> Change | None:
             return domain.record_bill(request, data.payment_reference, data.e_payment_number)
 
-        await self._change_request(data.request_number, decide)
+        await self._change_request(data.request_number, decide, attempts=EVENT)
 
-    async def on_bill_paid(self, event: CloudEvent, data: BillPaid) -> None:
-        if not await self._is_ours(data.payment_reference, data.request_number):
+    async def bill_paid(self, data: BillPaid) -> None:
+        """7.4: the fee is paid, the booking confirmed. Paid again: nothing to do; paid after the
+        request was cancelled: the money goes back (a refund is requested, once)."""
+        if not await self._bill_of_ours(data.payment_reference, data.request_number):
             return
 
         def decide(request: CourseRequest, course: Course) -> Change | None:
@@ -373,16 +417,17 @@ class Courses:
                 self.clock.now(),
             )  # fmt: skip
 
-        await self._change_request(data.request_number, decide)
+        await self._change_request(data.request_number, decide, attempts=EVENT)
 
-    async def on_bill_ended(self, event: CloudEvent, data: BillExpired | BillCancelled) -> None:
-        """The bill can no longer be paid (expired, or withdrawn): the request is cancelled."""
-        if not await self._is_ours(data.payment_reference, data.request_number):
+    async def bill_ended(self, data: BillExpired | BillCancelled) -> None:
+        """The bill can no longer be paid (expired, or withdrawn): a request still awaiting the
+        fee is cancelled; any other (paid meanwhile, cancelled already): nothing to do."""
+        if not await self._bill_of_ours(data.payment_reference, data.request_number):
             return
 
         def decide(request: CourseRequest, course: Course) -> Change | None:
-            if request.status is not domain.RequestStatus.AWAITING_PAYMENT:
+            if request.status is not RequestStatus.AWAITING_PAYMENT:
                 return None
             return domain.cancel(request, course, self.clock.now(), bill_withdrawn=True)
 
-        await self._change_request(data.request_number, decide)
+        await self._change_request(data.request_number, decide, attempts=EVENT)

@@ -17,11 +17,17 @@ from pymongo.errors import DuplicateKeyError
 
 from contracts import CloudEvent
 from services.common import idempotency
-from services.common.mongo import Database, Document, IndexSpec
+from services.common.mongo import Collection, Database, Document, IndexSpec, request_number
 from services.common.outbox import Outbox
 from services.common.sweeper import deadline_index
 from services.common.uploads import FileBucket
-from services.courses.domain import Course, CourseRequest, HistoryEntry
+from services.courses.domain import (
+    COURSE_PREFIX,
+    REQUEST_PREFIX,
+    Course,
+    CourseRequest,
+    TimelineEntry,
+)
 
 COURSES = "courses"
 REQUESTS = "requests"
@@ -40,15 +46,11 @@ INDEXES = [
     idempotency.key_index(REQUESTS),
 ]
 
-# Kept out of `$set`: the version is incremented, the history appended to, the key is `_id`. Only
-# model fields are set, so what others write on the same document (the outbox, the sweepers'
-# leases) is never overwritten.
+# Kept out of `$set`: the version is the versioned save's, the history appended to, the key is
+# `_id`. Only model fields are set, so what others write on the same document (the outbox, the
+# sweepers' leases) is never overwritten.
 # The seat check is cleared only by `seated` and `clear_seat_check`, never by a later save.
 _NOT_SET = frozenset({"version", "history", "number", "code", SEAT_CHECK_AT})
-
-
-class StaleVersion(Exception):
-    """Someone else changed the document first: reload and decide again."""
 
 
 def _fields(model: Course | CourseRequest) -> Document:
@@ -56,8 +58,17 @@ def _fields(model: Course | CourseRequest) -> Document:
     return {key: value for key, value in raw.items() if key not in _NOT_SET}
 
 
-def _entries(entries: Sequence[HistoryEntry]) -> list[Document]:
+def _entries(entries: Sequence[TimelineEntry]) -> list[Document]:
     return [entry.model_dump() for entry in entries]
+
+
+def _update(before: Course | CourseRequest, after: Course | CourseRequest) -> dict[str, Any]:
+    """The fields of `after`, and the timeline lines it gained over `before` appended."""
+    update: dict[str, Any] = {"$set": _fields(after)}
+    gained = after.history[len(before.history) :]
+    if gained:
+        update["$push"] = {"history": {"$each": _entries(gained)}}
+    return update
 
 
 def course_from(document: Document) -> Course:
@@ -70,12 +81,20 @@ def request_from(document: Document) -> CourseRequest:
 
 class CourseStore:
     def __init__(self, db: Database, outbox: Outbox) -> None:
-        self.db = db
-        self.courses = db[COURSES]
-        self.requests = db[REQUESTS]
+        self._db = db
+        self.courses: Collection = db[COURSES]
+        self.requests: Collection = db[REQUESTS]
         self.passes = db[PASSES]
         self._outbox = outbox
         self.proofs = FileBucket(db, PROOFS_BUCKET)
+
+    async def new_course_code(self, now: datetime) -> str:
+        """`CO-<year>-<6 digits>`, the next of the year."""
+        return await request_number(self._db, COURSE_PREFIX, now)
+
+    async def new_request_number(self, now: datetime) -> str:
+        """`CR-<year>-<6 digits>`, the next of the year."""
+        return await request_number(self._db, REQUEST_PREFIX, now)
 
     # ---- courses ---------------------------------------------------------------------------
 
@@ -89,29 +108,29 @@ class CourseStore:
         document = await self.courses.find_one({"_id": code})
         return None if document is None else course_from(document)
 
-    async def save_course(
-        self, before: Course, after: Course, entries: Sequence[HistoryEntry] = ()
-    ) -> Course:
-        update: dict[str, Any] = {"$set": _fields(after), "$inc": {"version": 1}}
-        if entries:
-            update["$push"] = {"history": {"$each": _entries(entries)}}
-        result = await self.courses.update_one(
-            {"_id": before.code, "version": before.version}, update
+    async def save_course(self, before: Course, after: Course) -> Course:
+        """Write `after` over the version `before` was loaded at (`StaleVersion` if it moved)."""
+        version = await self._outbox.save_versioned(
+            self.courses, before.code, before.version, _update(before, after)
         )
-        if result.matched_count == 0:
-            raise StaleVersion(before.code)
-        return after.model_copy(update={"version": before.version + 1})
+        return after.model_copy(update={"version": version})
 
-    async def clear_sync(self, course: Course) -> bool:
-        """Done syncing: clear the flag unless the course changed meanwhile."""
-        result = await self.courses.update_one(
+    async def clear_sync(self, course: Course) -> None:
+        """Done syncing: clear the flag unless the course changed meanwhile (then a change set
+        it again, and the sweeper comes back). The version stays: nothing a writer decides on
+        changed."""
+        await self.courses.update_one(
             {"_id": course.code, "version": course.version}, {"$set": {SYNC_AT: None}}
         )
-        return result.modified_count == 1
 
-    async def list_courses(self, statuses: Sequence[str]) -> list[Course]:
-        cursor = self.courses.find({"status": {"$in": list(statuses)}}).sort("starts_at", 1)
-        return [course_from(document) async for document in cursor.limit(200)]
+    async def list_courses(
+        self, statuses: Sequence[str], skip: int, limit: int
+    ) -> tuple[list[Course], int]:
+        """The courses in `statuses`, soonest first: one page, and how many there are."""
+        query = {"status": {"$in": list(statuses)}}
+        cursor = self.courses.find(query).sort([("starts_at", 1), ("_id", 1)])
+        found = [course_from(document) async for document in cursor.skip(skip).limit(limit)]
+        return found, await self.courses.count_documents(query)
 
     # ---- requests --------------------------------------------------------------------------
 
@@ -149,41 +168,42 @@ class CourseStore:
         return None if document is None else request_from(document)
 
     async def save_request(
-        self,
-        before: CourseRequest,
-        after: CourseRequest,
-        entries: Sequence[HistoryEntry],
-        events: Sequence[CloudEvent],
+        self, before: CourseRequest, after: CourseRequest, events: Sequence[CloudEvent]
     ) -> CourseRequest:
-        update: dict[str, Any] = {"$set": _fields(after), "$inc": {"version": 1}}
-        if entries:
-            update["$push"] = {"history": {"$each": _entries(entries)}}
-        result = await self.requests.update_one(
-            {"_id": before.number, "version": before.version}, self._outbox.stage(update, events)
+        """Write `after` with its events over the version `before` was loaded at
+        (`StaleVersion` if it moved)."""
+        version = await self._outbox.save_versioned(
+            self.requests, before.number, before.version, _update(before, after), events
         )
-        if result.matched_count == 0:
-            raise StaleVersion(before.number)
-        if events:
-            self._outbox.written(REQUESTS, before.number)
-        return after.model_copy(update={"version": before.version + 1})
+        return after.model_copy(update={"version": version})
 
     async def requests_of_course(
-        self, code: str, status: str | None, limit: int, offset: int
-    ) -> list[CourseRequest]:
+        self, code: str, status: str | None, skip: int, limit: int
+    ) -> tuple[list[CourseRequest], int]:
+        """A course's requests (of one status, if given) in the order they came: one page, and
+        how many there are."""
         query: dict[str, Any] = {"course_code": code}
         if status:
             query["status"] = status
-        cursor = self.requests.find(query).sort("created_at", 1).skip(offset).limit(limit)
-        return [request_from(document) async for document in cursor]
+        cursor = self.requests.find(query).sort([("created_at", 1), ("_id", 1)])
+        found = [request_from(document) async for document in cursor.skip(skip).limit(limit)]
+        return found, await self.requests.count_documents(query)
 
-    async def requests_of_owner(self, owner: str, limit: int, offset: int) -> list[CourseRequest]:
-        cursor = (
-            self.requests.find({"owner_subject": owner})
-            .sort("created_at", -1)
-            .skip(offset)
-            .limit(limit)
+    async def status_counts(self, code: str) -> dict[str, int]:
+        """How many requests of the course are in each status (the statuses it has)."""
+        cursor = await self.requests.aggregate(
+            [{"$match": {"course_code": code}}, {"$group": {"_id": "$status", "n": {"$sum": 1}}}]
         )
-        return [request_from(document) async for document in cursor]
+        return {str(row["_id"]): int(row["n"]) async for row in cursor}
+
+    async def requests_of_owner(
+        self, owner: str, skip: int, limit: int
+    ) -> tuple[list[CourseRequest], int]:
+        """A citizen's own requests, newest first: one page, and how many there are."""
+        query = {"owner_subject": owner}
+        cursor = self.requests.find(query).sort([("created_at", -1), ("_id", -1)])
+        found = [request_from(document) async for document in cursor.skip(skip).limit(limit)]
+        return found, await self.requests.count_documents(query)
 
     # ---- placement-test passes -------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.courses.conftest import ADMIN, STAFF, TESTER, Platform
+from tests.integration.platform import fresh_subject
 
 pytestmark = pytest.mark.integration
 
@@ -26,7 +27,8 @@ async def test_a_citizen_sees_their_own_request_and_nobody_else_does(platform: P
     assert body["timeline"][0]["by"] == "applicant"
     assert other.status_code == 404 and missing.status_code == 404
     assert other.json()["type"] == missing.json()["type"]
-    assert [r["number"] for r in mine.json()] == [number]
+    assert mine.json()["total"] == 1
+    assert [r["number"] for r in mine.json()["items"]] == [number]
 
 
 async def test_roles_guard_course_management_and_test_results(platform: Platform) -> None:
@@ -84,6 +86,46 @@ async def test_staff_lists_a_course_by_status(platform: Platform) -> None:
     assert counts["awaiting_payment"] == 1 and counts["awaiting_test"] == 1
     assert counts["waiting"] == counts["approved"] == 0
     assert [r["number"] for r in awaiting_test.json()["items"]] == [second]
+    assert awaiting_test.json()["total"] == 1
+    # Pages of one, in the order the requests came; the counts are over all of them.
+    pages = [
+        (
+            await platform.call(
+                "GET", f"/v1/courses/{code}/requests", platform.staff, page=page, page_size=1
+            )
+        ).json()
+        for page in (1, 2, 3)
+    ]
+    assert [[r["number"] for r in page["items"]] for page in pages] == [[first], [second], []]
+    assert [(page["page"], page["page_size"], page["total"]) for page in pages] == [
+        (1, 1, 2),
+        (2, 1, 2),
+        (3, 1, 2),
+    ]
+    assert all(page["counts"] == counts for page in pages)
+
+
+async def test_the_catalogue_is_a_page_and_shows_drafts_to_staff_only(platform: Platform) -> None:
+    citizen = platform.token(fresh_subject())
+
+    async def totals() -> tuple[int, int]:
+        staff = await platform.call("GET", "/v1/courses", platform.admin, page_size=1)
+        public = await platform.call("GET", "/v1/courses", citizen, page_size=1)
+        assert staff.status_code == public.status_code == 200, staff.text
+        assert len(staff.json()["items"]) == staff.json()["page_size"] == 1
+        return staff.json()["total"], public.json()["total"]
+
+    await platform.open_course()
+    staff_before, public_before = await totals()
+    draft = await platform.call("POST", "/v1/courses", platform.admin, platform.course_body())
+    assert draft.status_code == 201, draft.text
+    code = draft.json()["code"]
+
+    assert await totals() == (staff_before + 1, public_before)
+    hidden = await platform.call("GET", f"/v1/courses/{code}", citizen)
+    assert hidden.status_code == 404
+    too_large = await platform.call("GET", "/v1/courses", citizen, page_size=101)
+    assert too_large.status_code == 422
 
 
 @pytest.mark.parametrize(

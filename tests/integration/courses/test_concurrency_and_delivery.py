@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
-from contracts import Applicant, BillCancelled, BillExpired, BillPaid, new_event
+from contracts import Applicant, BillCancelled, BillExpired, BillPaid, CloudEvent, new_event
+from services.courses.consumers import QUEUE
 from tests.integration.courses.conftest import Platform
+from tests.integration.helpers import dead_letters
 
 pytestmark = pytest.mark.integration
 
@@ -155,3 +159,92 @@ async def test_a_bill_that_can_no_longer_be_paid_delivered_twice_cancels_the_req
         "cancel_unpaid",
     ]
     assert (await platform.course(code))["seats_taken"] == 0
+
+
+def bill_paid(reference: str, number: str, amount_fils: int = 10_000) -> CloudEvent:
+    paid = BillPaid(
+        payment_reference=reference,
+        request_number=number,
+        e_payment_number="2026000000017",
+        amount_fils=amount_fils,
+        paid_at=datetime.now(UTC),
+        applicant=Applicant(name="ليلى أحمد", phone="+962791234567", national_id="9901234567"),
+    )
+    return new_event(
+        "payments.bill.paid.v1",
+        paid,
+        source_service="payments",
+        subject=number,
+        time=datetime.now(UTC),
+    )
+
+
+async def test_a_bill_of_another_service_is_acknowledged_and_one_naming_no_request_is_dead_lettered(
+    platform: Platform,
+) -> None:
+    queue = platform.courses.queue(QUEUE)
+    foreign = bill_paid("licensing:LR-2026-000001:fee", "LR-2026-000001")
+    missing = bill_paid("courses:CR-2026-999999:fee", "CR-2026-999999")
+
+    await platform.publish(foreign)
+    await platform.publish(missing)
+
+    dead: list[Any] = []
+
+    async def missing_is_dead() -> bool:
+        assert platform.connection is not None
+        dead.extend(await dead_letters(platform.connection, queue))
+        return any(json.loads(message.body)["id"] == missing.id for message in dead)
+
+    await platform.eventually(missing_is_dead, message="the bill naming no request dead-lettered")
+    await asyncio.sleep(1.0)  # the other bill, were it refused, would be dead by now
+    assert platform.connection is not None
+    dead.extend(await dead_letters(platform.connection, queue))
+    assert [json.loads(message.body)["id"] for message in dead] == [missing.id]
+    reason = str(dead[0].headers["x-dead-letter-reason"])
+    assert "courses:CR-2026-999999:fee names no request" in reason
+
+
+async def test_a_fee_paid_after_the_request_was_cancelled_is_refunded_once(
+    platform: Platform,
+) -> None:
+    fee = 9_000
+    code = await platform.open_course(minimum=1, fee_fils=fee)
+    number, subject, applicant = await platform.enrolled(code)
+    bill = await platform.bill(number, subject)
+    # The bill's withdrawal crosses the citizen's payment: the request is cancelled while the
+    # provider still takes the money.
+    withdrawn = new_event(
+        "payments.bill.cancelled.v1",
+        BillCancelled(
+            payment_reference=f"courses:{number}:fee",
+            request_number=number,
+            e_payment_number=bill["e_payment_number"],
+            at=datetime.now(UTC),
+            applicant=Applicant(**applicant),
+        ),
+        source_service="payments",
+        subject=number,
+        time=datetime.now(UTC),
+    )
+    await platform.publish(withdrawn)
+    await platform.status_becomes(number, "cancelled")
+
+    await platform.pay(bill["e_payment_number"], fee)
+
+    async def refunds() -> list[dict[str, Any]]:
+        return [r for b in await platform.bills(number, subject) for r in b["refunds"]]
+
+    (refund,) = await platform.eventually(refunds, message="the late payment refunded")
+    assert refund["refund_reference"] == f"courses:{number}:late_payment_refund"
+    assert refund["amount_fils"] == fee
+    # The payment again, under a new id: nothing more to refund.
+    await platform.publish(bill_paid(f"courses:{number}:fee", number, fee))
+    await asyncio.sleep(1.5)
+    assert len(await refunds()) == 1
+    request = await platform.request(number)
+    assert [e["action"] for e in request["timeline"]] == [
+        "submit",
+        "request_payment",
+        "cancel_unpaid",
+    ]
