@@ -154,7 +154,7 @@ def service_env(
     return env
 
 
-def wait_ready(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> bool:
+def wait_ready(port: int, process: subprocess.Popen[bytes], timeout: float = 120) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

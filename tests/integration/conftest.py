@@ -136,7 +136,7 @@ class ServiceProcess:
         )
         return self
 
-    async def wait_ready(self, timeout: float = 30.0) -> None:
+    async def wait_ready(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient(base_url=self.url, timeout=2.0) as client:
             while time.monotonic() < deadline:
