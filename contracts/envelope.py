@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.common import UtcDatetime
+from contracts.personal import minimised
 from contracts.registry import REGISTRY, EventRegistry
 
 __all__ = [
@@ -179,7 +180,8 @@ def new_event(
         time=time,
         dataschema=dataschema_of(routing_key),
         traceparent=traceparent,
-        data=data.model_dump(mode="json"),
+        # Only the personal data a consumer of this type needs travels in clear (personal.py).
+        data=minimised(spec, data).model_dump(mode="json"),
     )
 
 

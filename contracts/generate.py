@@ -30,7 +30,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from contracts import CONTRACT_MODULES, examples
+from contracts import CONTRACT_MODULES, examples, personal
 from contracts.compat import RELEASED_DIR, catalogue_changes, load_released
 from contracts.envelope import (
     CONTENT_TYPE,
@@ -68,6 +68,8 @@ COMMANDS_DIR = "commands"
 README_FILE = "README.md"
 README_BEGIN = "<!-- BEGIN GENERATED: event types (python -m contracts.generate) -->"
 README_END = "<!-- END GENERATED: event types -->"
+PERSONAL_BEGIN = "<!-- BEGIN GENERATED: personal data (python -m contracts.generate) -->"
+PERSONAL_END = "<!-- END GENERATED: personal data -->"
 
 EXCHANGE = "amman.events"
 COMMAND_EXCHANGE = "amman.commands"
@@ -404,16 +406,34 @@ def events_table(registry: EventRegistry) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _between(text: str, begin_marker: str, end_marker: str, content: str) -> str:
+    begin, end = text.find(begin_marker), text.find(end_marker)
+    if begin < 0 or end < begin:
+        raise ValueError(f"{README_FILE} lacks the markers {begin_marker!r} ... {end_marker!r}")
+    head = text[: begin + len(begin_marker)]
+    return f"{head}\n{content}{text[end:]}"
+
+
 def render_readme(text: str, registry: EventRegistry) -> str:
-    """``text`` with the part between the marker comments replaced by the event table.
+    """``text`` with the parts between the marker comments replaced by the event table and the
+    table of personal data per event type.
 
     Raises ValueError if the markers are missing or out of order.
     """
-    begin, end = text.find(README_BEGIN), text.find(README_END)
-    if begin < 0 or end < begin:
-        raise ValueError(f"{README_FILE} lacks the markers {README_BEGIN!r} ... {README_END!r}")
-    head = text[: begin + len(README_BEGIN)]
-    return f"{head}\n{events_table(registry)}{text[end:]}"
+    text = _between(text, README_BEGIN, README_END, events_table(registry))
+    return _between(text, PERSONAL_BEGIN, PERSONAL_END, personal.personal_table(_firsts(registry)))
+
+
+def _firsts(registry: EventRegistry) -> list[tuple[EventSpec, BaseModel]]:
+    """Each event type with its first example's data (a type without one is reported by the
+    examples' own check)."""
+    found = []
+    for spec in registry:
+        try:
+            found.append((spec, examples.example_data(spec)[0][1]))
+        except LookupError:
+            continue
+    return found
 
 
 def expected_files(root: Path, registry: EventRegistry) -> dict[Path, str]:

@@ -88,7 +88,7 @@ KUBE_SCORE_IGNORED = {
 }
 SETTINGS = {
     "licensing": "services.licensing.settings:LicensingSettings",
-    "contractors": "services.contractors.app:ContractorsSettings",
+    "contractors": "services.contractors.settings:ContractorsSettings",
     "courses": "services.courses.settings:CoursesSettings",
     "training": "services.training.settings:TrainingSettings",
     "exams": "services.exams.app:ExamsSettings",

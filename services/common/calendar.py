@@ -6,6 +6,12 @@ announces, plus openings (dates declared working that would otherwise be a weeke
 Instants come and go as aware UTC datetimes; the rules themselves are applied to calendar dates in
 the local zone (``Asia/Amman`` by default). It does no I/O: closures and openings are passed in
 as data by whoever loads them.
+
+The `holidays` package does the working-day test and the count (`is_working_day`,
+`get_working_days_count`) on a calendar holding the closures and openings too; the unit tests
+prove it agrees with this module's `why_closed`. The search for the next working day stays here:
+it is bounded (`_MAX_SEARCH_DAYS`, a misconfiguration is an error), where the package's
+`get_nth_working_day` would search for ever.
 """
 
 from __future__ import annotations
@@ -38,6 +44,27 @@ def _holidays_for(country: str, year: int) -> Mapping[date, str]:
     return MappingProxyType(dict(holidays.country_holidays(country, years=year)))
 
 
+def _working_days(
+    country: str, closures: frozenset[date], openings: frozenset[date]
+) -> holidays.HolidayBase:
+    """The country's holidays as the `holidays` package's calendar, with this calendar's
+    closures added as holidays and its openings made working days: an opening on a weekend is a
+    `weekend_workdays` day, one on a holiday or closure has that entry removed. Its
+    `is_working_day` and `get_working_days_count` then mean what this module means.
+
+    The weekend (Friday and Saturday) is the package's own for Jordan; a year is filled in when
+    first asked about, the years of the openings now, so that their removals hold."""
+    days = holidays.country_holidays(country)
+    if set(days.weekend) != _WEEKEND:
+        raise ValueError(f"the holidays package's weekend for {country} is not Friday-Saturday")
+    days.update(dict.fromkeys(closures, "closure"))
+    days.weekend_workdays = {day for day in openings if day.weekday() in _WEEKEND}
+    for day in openings:
+        if day in days:
+            days.pop(day)
+    return days
+
+
 def _require_date(value: date, what: str) -> date:
     # datetime is a subclass of date but never equals one, so a datetime slipping in here would
     # silently miss every closure and opening.
@@ -62,9 +89,10 @@ class WorkingCalendar:
     Instances are immutable and safe to share between tasks and threads.
     """
 
-    __slots__ = ("_closures", "_country", "_openings", "_tz", "_zone")
+    __slots__ = ("_closures", "_country", "_days", "_openings", "_tz", "_zone")
 
     _closures: frozenset[date]
+    _days: holidays.HolidayBase
     _openings: frozenset[date]
     _tz: str
     _zone: ZoneInfo
@@ -88,6 +116,7 @@ class WorkingCalendar:
         if country not in holidays.list_supported_countries():
             raise ValueError(f"no public-holiday data for country {country!r}")
         zone = ZoneInfo(tz)
+        object.__setattr__(self, "_days", _working_days(country, closed, opened))
         object.__setattr__(self, "_closures", closed)
         object.__setattr__(self, "_openings", opened)
         object.__setattr__(self, "_tz", tz)
@@ -145,7 +174,9 @@ class WorkingCalendar:
         return None
 
     def is_working_day(self, day: date) -> bool:
-        return self.why_closed(day) is None
+        """The `holidays` package's own test, on this calendar's days (see `_working_days`);
+        the unit tests prove it agrees with `why_closed` on every kind of day."""
+        return bool(self._days.is_working_day(_require_date(day, "day")))
 
     def next_working_day(self, day: date) -> date:
         """The first working day strictly after `day`."""
@@ -177,8 +208,10 @@ class WorkingCalendar:
         """How many working days d satisfy start < d <= end (0 if end <= start)."""
         start = _require_date(start, "start")
         end = _require_date(end, "end")
-        span = (end - start).days
-        return sum(1 for k in range(1, span + 1) if self.is_working_day(start + timedelta(days=k)))
+        if end <= start:
+            return 0
+        # The package counts a closed interval [first, last].
+        return int(self._days.get_working_days_count(start + _ONE_DAY, end))
 
     def local_date(self, instant: datetime) -> date:
         """The local calendar date of an aware instant."""

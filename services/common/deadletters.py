@@ -46,7 +46,7 @@ from typing import Annotated, Any, Literal
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from pymongo import DESCENDING, AsyncMongoClient
 
 from services.common.auth import Principal, require_roles
@@ -57,6 +57,7 @@ from services.common.broker import (
     REASON_HEADER,
 )
 from services.common.consumer import INBOX
+from services.common.listing import Page, Paging
 from services.common.mongo import Database, IndexSpec
 from services.common.problems import Conflict, NotFound, Problem
 
@@ -240,15 +241,19 @@ class AuditTrail:
             )
         await self._collection.insert_one(document)
 
-    async def recent(self, limit: int = 100, queue: str | None = None) -> list[dict[str, Any]]:
+    async def recent(
+        self, limit: int = 100, queue: str | None = None, *, skip: int = 0
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The newest entries first (`skip` of them left out), and how many there are."""
         query: dict[str, Any] = {} if queue is None else {"queue": queue}
-        cursor = self._collection.find(query).sort("at", DESCENDING).limit(limit)
+        total = await self._collection.count_documents(query)
+        cursor = self._collection.find(query).sort("at", DESCENDING).skip(skip).limit(limit)
         entries = []
         async for document in cursor:
             document["id"] = document.pop("_id")
             document["at"] = document["at"].isoformat()
             entries.append(document)
-        return entries
+        return entries, total
 
 
 class DeadLetters:
@@ -300,18 +305,27 @@ class DeadLetters:
                     await channel.close()
         return counts
 
-    async def list(self, queue: str, actor: str, limit: int = 50) -> list[DeadLetter]:
+    async def list(
+        self, queue: str, actor: str, limit: int = 50, *, skip: int = 0
+    ) -> tuple[list[DeadLetter], int]:
+        """The letters of a queue's dead-letter queue in queue order (`skip` of them left out),
+        and how many it holds. Looking takes nothing away: every message read is given back
+        when the channel closes."""
         self._check(queue)
         letters: list[DeadLetter] = []
         async with self._channel() as channel:
             dlq = await channel.declare_queue(f"{queue}.dlq", passive=True)
+            total = int(dlq.declaration_result.message_count or 0)
+            seen = 0
             while len(letters) < limit:
                 message = await dlq.get(no_ack=False, fail=False)
                 if message is None:
                     break
-                letters.append(DeadLetter.of(queue, message))
+                seen += 1
+                if seen > skip:
+                    letters.append(DeadLetter.of(queue, message))
         await self.audit.record("list", actor, queue, count=len(letters))
-        return letters
+        return letters, max(total, seen)
 
     async def show(self, queue: str, letter_id: str, actor: str) -> DeadLetter:
         self._check(queue)
@@ -440,22 +454,23 @@ router = APIRouter(prefix="/v1/ops", tags=["operations: dead letters"])
 
 
 @router.get("/dead-letters", summary="Dead letters waiting, per queue of this service")
-async def queues(user: OpsUser, dead: Dead) -> list[dict[str, Any]]:
+async def queues(user: OpsUser, dead: Dead, paging: Paging) -> Page[dict[str, Any]]:
     with _as_problems(""):
         counts = await dead.counts()
-    return [
+    every = [
         {"queue": queue, "dead_letter_queue": f"{queue}.dlq", "count": count}
         for queue, count in counts.items()
     ]
+    return paging.page_of(every[paging.skip : paging.skip + paging.limit], len(every))
 
 
 @router.get("/dead-letters/{queue}", summary="The dead letters of one queue, with their reason")
 async def list_dead_letters(
-    queue: str, user: OpsUser, dead: Dead, limit: Annotated[int, Query(ge=1, le=500)] = 50
-) -> list[dict[str, Any]]:
+    queue: str, user: OpsUser, dead: Dead, paging: Paging
+) -> Page[dict[str, Any]]:
     with _as_problems(queue):
-        letters = await dead.list(queue, user.subject, limit)
-    return [letter.summary() for letter in letters]
+        letters, total = await dead.list(queue, user.subject, paging.limit, skip=paging.skip)
+    return paging.page_of([letter.summary() for letter in letters], total)
 
 
 @router.get("/dead-letters/{queue}/{letter_id}", summary="One dead letter, whole")
@@ -490,10 +505,11 @@ async def discard_dead_letter(
 async def audit_trail(
     user: OpsUser,
     dead: Dead,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    paging: Paging,
     queue: str | None = None,
-) -> list[dict[str, Any]]:
-    return await dead.audit.recent(limit, queue)
+) -> Page[dict[str, Any]]:
+    entries, total = await dead.audit.recent(paging.limit, queue, skip=paging.skip)
+    return paging.page_of(entries, total)
 
 
 # --- the command line ---------------------------------------------------------------------
@@ -549,7 +565,8 @@ async def _main(args: argparse.Namespace) -> int:
         if args.command == "counts":
             out = await dead.counts()
         elif args.command == "list":
-            out = [letter.summary() for letter in await dead.list(args.queue, actor, args.limit)]
+            letters, _ = await dead.list(args.queue, actor, args.limit)
+            out = [letter.summary() for letter in letters]
         elif args.command == "show":
             out = asdict(await dead.show(args.queue, args.id, actor))
         elif args.command == "replay":
@@ -558,7 +575,7 @@ async def _main(args: argparse.Namespace) -> int:
             letter = await dead.discard(args.queue, args.id, actor)
             out = {"action": "discard", **letter.summary()}
         else:
-            out = await dead.audit.recent(args.limit, args.queue)
+            out, _ = await dead.audit.recent(args.limit, args.queue)
     except NoSuchDeadLetter as error:
         print(f"no dead letter {error} waits in {args.queue}.dlq", file=sys.stderr)
         return 1

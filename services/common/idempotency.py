@@ -1,23 +1,24 @@
 """`Idempotency-Key` for POSTs that create something, as GOV.UK Pay does it, and crash-proof.
 
 The portal double-submits, and a gateway retries a POST on a connection error, a 5xx or a 409. The
-same key with the same body, from the same user, returns the first result (status and body) with
-`Idempotent-Replayed: true`; the same key with a different body is a 409; a malformed key is a 422.
-A failed first attempt (an error response) is forgotten, so the client may retry it.
+same key with the same body, from the same user, answers with what the first attempt created
+(status and body, as a fresh read of it) with `Idempotent-Replayed: true`; the same key with a
+different body is a 409; a malformed key is a 422. A failed first attempt (an error response)
+created nothing, so the client may retry it.
 
-What makes it hold whatever crashes when: the key is part of the single-document write that
-creates the resource. While `create` runs, `stamp()` adds the key (and the body's fingerprint) to
-the document the store inserts, and the store's collection has a unique index on it
-(`key_index`). So:
-- a process killed after the resource was stored, before the key record said "done": the retry
-  finds the resource by its key (`stored`) and answers with it, never creating a second one;
-- a process killed before anything was stored: the retry runs `create` again at once (there is no
-  window of 409s to wait out);
+The key lives only in the document the POST creates, written in the same single-document insert:
+while `create` runs, `stamp()` adds the key (and the body's fingerprint) to the document the store
+inserts, and the store's collection has a unique index on it (`key_index`). No other record is
+written, so a POST costs one indexed read (`stored`: was something created under this key?) on top
+of its own work, and:
+- a process killed after the resource was stored: the retry finds the resource by its key and
+  answers with it, never creating a second one;
+- a process killed before anything was stored: the retry creates it at once;
 - two attempts running at once (a client that gave up on the first): both may run `create`, the
-  unique index lets one insert win, and the other answers with what the winner stored.
-A key is bound to what it created for good: the record of the response (`idempotency_keys`) is
-pruned after 24 hours, but the created document keeps its key, and the same key later answers with
-it.
+  unique index lets one insert win, and the other answers with what the winner stored. Whatever
+  `create` does before its insert must therefore be safe to do twice under one key (contractors'
+  one-time code is marked used under the key, so the second attempt accepts it again).
+A key is bound to what it created for good.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ import re
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
@@ -37,13 +37,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from pymongo.errors import DuplicateKeyError
 
-from services.common.clock import Clock
-from services.common.mongo import Collection, Database, Document, IndexSpec
+from services.common.mongo import Collection, Document, IndexSpec
 from services.common.problems import Conflict, Invalid
 
-COLLECTION = "idempotency_keys"
-INDEXES = [IndexSpec(COLLECTION, [("created_at", 1)])]
-WINDOW = timedelta(hours=24)
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 REPLAYED_HEADER = "Idempotent-Replayed"
 # The fields `stamp` adds to a created document.
@@ -94,8 +90,25 @@ def key_index(collection: str) -> IndexSpec:
 
 
 async def find_stamped(collection: Collection, key_id: str) -> Document | None:
-    """The document created under `key_id`, if any (a retry's path, not the hot one)."""
-    return await collection.find_one({KEY_FIELD: key_id})
+    """The document created under `key_id`, if any. Inside a POST with a key (`run`), a document
+    created with another body under the same key is a 409: the key was reused."""
+    document = await collection.find_one({KEY_FIELD: key_id})
+    claim = _claim.get()
+    if (
+        document is not None
+        and claim is not None
+        and claim.key_id == key_id
+        and document.get(FINGERPRINT_FIELD) != claim.fingerprint
+    ):
+        raise _reused()
+    return document
+
+
+def _reused() -> Conflict:
+    return Conflict(
+        "this Idempotency-Key was already used with a different request body",
+        "استُخدم مفتاح عدم التكرار هذا مع طلب مختلف",
+    )
 
 
 def is_key_clash(error: DuplicateKeyError) -> bool:
@@ -110,9 +123,7 @@ def is_key_clash(error: DuplicateKeyError) -> bool:
 
 
 class IdempotencyStore:
-    def __init__(self, db: Database, clock: Clock) -> None:
-        self._collection = db[COLLECTION]
-        self._clock = clock
+    """Runs a creating POST once per key (see the module's docstring)."""
 
     async def run(
         self,
@@ -124,7 +135,8 @@ class IdempotencyStore:
         stored: Stored,
     ) -> JSONResponse:
         """Run `create` once per (scope, key, payload); `create` returns (status, body) and its
-        store stamps the created document (`stamp`); `stored` finds what a key created."""
+        store stamps the created document (`stamp`); `stored` finds what a key created (through
+        `find_stamped`)."""
         if key is None:
             status, body = await create()
             return JSONResponse(jsonable_encoder(body), status_code=status)
@@ -138,82 +150,22 @@ class IdempotencyStore:
             key_id=hashlib.sha256(f"{scope}\x00{key}".encode()).hexdigest(),
             fingerprint=_fingerprint(payload),
         )
-        replay = await self._begin(claim, stored)
-        if replay is not None:
-            return replay
         token = _claim.set(claim)
         try:
-            status, body = await create()
-        except DuplicateKeyError as error:
-            # Another attempt with this key stored its resource first: answer with that.
-            found = await stored(claim.key_id) if is_key_clash(error) else None
-            if found is None:
-                await self._forget(claim.key_id)
-                raise
-            return await self._finish(claim.key_id, *found, replayed=True)
-        except BaseException:
-            await self._forget(claim.key_id)
-            raise
+            found = await stored(claim.key_id)
+            if found is not None:
+                return _response(jsonable_encoder(found[1]), found[0], replayed=True)
+            try:
+                status, body = await create()
+            except DuplicateKeyError as error:
+                # Another attempt with this key stored its resource first: answer with that.
+                found = await stored(claim.key_id) if is_key_clash(error) else None
+                if found is None:
+                    raise
+                return _response(jsonable_encoder(found[1]), found[0], replayed=True)
         finally:
             _claim.reset(token)
-        if status >= 400:
-            await self._forget(claim.key_id)
-            return JSONResponse(jsonable_encoder(body), status_code=status)
-        return await self._finish(claim.key_id, status, body, replayed=False)
-
-    async def _begin(self, claim: Claim, stored: Stored) -> JSONResponse | None:
-        """None when `create` is to run; the response to replay otherwise."""
-        now = self._clock.now()
-        record = {
-            "_id": claim.key_id,
-            "fingerprint": claim.fingerprint,
-            "state": "running",
-            "created_at": now,
-        }
-        existing: Document | None = None
-        for _ in range(3):
-            try:
-                await self._collection.insert_one(record)
-                return None
-            except DuplicateKeyError:
-                existing = await self._collection.find_one({"_id": claim.key_id})
-            if existing is not None:
-                break
-        if existing is None:
-            raise Conflict(
-                "the same Idempotency-Key is being used concurrently",
-                "يُستخدم مفتاح عدم التكرار نفسه في طلب آخر الآن",
-            )
-        if existing["fingerprint"] != claim.fingerprint:
-            raise Conflict(
-                "this Idempotency-Key was already used with a different request body",
-                "استُخدم مفتاح عدم التكرار هذا مع طلب مختلف",
-            )
-        if existing["state"] == "done":
-            return _response(json.loads(existing["body"]), int(existing["status"]), replayed=True)
-        # The first attempt crashed, or is still running: what it stored answers; if it stored
-        # nothing, this attempt creates (the key's unique index keeps it to one).
-        found = await stored(claim.key_id)
-        if found is not None:
-            return await self._finish(claim.key_id, *found, replayed=True)
-        return None
-
-    async def _finish(self, key_id: str, status: int, body: Any, *, replayed: bool) -> JSONResponse:
-        encoded = jsonable_encoder(body)
-        await self._collection.update_one(
-            {"_id": key_id},
-            {"$set": {"state": "done", "status": status, "body": json.dumps(encoded)}},
-        )
-        return _response(encoded, status, replayed=replayed)
-
-    async def _forget(self, key_id: str) -> None:
-        await self._collection.delete_one({"_id": key_id, "state": "running"})
-
-    async def prune(self) -> int:
-        result = await self._collection.delete_many(
-            {"created_at": {"$lt": self._clock.now() - WINDOW}}
-        )
-        return result.deleted_count
+        return JSONResponse(jsonable_encoder(body), status_code=status)
 
 
 def _response(body: Any, status: int, *, replayed: bool) -> JSONResponse:

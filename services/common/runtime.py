@@ -40,7 +40,7 @@ from pymongo import AsyncMongoClient
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from services.common import deadletters, idempotency
+from services.common import deadletters
 from services.common.auth import install_auth, verifier_from_settings
 from services.common.broker import (
     BrokerPublisher,
@@ -261,7 +261,6 @@ async def _start(
             *spec.indexes,
             *outbox_indexes(spec.outbox_collections),
             *INBOX_INDEXES,
-            *idempotency.INDEXES,
             *deadletters.AUDIT_INDEXES,
         ],
     )
@@ -285,7 +284,7 @@ async def _start(
         publisher=publisher,
         outbox=Outbox(),
         inbox=Inbox(db, clock),
-        idempotency=IdempotencyStore(db, clock),
+        idempotency=IdempotencyStore(),
     )
     if spec.setup is not None:
         runtime.service = spec.setup(runtime)

@@ -1,7 +1,8 @@
 """`python -m services.contractors`: run the contractors service (configured by environment)."""
 
 from services.common.runtime import serve
-from services.contractors.app import ContractorsSettings, build
+from services.contractors.app import build
+from services.contractors.settings import ContractorsSettings
 
 settings = ContractorsSettings()
 serve(build(settings), settings)

@@ -19,9 +19,10 @@ from contracts.phones import mask_phone
 from services.common.auth import Principal, ensure_owner, require_roles
 from services.common.formatting import PendingBillPublic
 from services.common.idempotency import Idempotency, IdempotencyKey
+from services.common.listing import Page, Paging
 from services.common.problems import Invalid, NotFound
 from services.common.text import Phone, SafeLocalizedText, SafeMultiline, SafeText
-from services.contractors import domain, registry
+from services.contractors import domain, registry, views
 from services.contractors.domain import (
     CITIZEN,
     REGISTRAR,
@@ -34,7 +35,6 @@ from services.contractors.domain import (
 from services.contractors.service import Contractors, RenewalForm
 from services.contractors.store import RequestQuery
 
-MAX_PAGE_SIZE = 100
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
 
 
@@ -50,8 +50,6 @@ Reviewer = Annotated[Principal, Depends(require_roles(*domain.roles_for(Action.A
 Rejecter = Annotated[Principal, Depends(require_roles(*domain.roles_for(Action.REJECT)))]
 Registrar = Annotated[Principal, Depends(require_roles(REGISTRAR))]
 RegistryReader = Annotated[Principal, Depends(require_roles(REGISTRAR, REVIEWER))]
-Page = Annotated[int, Query(ge=1, le=10_000, description="Page number, from 1.")]
-PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
 
 
 def actor(user: Principal) -> Actor:
@@ -205,7 +203,7 @@ class RequestPublic(BaseModel):
 
     @classmethod
     def of(cls, request: RenewalRequest, *, for_staff: bool) -> RequestPublic:
-        inquiry = domain.inquiry(request)
+        inquiry = views.inquiry(request)
         fee = request.fee
         return cls(
             request_number=request.request_number,
@@ -264,13 +262,6 @@ class RequestSummary(BaseModel):
     permit_number: str
     permit_year: int
     submitted_at: datetime
-
-
-class RequestsPublic(BaseModel):
-    items: list[RequestSummary]
-    page: int
-    page_size: int
-    total: int
 
 
 class PermitPublic(BaseModel):
@@ -359,26 +350,25 @@ async def submit(
     )
 
 
-@router.get("/requests", response_model=RequestsPublic, tags=["renewal"])
+@router.get("/requests", response_model=Page[RequestSummary], tags=["renewal"])
 async def list_requests(
     user: Reader,
     service: Service,
+    paging: Paging,
     status: Annotated[
         Status | None,
         Query(description="submitted = pending review; awaiting_payment = approved, unpaid."),
     ] = None,
-    page: Page = 1,
-    page_size: PageSize = 20,
-) -> RequestsPublic:
+) -> Page[RequestSummary]:
     """A citizen's own renewals; for reviewers every renewal, by status. Newest first."""
     query = RequestQuery(owner_subject=None if is_staff(user) else user.subject, status=status)
-    requests, total = await service.search(query, skip=(page - 1) * page_size, limit=page_size)
-    return RequestsPublic(
-        items=[
+    requests, total = await service.search(query, skip=paging.skip, limit=paging.limit)
+    return paging.page_of(
+        [
             RequestSummary(
                 request_number=r.request_number,
                 status=r.status,
-                status_label=domain.status_label(r.status),
+                status_label=views.status_label(r.status),
                 contractor_number=r.permit.contractor_number,
                 contractor_name=r.permit.contractor_name,
                 permit_number=r.permit.permit_number,
@@ -387,9 +377,7 @@ async def list_requests(
             )
             for r in requests
         ],
-        page=page,
-        page_size=page_size,
-        total=total,
+        total,
     )
 
 
@@ -485,7 +473,7 @@ async def import_registry(
             f"عدد الأخطاء في الملف: {len(parsed.errors)}؛ لم يُستورد شيء",
             errors=[item.as_dict() for item in parsed.errors],
         )
-    report = await registry.write(service.store.db, parsed)
+    report = await service.import_registry(parsed)
     return ImportReport(**report.as_dict())
 
 

@@ -1,31 +1,24 @@
-"""Wiring of the contractors service: settings, fee schedule, routers, indexes, queue, sweepers,
+"""Wiring of the contractors service: fee schedule, routers, indexes, queue, sweepers,
 the command relay of the one-time codes, and the sample registry in local runs.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
+import asyncio
 import json
 import logging
-from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
-from nacl.public import PublicKey
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import SettingsConfigDict
 
 from contracts import CONTENT_TYPE
-from services.common import codeseal
 from services.common.outbox import Outbox, OutboxEntry, OutboxRelay
 from services.common.runtime import Runtime, ServiceSpec, create_app
-from services.common.settings import DEV_KEYS_DIR, Environment, ServiceSettings
 from services.common.sweeper import DeadlineSweeper
 from services.contractors import api, consumers, registry, store
 from services.contractors.domain import FeeSchedule
-from services.contractors.otp import OtpPolicy
-from services.contractors.service import Contractors, Limits
+from services.contractors.service import Contractors
+from services.contractors.settings import ContractorsSettings
 
 logger = logging.getLogger(__name__)
 
@@ -41,93 +34,6 @@ and the code (`POST /v1/requests`); the request number arrives by SMS. Reviewers
 classification is billed by payments (its SMS carries the e-payment number), or the renewal
 completes at once when free; on completion the permit's new validity is written to the registry
 and sent by SMS. Registrars (`contractors.registrar`) import the registry (CSV or JSON)."""
-
-
-class ContractorsSettings(ServiceSettings):
-    """The contractors service's own settings (`CONTRACTORS_*`), documented in its README."""
-
-    model_config = SettingsConfigDict(extra="ignore")
-
-    service_name: str = "contractors"
-    contractors_fees_file: Path | None = None
-    # The registry loaded at start (upserted: harmless if already there). Unset: the shipped
-    # sample in development, nothing otherwise.
-    contractors_registry_file: Path | None = None
-    contractors_load_sample: bool | None = None
-    # The secret of the codes' HMAC and of their sealed SMS command; derived outside production.
-    contractors_otp_secret: SecretStr | None = None
-    contractors_otp_ttl_seconds: int = Field(default=300, ge=30, le=3600)
-    contractors_otp_max_attempts: int = Field(default=5, ge=1, le=20)
-    contractors_otp_digits: int = Field(default=6, ge=4, le=10)
-    contractors_otp_resend_seconds: int = Field(default=60, ge=1, le=3600)
-    contractors_otp_per_phone_per_hour: int = Field(default=5, ge=1, le=100)
-    contractors_lookups_per_window: int = Field(default=10, ge=1, le=1000)
-    contractors_lookup_window_seconds: int = Field(default=900, ge=1, le=86400)
-    # Lookups and codes from one client address in the same window, whatever the accounts (an
-    # office or a family behind one address shares it). The address is the gateway's
-    # X-Forwarded-For when the request comes from TRUSTED_PROXIES.
-    contractors_lookups_per_address_per_window: int = Field(default=30, ge=1, le=10000)
-    contractors_payment_working_days: int = Field(default=5, ge=1, le=30)
-    # Development only: every code is this value, so a local run can be tried without a phone
-    # (the local notifier's log gateway shows no code). Refused in any other environment.
-    contractors_otp_dev_code: str | None = Field(default=None, pattern=r"^[0-9]{4,10}$")
-    # The notifier's public code key: each code is sealed for the notifier alone (codeseal.py).
-    notifier_code_public_key: str | None = None
-    notifier_code_public_key_file: Path | None = None
-
-    @model_validator(mode="after")
-    def _secret_in_production(self) -> ContractorsSettings:
-        if self.environment is Environment.PRODUCTION and self.contractors_otp_secret is None:
-            raise ValueError("production needs CONTRACTORS_OTP_SECRET for one-time codes")
-        if self.environment is Environment.PRODUCTION and not (
-            self.notifier_code_public_key or self.notifier_code_public_key_file
-        ):
-            raise ValueError("production needs NOTIFIER_CODE_PUBLIC_KEY to seal one-time codes")
-        if self.contractors_otp_dev_code is not None:
-            if self.environment is not Environment.DEVELOPMENT:
-                raise ValueError("CONTRACTORS_OTP_DEV_CODE is for development only")
-            if len(self.contractors_otp_dev_code) != self.contractors_otp_digits:
-                raise ValueError("CONTRACTORS_OTP_DEV_CODE must have CONTRACTORS_OTP_DIGITS digits")
-        return self
-
-    def otp_secret(self) -> bytes:
-        if self.contractors_otp_secret is not None:
-            return self.contractors_otp_secret.get_secret_value().encode()
-        seed = f"amman-contractors-development-only:{self.database_name}".encode()
-        return base64.urlsafe_b64encode(hashlib.sha256(seed).digest())
-
-    def code_key(self) -> PublicKey:
-        """The notifier's public code key (outside production, the development one if none)."""
-        return codeseal.load_public_key(
-            self.notifier_code_public_key,
-            self.notifier_code_public_key_file,
-            production=self.environment is Environment.PRODUCTION,
-            dev_dir=DEV_KEYS_DIR,
-        )
-
-    def policy(self) -> OtpPolicy:
-        return OtpPolicy(
-            ttl=timedelta(seconds=self.contractors_otp_ttl_seconds),
-            max_attempts=self.contractors_otp_max_attempts,
-            digits=self.contractors_otp_digits,
-            resend_after=timedelta(seconds=self.contractors_otp_resend_seconds),
-            per_phone_per_hour=self.contractors_otp_per_phone_per_hour,
-        )
-
-    def limits(self) -> Limits:
-        return Limits(
-            lookups_per_window=self.contractors_lookups_per_window,
-            lookup_window=timedelta(seconds=self.contractors_lookup_window_seconds),
-            lookups_per_address=self.contractors_lookups_per_address_per_window,
-        )
-
-    def registry_file(self) -> Path | None:
-        if self.contractors_registry_file is not None:
-            return self.contractors_registry_file
-        load = self.contractors_load_sample
-        if load is None:
-            load = self.environment is Environment.DEVELOPMENT
-        return registry.SAMPLE_FILE if load else None
 
 
 def load_fees(path: Path | None) -> FeeSchedule:
@@ -199,11 +105,14 @@ def build(settings: ContractorsSettings | None = None) -> FastAPI:
         path = settings.registry_file()
         if path is None:
             return
-        report, errors = await registry.import_file(runtime.db, path)
-        if errors:
-            logger.error("registry file %s: %d bad row(s), not loaded", path, len(errors))
-        else:
-            logger.info("registry file %s loaded: %s", path, report)
+        content = await asyncio.to_thread(path.read_bytes)
+        parsed = registry.parse(content, registry.kind_of(path))
+        if parsed.errors:
+            logger.error("registry file %s: %d bad row(s), not loaded", path, len(parsed.errors))
+            return
+        service: Contractors = runtime.service
+        report = await service.import_registry(parsed)
+        logger.info("registry file %s loaded: %s", path, report)
 
     def command_relay(runtime: Runtime) -> list[OutboxRelay]:
         """Relays the sealed one-time-code commands from `verifications` to `amman.commands`

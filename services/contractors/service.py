@@ -1,9 +1,12 @@
 """The use cases: look a permit up, send a code, submit, review, react to payments, write the
 registry.
 
-The API, the consumers and the sweepers all come here. Concurrency is optimistic: a change is
-written only over the version it was decided on; a person's action that loses a race is answered
-409, an event's effect is decided again on the new state.
+The API, the consumers and the sweepers all come here. Every change of a request goes through
+the shared change loop (`services.common.change`): a change is written only over the version it
+was decided on; a person's action that loses a race is answered 409 (`PERSON`), an event's effect
+is decided again on the new state (`EVENT`). The domain's None ("nothing to do": a redelivered
+event, a request already moved) writes nothing. A code check that loses its race to another check
+of the same code is checked again (`retrying`): every try counts against the code's limit.
 
 A completed renewal is first stored (with its SMS event, in the outbox) together with a
 `registry_due_at` mark, then its new validity is written to the permit (once: guarded by the
@@ -17,7 +20,7 @@ import base64
 import hashlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -31,12 +34,13 @@ from contracts.notifier import SendSms, send_sms_command
 from contracts.phones import mask_phone
 from services.common import idempotency
 from services.common.calendar import WorkingCalendar
+from services.common.change import EVENT, PERSON, change, retrying
 from services.common.clock import Clock
 from services.common.codeseal import seal_values
 from services.common.mongo import Document
 from services.common.outbox import new_events
 from services.common.telemetry import current_traceparent
-from services.contractors import domain, otp
+from services.contractors import domain, otp, registry
 from services.contractors.domain import (
     SERVICE,
     Actor,
@@ -57,9 +61,6 @@ from services.contractors.otp import CodeStatus, OtpPolicy, Outcome, Verificatio
 from services.contractors.store import ContractorStore, RequestQuery
 
 logger = logging.getLogger(__name__)
-
-MAX_ATTEMPTS = 20
-ONE_ATTEMPT = 1
 
 TRANSITIONS = Counter("contractors_transitions_total", "Renewal transitions", ["action"])
 CODES = Counter("contractors_codes_total", "One-time codes sent and checked", ["outcome"])
@@ -284,7 +285,8 @@ class Contractors:
             "لا يوجد طلب رمز تحقق بهذا المعرف؛ اطلب رمزاً جديداً",
             [_code_error("verification_id", "unknown_verification")],
         )
-        for _ in range(MAX_ATTEMPTS):
+
+        async def attempt() -> None:
             verification = await self.store.verification(form.verification_id)
             if verification is None or verification.owner_subject != user.subject:
                 raise unknown
@@ -314,12 +316,14 @@ class Contractors:
             checked = result.verification
             if result.outcome is Outcome.ACCEPTED and claim is not None:
                 checked = checked.model_copy(update={"used_under": claim.key_id})
-            if result.changed and not await self.store.save_verification(checked):
-                continue
+            if result.changed:
+                await self.store.save_verification(checked)  # StaleVersion: checked again
             CODES.labels(result.outcome.value).inc()
             _raise_for(result.outcome, result.verification)
-            return
-        raise _changed_meanwhile()
+
+        # Another check of the same code got there first: check again on what it left, so that
+        # every try counts against the code's limit.
+        await retrying(attempt, attempts=EVENT)
 
     async def submit(self, form: RenewalForm, user: Actor) -> RenewalRequest:
         """Seed 001, step 2: the renewal, with its verified phone -> SMS with the number."""
@@ -361,20 +365,22 @@ class Contractors:
     # ---- staff -------------------------------------------------------------------------------
 
     async def approve(self, number: str, actor: Actor, note: str | None) -> RenewalRequest:
-        async def decide(request: RenewalRequest, now: datetime) -> Change:
-            permit = await self._permit_of(request)
+        def decide(request: RenewalRequest, permit: Permit | None, now: datetime) -> Change:
+            assert permit is not None
             due = domain.payment_due(self.calendar, now, self.payment_working_days)
             return domain.approve(
                 request, actor, now, fees=self.fees, permit=permit, payment_due_at=due, note=note
             )
 
-        return await self._change(number, decide, ONE_ATTEMPT)
+        return await self._decided(
+            number, await self._change(number, decide, PERSON, with_permit=_always)
+        )
 
     async def reject(self, number: str, actor: Actor, reason: LocalizedText) -> RenewalRequest:
-        async def decide(request: RenewalRequest, now: datetime) -> Change:
+        def decide(request: RenewalRequest, _: Permit | None, now: datetime) -> Change:
             return domain.reject(request, actor, now, reason=reason)
 
-        return await self._change(number, decide, ONE_ATTEMPT)
+        return await self._decided(number, await self._change(number, decide, PERSON))
 
     # ---- reads -------------------------------------------------------------------------------
 
@@ -389,31 +395,38 @@ class Contractors:
     ) -> tuple[list[RenewalRequest], int]:
         return await self.store.search_requests(query, skip=skip, limit=limit)
 
+    # ---- the registry ------------------------------------------------------------------------
+
+    async def import_registry(self, parsed: registry.Parsed) -> registry.Report:
+        """Write a checked registry file (all its rows are good: `registry.parse`)."""
+        return await self.store.import_registry(parsed)
+
     # ---- events in ---------------------------------------------------------------------------
 
     async def on_bill_issued(self, bill: BillIssued) -> None:
-        """The fee's bill exists: the inquiry shows its e-payment number while it waits."""
+        """The fee's bill exists: the inquiry shows its e-payment number while it waits. Another
+        service's bill, or one of an older fee, is none of this service's business (no-op)."""
         number = domain.request_number_of(bill.payment_reference)
         if number is None:
             return
 
-        async def decide(request: RenewalRequest, now: datetime) -> Change:
+        def decide(request: RenewalRequest, _: Permit | None, now: datetime) -> Change | None:
             return domain.record_bill(request, bill.payment_reference, bill.e_payment_number)
 
-        await self._change(number, decide, MAX_ATTEMPTS)
+        await self._change(number, decide, EVENT)
 
     async def on_bill_paid(self, bill: BillPaid) -> None:
+        """Paid: the renewal completes with its new validity. Paid again: nothing; paid after the
+        renewal was cancelled: the money is asked back, once."""
         number = domain.request_number_of(bill.payment_reference)
         if number is None:
             return
         paid = domain.PaymentMade(bill.e_payment_number, bill.amount_fils, bill.paid_at)
 
-        async def decide(request: RenewalRequest, now: datetime) -> Change:
-            if request.status is not domain.Status.AWAITING_PAYMENT:
-                return domain.record_payment(request, paid, None, now)
-            return domain.record_payment(request, paid, await self._permit_of(request), now)
+        def decide(request: RenewalRequest, permit: Permit | None, now: datetime) -> Change | None:
+            return domain.record_payment(request, paid, permit, now)
 
-        await self._change(number, decide, MAX_ATTEMPTS)
+        await self._change(number, decide, EVENT, with_permit=_awaiting_payment)
 
     async def on_bill_expired(self, bill: BillExpired) -> None:
         await self._cancel(bill.payment_reference, "payment_expired")
@@ -422,14 +435,16 @@ class Contractors:
         await self._cancel(bill.payment_reference, "bill_cancelled")
 
     async def _cancel(self, reference: str, cause: domain.CancelCause) -> None:
+        """The bill expired or was cancelled unpaid: the renewal is cancelled (a request already
+        moved on: nothing)."""
         number = domain.request_number_of(reference)
         if number is None:
             return
 
-        async def decide(request: RenewalRequest, now: datetime) -> Change:
+        def decide(request: RenewalRequest, _: Permit | None, now: datetime) -> Change | None:
             return domain.cancel_unpaid(request, now, cause)
 
-        await self._change(number, decide, MAX_ATTEMPTS)
+        await self._change(number, decide, EVENT)
 
     # ---- sweepers ----------------------------------------------------------------------------
 
@@ -454,28 +469,42 @@ class Contractors:
     async def _change(
         self,
         number: str,
-        decide: Callable[[RenewalRequest, datetime], Awaitable[Change]],
+        decide: Callable[[RenewalRequest, Permit | None, datetime], Change | None],
         attempts: int,
+        *,
+        with_permit: Callable[[RenewalRequest], bool] = lambda _: False,
+    ) -> RenewalRequest | None:
+        """The shared change loop over request `number`; the permit is loaded with it (as the
+        registry holds it now) when `with_permit` says the decision needs it. The stored request,
+        or None when the domain decided there is nothing to do."""
+
+        async def load() -> tuple[RenewalRequest, Permit | None]:
+            request = await self.request(number)
+            return request, await self._permit_of(request) if with_permit(request) else None
+
+        return await change(
+            load, lambda loaded: decide(*loaded, self.now()), self._save, attempts=attempts
+        )
+
+    async def _save(
+        self, loaded: tuple[RenewalRequest, Permit | None], decided: Change
     ) -> RenewalRequest:
-        for _ in range(attempts):
-            request = await self.store.request(number)
-            if request is None:
-                raise request_not_found(number)
-            change = await decide(request, self.now())
-            if change.is_noop:
-                return change.request
-            completed = change.request.status is domain.Status.COMPLETED and (
-                request.status is not domain.Status.COMPLETED
-            )
-            if await self.store.save_request(
-                change.request, self._envelopes(change), registry_due=completed
-            ):
-                for entry in change.request.history[len(request.history) :]:
-                    TRANSITIONS.labels(entry.action).inc()
-                stored = change.request.model_copy(update={"version": request.version + 1})
-                await self._after(stored)
-                return stored
-        raise _changed_meanwhile()
+        before, _ = loaded
+        completed = decided.request.status is domain.Status.COMPLETED and (
+            before.status is not domain.Status.COMPLETED
+        )
+        version = await self.store.save_request(
+            decided.request, self._envelopes(decided), registry_due=completed
+        )
+        for entry in decided.request.history[len(before.history) :]:
+            TRANSITIONS.labels(entry.action).inc()
+        stored = decided.request.model_copy(update={"version": version})
+        await self._after(stored)
+        return stored
+
+    async def _decided(self, number: str, stored: RenewalRequest | None) -> RenewalRequest:
+        """What a person's action answers: the stored request (as it is, if nothing changed)."""
+        return stored if stored is not None else await self.request(number)
 
     async def _after(self, request: RenewalRequest) -> None:
         """What follows a stored change: the registry write of a completed renewal, and the
@@ -569,11 +598,12 @@ def _code_error(field: str, kind: str) -> FieldError:
     return FieldError(field, message, message_ar, kind)
 
 
-def _changed_meanwhile() -> NotAllowedNow:
-    return NotAllowedNow(
-        "it was changed by someone else just now; reload it and try again",
-        "تم تعديله من قبل مستخدم آخر للتو؛ أعد تحميله وحاول مرة أخرى",
-    )
+def _always(_: RenewalRequest) -> bool:
+    return True
+
+
+def _awaiting_payment(request: RenewalRequest) -> bool:
+    return request.status is domain.Status.AWAITING_PAYMENT
 
 
 __all__ = ["CodeSent", "Contractors", "DomainError", "Limits", "RenewalForm"]

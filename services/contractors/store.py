@@ -1,7 +1,9 @@
 """Every query of the contractors service, and the indexes they need.
 
 Collections:
-- `contractors`, `permits`: the registry (`_id` = contractor number; `<permit number>|<year>`).
+- `contractors`, `permits`: the registry (`_id` = contractor number; `<permit number>|<year>`),
+  written by an import (`import_registry`: upserts, all checked beforehand by `registry.parse`)
+  and by completed renewals (`write_renewal`: the new validity).
 - `requests`: one document per renewal, `_id` = the request number (`CP-2026-000123`); its
   timeline inside it, its events in its outbox, guarded by `version`. `registry_due_at` is set
   when a renewal completes and removed once the new validity is in `permits` (a sweeper finishes
@@ -16,9 +18,10 @@ Collections:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import DESCENDING, ReturnDocument
@@ -27,7 +30,14 @@ from pymongo.errors import DuplicateKeyError
 from contracts import CloudEvent
 from contracts.notifier import SEND_SMS_ROUTING_KEY
 from services.common import idempotency
-from services.common.mongo import Collection, Database, Document, IndexSpec, request_number
+from services.common.mongo import (
+    Collection,
+    Database,
+    Document,
+    IndexSpec,
+    make_client,
+    request_number,
+)
 from services.common.outbox import OUTBOX_FIELD, PENDING_FIELD, Outbox, OutboxEntry
 from services.common.sweeper import deadline_index
 from services.contractors import registry
@@ -96,12 +106,41 @@ def _to_request(document: Document) -> RenewalRequest:
     return RenewalRequest.model_validate({**document, "request_number": document["_id"]})
 
 
+def _contractor_document(contractor: Contractor) -> Document:
+    document: Document = contractor.model_dump(mode="json", exclude={"number"})
+    document["_id"] = contractor.number
+    return document
+
+
+def _to_contractor(document: Document) -> Contractor:
+    return Contractor.model_validate({**document, "number": document["_id"]})
+
+
+def _permit_fields(permit: Permit) -> Document:
+    """What an import sets on a permit (never `last_renewal`, which renewals write)."""
+    return permit.model_dump(mode="json", exclude={"last_renewal"})
+
+
+def _to_permit(document: Document) -> Permit:
+    return Permit.model_validate(document)
+
+
+@asynccontextmanager
+async def connected(mongo_url: str, database: str, app_name: str) -> AsyncIterator[ContractorStore]:
+    """A store on its own connection, for a command-line tool (the service builds its store
+    from the runtime's database)."""
+    client = make_client(mongo_url, app_name)
+    try:
+        yield ContractorStore(client[database], Outbox(), Outbox())
+    finally:
+        await client.close()
+
+
 class ContractorStore:
     def __init__(self, db: Database, outbox: Outbox, command_outbox: Outbox) -> None:
         self._db = db
         self._outbox = outbox
         self._command_outbox = command_outbox
-        self.db = db
         self.requests: Collection = db[REQUESTS]
         self.open: Collection = db[OPEN]
         self.verifications: Collection = db[VERIFICATIONS]
@@ -113,16 +152,58 @@ class ContractorStore:
 
     async def contractor(self, number: str) -> Contractor | None:
         document = await self.contractors.find_one({"_id": number})
-        return None if document is None else registry.to_contractor(document)
+        return None if document is None else _to_contractor(document)
 
     async def permit(self, permit_id: str) -> Permit | None:
         document = await self.permits.find_one({"_id": permit_id})
-        return None if document is None else registry.to_permit(document)
+        return None if document is None else _to_permit(document)
 
     async def permits_of(self, contractor_number: str) -> list[Permit]:
         cursor = self.permits.find({"contractor_number": contractor_number})
-        found = [registry.to_permit(document) async for document in cursor]
+        found = [_to_permit(document) async for document in cursor]
         return sorted(found, key=lambda permit: (permit.year, permit.number))
+
+    async def import_registry(self, parsed: registry.Parsed) -> registry.Report:
+        """Upsert a checked file (contractors first, then their permits): contractors by number,
+        permits by number and year; what is already there as the file says is left unchanged."""
+        assert not parsed.errors
+        report = registry.Report(rows=parsed.rows)
+        for contractor in parsed.contractors.values():
+            fields = _contractor_document(contractor)
+            number = fields.pop("_id")
+            await self._upsert(self.contractors, number, fields, registry.CONTRACTORS, report)
+        for permit in parsed.permits.values():
+            await self._upsert(
+                self.permits, permit.id, _permit_fields(permit), registry.PERMITS, report
+            )
+        return report
+
+    @staticmethod
+    async def _upsert(
+        collection: Collection,
+        document_id: str,
+        fields: Document,
+        kind: str,
+        report: registry.Report,
+    ) -> None:
+        now = datetime.now(UTC)
+        for _ in range(3):
+            existing = await collection.find_one({"_id": document_id})
+            if existing is None:
+                try:
+                    await collection.insert_one({"_id": document_id, **fields, "imported_at": now})
+                except DuplicateKeyError:
+                    continue
+                report.created[kind] += 1
+                return
+            if all(existing.get(key) == value for key, value in fields.items()):
+                report.unchanged[kind] += 1
+                return
+            await collection.update_one(
+                {"_id": document_id}, {"$set": {**fields, "imported_at": now}}
+            )
+            report.updated[kind] += 1
+            return
 
     async def write_renewal(self, request: RenewalRequest) -> bool:
         """Write a completed renewal's validity to its permit, once (guarded by the request
@@ -165,21 +246,18 @@ class ContractorStore:
 
     async def save_request(
         self, request: RenewalRequest, events: Sequence[CloudEvent], *, registry_due: bool = False
-    ) -> bool:
+    ) -> int:
+        """Save a changed request over the version it was loaded at (`request.version`), with its
+        events; the new version. `StaleVersion` if another change got there first."""
         document = _request_document(request)
         document.pop("_id")
-        document["version"] = request.version + 1
+        document.pop("version")
         if registry_due:
             document[REGISTRY_DUE_AT] = request.completed_at
         update: dict[str, Any] = {"$set": document}
-        result = await self.requests.update_one(
-            {"_id": request.request_number, "version": request.version},
-            Outbox.stage(update, events),
+        return await self._outbox.save_versioned(
+            self.requests, request.request_number, request.version, update, events
         )
-        if result.modified_count != 1:
-            return False
-        self._outbox.written(REQUESTS, request.request_number)
-        return True
 
     async def registry_written(self, number: str) -> None:
         await self.requests.update_one({"_id": number}, {"$unset": {REGISTRY_DUE_AT: ""}})
@@ -262,13 +340,13 @@ class ContractorStore:
             return None
         return Verification.model_validate({**document, "id": document["_id"]})
 
-    async def save_verification(self, verification: Verification) -> bool:
-        document: Document = verification.model_dump(mode="python", exclude={"id"})
-        document["version"] = verification.version + 1
-        result = await self.verifications.update_one(
-            {"_id": verification.id, "version": verification.version}, {"$set": document}
+    async def save_verification(self, verification: Verification) -> int:
+        """Save a checked code over the version it was loaded at; the new version.
+        `StaleVersion` if another check got there first."""
+        document: Document = verification.model_dump(mode="python", exclude={"id", "version"})
+        return await self._command_outbox.save_versioned(
+            self.verifications, verification.id, verification.version, {"$set": document}
         )
-        return result.modified_count == 1
 
     async def prune_verification(self, document: Document) -> None:
         """Delete an old code's record once its SMS command has left (never an unsent one)."""

@@ -1,42 +1,45 @@
 """The HTTP API of the licensing service: the public fee schedule and licence verification, the
 applicant's requests and attachments, the staff steps and lists.
 
-Translation only: parse, authorise, call the service, shape the answer. Roles come from the
-workflow table (`domain.py`).
+Translation only: parse, authorise, call the service, shape the answer (`views.py`). Roles come
+from the workflow table (`domain/workflow.py`); the rules, input rules included, are the domain's:
+its refusals become problems naming every field at fault. Every list answers a `Page`.
 """
 
 from __future__ import annotations
 
-import html
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from contracts import Applicant, LocalizedText
+from contracts import LocalizedText
 from contracts.phones import jordan_mobile
 from services.common.auth import CurrentUser, Principal, ensure_owner, require_roles
-from services.common.formatting import PendingBillPublic
+from services.common.formatting import format_jod
 from services.common.headers import HtmlPage
 from services.common.idempotency import Idempotency, IdempotencyKey
-from services.common.problems import Forbidden, Invalid, NotFound
+from services.common.listing import Page, Paging
+from services.common.problems import Forbidden, NotFound
 from services.common.text import IsoAwareDateTime, PersonName, Phone, SafeMultiline, SafeText
 from services.common.uploads import Upload, download, read_upload
 from services.licensing import domain
 from services.licensing.domain import (
-    DOCUMENT_NAMES,
     EXTERNAL_AUTHORITY,
     STAFF_ROLES,
-    STATES,
+    Actor,
+    Application,
+    Establishment,
     LicenceRequest,
     RequestAction,
     RequestStatus,
 )
 from services.licensing.service import REQUEST_NOT_FOUND, Licensing
+from services.licensing.views import Named, RequestPublic, licence_json, licence_page
+from services.licensing.views import request_public as view
 
-MAX_PAGE_SIZE = 100
 REQUEST_NUMBER = r"^LC-[0-9]{4}-[0-9]{6}$"
 
 
@@ -60,8 +63,21 @@ DocumentKind = Annotated[
     Literal["occupancy_permit", "lease_contract", "allocation_document"],
     Path(description="Which attachment."),
 ]
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
-Offset = Annotated[int, Query(ge=0, le=100_000, description="Items to skip.")]
+
+
+def actor(user: Principal) -> Actor:
+    return Actor(user.subject, user.roles)
+
+
+def request_public(
+    request: LicenceRequest, licensing: Licensing, *, is_staff: bool
+) -> RequestPublic:
+    return view(
+        request,
+        is_staff=is_staff,
+        now=licensing.now(),
+        verification_url=licensing.verification_url,
+    )
 
 
 class Schema(BaseModel):
@@ -85,15 +101,6 @@ class Quote(BaseModel):
     area_m2: float
     fee_fils: int
     fee_jod: str
-
-
-class Named(BaseModel):
-    code: str
-    name: LocalizedText
-
-
-def _jod(fils: int) -> str:
-    return f"{fils // 1000}.{fils % 1000:03d}"
 
 
 # ---- requests ----------------------------------------------------------------------------------
@@ -169,185 +176,18 @@ class ExternalAnswer(Schema):
     note: str | None = Field(default=None, max_length=300)
 
 
-class DocumentPublic(BaseModel):
-    kind: str
-    name: LocalizedText
-    is_attached: bool
-    must_replace: bool
-    filename: str | None
-    content_type: str | None
-    size: int | None
-    uploaded_at: datetime | None
-
-
-class ExternalApprovalPublic(BaseModel):
-    authority_code: str
-    authority: LocalizedText
-    status: str
-    reference: str | None
-    note: str | None
-    recorded_at: datetime | None
-
-
-class LicencePublic(BaseModel):
-    number: str
-    issued_at: datetime
-    valid_until: datetime
-    verification_url: str
-
-
-class SlaPublic(BaseModel):
-    target_working_days: int
-    target_at: datetime | None = Field(description="Moved on by working days spent waiting.")
-    clock: str = Field(description="not_started, running, paused (waiting for you or another "
-                       "authority) or stopped")  # fmt: skip
-    is_overdue: bool
-    breached_at: datetime | None
-
-
-class TimelineEntry(BaseModel):
-    at: datetime
-    action: str
-    status_from: str | None
-    status_to: str
-    label: LocalizedText
-    by: str
-    reason: str | None
-
-
-class RequestPublic(BaseModel):
-    number: str
-    version: int
-    status: str
-    status_label: LocalizedText
-    next_step: LocalizedText
-    applicant_kind: str
-    applicant: Applicant
-    id_type: str
-    business: domain.Business | None
-    camp: Named
-    profession: Named
-    area_m2: float
-    fee_fils: int
-    trade_name: str
-    address: str
-    tenure: str
-    documents: list[DocumentPublic]
-    inspection_at: datetime | None
-    findings: str | None
-    external_approvals: list[ExternalApprovalPublic]
-    decision_reasons: str | None
-    e_payment_number: str | None
-    pending_bill: PendingBillPublic | None = Field(
-        description="While the fee waits: its e-payment number, amount and due time, and how "
-        "to pay, in Arabic and English."
-    )
-    licence: LicencePublic | None
-    sla: SlaPublic
-    timeline: list[TimelineEntry]
-
-
-def request_public(
-    request: LicenceRequest, licensing: Licensing, *, is_staff: bool
-) -> RequestPublic:
-    state = STATES[request.status]
-    next_ = LocalizedText(
-        ar=state.next_ar or "لا شيء: الطلب مغلق",
-        en=state.next_en or "Nothing: the request is closed",
-    )
-    documents = []
-    for kind in domain.required_documents(request.tenure):
-        attached = request.document(kind)
-        documents.append(
-            DocumentPublic(
-                kind=kind,
-                name=DOCUMENT_NAMES[kind],
-                is_attached=attached is not None,
-                must_replace=kind in request.documents_to_replace,
-                filename=attached.filename if attached else None,
-                content_type=attached.content_type if attached else None,
-                size=attached.size if attached else None,
-                uploaded_at=attached.uploaded_at if attached else None,
-            )
-        )
-    licence = request.licence
-    return RequestPublic(
-        number=request.number,
-        version=request.version,
-        status=request.status,
-        status_label=LocalizedText(ar=state.label_ar, en=state.label_en),
-        next_step=next_,
-        applicant_kind=request.applicant_kind,
-        applicant=request.applicant,
-        id_type=request.id_type,
-        business=request.business,
-        camp=Named(code=request.camp_code, name=request.camp),
-        profession=Named(code=request.profession_code, name=request.profession),
-        area_m2=request.area_m2,
-        fee_fils=request.fee_fils,
-        trade_name=request.trade_name,
-        address=request.address,
-        tenure=request.tenure,
-        documents=documents,
-        inspection_at=request.inspection_at,
-        findings=request.findings,
-        external_approvals=[
-            ExternalApprovalPublic(**a.model_dump()) for a in request.external_approvals
-        ],
-        decision_reasons=request.decision_reasons,
-        e_payment_number=request.e_payment_number,
-        pending_bill=PendingBillPublic.of(
-            request.e_payment_number, request.bill_amount_fils, request.bill_due_at
-        )
-        if request.status is domain.RequestStatus.AWAITING_PAYMENT
-        and request.e_payment_number is not None
-        and request.bill_amount_fils is not None
-        and request.bill_due_at is not None
-        else None,
-        licence=None if licence is None else LicencePublic(
-            number=licence.number, issued_at=licence.issued_at, valid_until=licence.valid_until,
-            verification_url=licensing.verification_url(licence.token),
-        ),
-        sla=SlaPublic(
-            target_working_days=domain.SLA_WORKING_DAYS,
-            target_at=request.sla_due_at,
-            clock=state.sla,
-            is_overdue=domain.is_overdue(request, licensing.now()),
-            breached_at=request.sla_breached_at,
-        ),
-        timeline=[
-            TimelineEntry(
-                at=entry.at,
-                action=entry.action,
-                status_from=entry.source,
-                status_to=entry.target,
-                label=domain.label(entry.action, entry.source, entry.target),
-                # A citizen sees that staff acted, not which employee.
-                by=entry.by if is_staff or entry.by in (domain.SYSTEM, domain.PAYMENTS) else
-                ("applicant" if entry.by == request.owner_subject else "staff"),
-                reason=entry.reason,
-            )
-            for entry in request.history
-        ],
-    )  # fmt: skip
-
-
-def _invalid(field: str, message: str, message_ar: str) -> Invalid:
-    return Invalid(
-        message, message_ar, errors=[{"field": field, "message": message, "message_ar": message_ar}]
-    )
-
-
 router = APIRouter(prefix="/v1")
 
 
 # ---- public ------------------------------------------------------------------------------------
 
 
-@router.get("/professions", response_model=list[ProfessionPublic], tags=["public"])
-async def professions(licensing: LicensingDep) -> list[ProfessionPublic]:
+@router.get("/professions", response_model=Page[ProfessionPublic], tags=["public"])
+async def professions(licensing: LicensingDep, paging: Paging) -> Page[ProfessionPublic]:
     """The fee schedule: each profession with its base fee and rate per square metre."""
-    return [ProfessionPublic(**p.model_dump()) for p in licensing.reference.fees.professions]
+    found = licensing.reference.fees.professions
+    items = found[paging.skip : paging.skip + paging.limit]
+    return paging.page_of([ProfessionPublic(**p.model_dump()) for p in items], len(found))
 
 
 @router.get("/fees/quote", response_model=Quote, tags=["public"])
@@ -357,32 +197,27 @@ async def quote(
     area_m2: Annotated[float, Query(gt=0, le=10_000)],
 ) -> Quote:
     """The fee for a profession and an area, as the committee's approval will bill it."""
-    found = licensing.reference.fees.profession(profession)
-    if found is None:
-        raise _invalid("profession", "Unknown profession.", "مهنة غير معروفة.")
-    if area_m2 > found.max_area_m2:
-        raise _invalid(
-            "area_m2",
-            f"The area exceeds {found.max_area_m2} m² for this profession.",
-            f"المساحة تتجاوز {found.max_area_m2} م² لهذه المهنة.",
-        )
-    fee = found.fee_fils(area_m2)
+    found, fee = licensing.quote(profession, area_m2)
     return Quote(
         profession=ProfessionPublic(**found.model_dump()), area_m2=area_m2, fee_fils=fee,
-        fee_jod=_jod(fee),
+        fee_jod=format_jod(fee),
     )  # fmt: skip
 
 
-@router.get("/camps", response_model=list[Named], tags=["public"])
-async def camps(licensing: LicensingDep) -> list[Named]:
+@router.get("/camps", response_model=Page[Named], tags=["public"])
+async def camps(licensing: LicensingDep, paging: Paging) -> Page[Named]:
     """The camps whose shops this service licenses."""
-    return [Named(code=c.code, name=c.name) for c in licensing.reference.camps.camps]
+    found = licensing.reference.camps.camps
+    items = found[paging.skip : paging.skip + paging.limit]
+    return paging.page_of([Named(code=c.code, name=c.name) for c in items], len(found))
 
 
-@router.get("/authorities", response_model=list[Named], tags=["public"])
-async def authorities(licensing: LicensingDep) -> list[Named]:
+@router.get("/authorities", response_model=Page[Named], tags=["public"])
+async def authorities(licensing: LicensingDep, paging: Paging) -> Page[Named]:
     """The authorities whose approval the committee may require (step 6)."""
-    return [Named(code=a.code, name=a.name) for a in licensing.reference.authorities.authorities]
+    found = licensing.reference.authorities.authorities
+    items = found[paging.skip : paging.skip + paging.limit]
+    return paging.page_of([Named(code=a.code, name=a.name) for a in items], len(found))
 
 
 @router.get(
@@ -400,74 +235,39 @@ async def verify_licence(
     """The issued licence, by its unguessable link: a bilingual page, or JSON (`?format=json`
     or `Accept: application/json`)."""
     found = await licensing.licence(token)
-    licence = found.licence
-    assert licence is not None
-    is_valid = licensing.now() <= licence.valid_until
-    body = {
-        "licence_number": licence.number,
-        "request_number": found.number,
-        "trade_name": found.trade_name,
-        "holder": found.business.establishment_name if found.business else found.applicant.name,
-        "profession": found.profession.model_dump(),
-        "camp": found.camp.model_dump(),
-        "address": found.address,
-        "area_m2": found.area_m2,
-        "issued_at": licence.issued_at.isoformat(),
-        "valid_until": licence.valid_until.isoformat(),
-        "is_valid": is_valid,
-        "fee_fils": found.fee_fils,
-        "e_payment_number": licence.e_payment_number,
-    }
+    assert found.licence is not None
+    is_valid = licensing.now() <= found.licence.valid_until
     wants_json = format == "json" or (
         format is None and "application/json" in request.headers.get("accept", "")
     )
     headers = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
     if wants_json:
-        return JSONResponse(body, headers=headers)
-    return HtmlPage(_licence_page(found, is_valid), headers=headers)
-
-
-def _licence_page(request: LicenceRequest, is_valid: bool) -> str:
-    licence = request.licence
-    assert licence is not None
-    e = html.escape
-    holder = request.business.establishment_name if request.business else request.applicant.name
-    issued = licence.issued_at.astimezone(UTC).strftime("%Y-%m-%d")
-    until = licence.valid_until.strftime("%Y-%m-%d")
-    status_ar, status_en = ("سارية", "Valid") if is_valid else ("منتهية", "Expired")
-    rows = [
-        ("رقم الرخصة", "Licence number", e(licence.number), e(licence.number)),
-        ("الاسم التجاري", "Trade name", e(request.trade_name), e(request.trade_name)),
-        ("صاحب الرخصة", "Holder", e(holder), e(holder)),
-        ("المهنة", "Profession", e(request.profession.ar), e(request.profession.en)),
-        ("المخيم", "Camp", e(request.camp.ar), e(request.camp.en)),
-        ("العنوان", "Address", e(request.address), e(request.address)),
-        ("المساحة", "Area", f"{request.area_m2:g} م²", f"{request.area_m2:g} m²"),
-        ("تاريخ الإصدار", "Issued", issued, issued),
-        ("سارية حتى", "Valid until", until, until),
-        ("الحالة", "Status", status_ar, status_en),
-    ]
-    table = "\n".join(
-        f'<tr><th lang="ar" dir="rtl">{ar}</th><td lang="ar" dir="rtl">{v_ar}</td>'
-        f'<td lang="en">{v_en}</td><th lang="en">{en}</th></tr>'
-        for ar, en, v_ar, v_en in rows
-    )
-    return f"""<!doctype html>
-<html lang="ar" dir="rtl"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>رخصة مهن {e(licence.number)} - Professional licence</title>
-<style>body{{font-family:sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem}}
-table{{border-collapse:collapse;width:100%}}th,td{{border:1px solid #ccc;padding:.4rem}}
-td[lang=en],th[lang=en]{{direction:ltr;text-align:left}}</style></head>
-<body><h1>أمانة عمّان الكبرى - رخصة مهن داخل المخيمات</h1>
-<h2 lang="en" dir="ltr">Greater Amman Municipality - Professional licence inside the camps</h2>
-<table>{table}</table>
-<p>رقم الطلب / Request: {e(request.number)}</p></body></html>
-"""
+        return JSONResponse(licence_json(found, is_valid), headers=headers)
+    return HtmlPage(licence_page(found, is_valid), headers=headers)
 
 
 # ---- the applicant -----------------------------------------------------------------------------
+
+
+def application(body: RequestCreate) -> Application:
+    person, business = body.applicant, body.business
+    return Application(
+        applicant_kind=body.applicant_kind,
+        name=person.name,
+        phone=person.phone,
+        lang=person.lang,
+        id_type=person.id_type,
+        id_number=person.id_number,
+        business=None
+        if business is None
+        else Establishment(business.establishment_name, business.establishment_number),
+        camp=body.camp,
+        profession=body.profession,
+        area_m2=body.area_m2,
+        trade_name=body.trade_name,
+        address=body.address,
+        tenure=body.tenure,
+    )
 
 
 @router.post("/requests", status_code=201, response_model=RequestPublic, tags=["requests"])
@@ -478,70 +278,20 @@ async def create_request(
     idempotency: Idempotency,
     key: IdempotencyKey,
 ) -> Any:
-    """Start a licence request (a draft): attach the documents, then submit it."""
+    """Start a licence request (a draft): attach the documents, then submit it. Every field the
+    rules refuse is named in one 422."""
     if not user.is_citizen:
         raise Forbidden(
             "Only citizens, residents and those acting for a business apply.",
             "يقدّم الطلب المواطنون والمقيمون ومن يمثل المنشأة فقط.",
         )
-    reference = licensing.reference
-    camp = reference.camps.camp(body.camp)
-    if camp is None:
-        raise _invalid("camp", "Unknown camp: choose one from /v1/camps.", "مخيم غير معروف.")
-    profession = reference.fees.profession(body.profession)
-    if profession is None:
-        raise _invalid(
-            "profession", "Unknown profession: choose one from /v1/professions.", "مهنة غير معروفة."
-        )
-    if body.area_m2 > profession.max_area_m2:
-        raise _invalid(
-            "area_m2",
-            f"The area exceeds {profession.max_area_m2} m² for this profession.",
-            f"المساحة تتجاوز {profession.max_area_m2} م² لهذه المهنة.",
-        )
-    if body.applicant_kind == "business" and body.business is None:
-        raise _invalid(
-            "business",
-            "A business gives its establishment's details.",
-            "يرجى إدخال بيانات المنشأة.",
-        )
-    if body.applicant_kind == "individual" and body.business is not None:
-        raise _invalid(
-            "business",
-            "An individual gives no establishment details.",
-            "لا تُدخل بيانات منشأة لطلب فردي.",
-        )
-    person = body.applicant
-    if person.id_type == "national" and not (
-        len(person.id_number) == 10 and person.id_number.isdigit()
-    ):
-        raise _invalid(
-            "applicant.id_number", "A national number has 10 digits.", "الرقم الوطني من 10 خانات."
-        )
-    fields: dict[str, object] = {
-        "applicant": Applicant(
-            name=person.name, phone=person.phone, lang=person.lang, national_id=person.id_number
-        ),
-        "applicant_kind": body.applicant_kind,
-        "id_type": person.id_type,
-        "business": None if body.business is None else body.business.model_dump(),
-        "camp_code": camp.code,
-        "camp": camp.name,
-        "profession_code": profession.code,
-        "profession": profession.name,
-        "area_m2": round(body.area_m2, 2),
-        "fee_fils": profession.fee_fils(body.area_m2),
-        "trade_name": body.trade_name,
-        "address": body.address,
-        "tenure": body.tenure,
-    }
 
     async def create() -> tuple[int, Any]:
-        request = await licensing.create(user.subject, fields)
+        request = await licensing.create(actor(user), application(body))
         return 201, request_public(request, licensing, is_staff=False)
 
     async def stored(key_id: str) -> tuple[int, Any] | None:
-        request = await licensing.store.request_created_under(key_id)
+        request = await licensing.request_created_under(key_id)
         return (
             None if request is None else (201, request_public(request, licensing, is_staff=False))
         )
@@ -551,13 +301,15 @@ async def create_request(
     )
 
 
-@router.get("/requests", response_model=list[RequestPublic], tags=["requests"])
+@router.get("/requests", response_model=Page[RequestPublic], tags=["requests"])
 async def my_requests(
-    user: CurrentUser, licensing: LicensingDep, limit: Limit = 20, offset: Offset = 0
-) -> list[RequestPublic]:
+    user: CurrentUser, licensing: LicensingDep, paging: Paging
+) -> Page[RequestPublic]:
     """The caller's own requests, newest first."""
-    found = await licensing.store.requests_of_owner(user.subject, limit, offset)
-    return [request_public(request, licensing, is_staff=False) for request in found]
+    found, total = await licensing.requests_of(user.subject, skip=paging.skip, limit=paging.limit)
+    return paging.page_of(
+        [request_public(request, licensing, is_staff=False) for request in found], total
+    )
 
 
 async def _visible(number: str, user: Principal, licensing: Licensing) -> LicenceRequest:
@@ -599,7 +351,9 @@ async def attach_document(
     """Attach (or replace) a document: in a draft, or when the document check asked for it."""
     await _own(number, user, licensing)
     data = await read_upload(file, licensing.upload_rules)
-    request = await licensing.attach_document(number, kind, file.filename or kind, data)
+    request = await licensing.attach_document(
+        number, kind, file.filename or kind, data, actor(user)
+    )
     return request_public(request, licensing, is_staff=False)
 
 
@@ -618,7 +372,7 @@ async def submit(
 ) -> RequestPublic:
     """Submit the request with its documents (step 1), or resubmit after replacing them."""
     await _own(number, user, licensing)
-    return request_public(await licensing.submit(number), licensing, is_staff=False)
+    return request_public(await licensing.submit(number, actor(user)), licensing, is_staff=False)
 
 
 @router.post("/requests/{number}/withdraw", response_model=RequestPublic, tags=["requests"])
@@ -627,7 +381,7 @@ async def withdraw(
 ) -> RequestPublic:
     """Withdraw the request (any time before the licence is issued)."""
     await _own(number, user, licensing)
-    return request_public(await licensing.withdraw(number), licensing, is_staff=False)
+    return request_public(await licensing.withdraw(number, actor(user)), licensing, is_staff=False)
 
 
 @router.post("/requests/{number}/new-bill", response_model=RequestPublic, tags=["requests"])
@@ -636,7 +390,8 @@ async def new_bill(
 ) -> RequestPublic:
     """Ask for a new e-payment number after the last one expired unpaid."""
     await _own(number, user, licensing)
-    return request_public(await licensing.request_new_bill(number), licensing, is_staff=False)
+    request = await licensing.request_new_bill(number, actor(user))
+    return request_public(request, licensing, is_staff=False)
 
 
 # ---- staff -------------------------------------------------------------------------------------
@@ -647,14 +402,8 @@ async def document_check(
     number: RequestNumber, body: DocumentCheck, user: Clerk, licensing: LicensingDep
 ) -> RequestPublic:
     """Step 2: accept the documents, or name the missing or wrong ones (an SMS tells them)."""
-    if body.accepted == bool(body.issues):
-        raise _invalid(
-            "issues",
-            "Name the documents to replace when not accepting, and none when accepting.",
-            "يرجى ذكر الوثائق المطلوب استبدالها عند عدم القبول فقط.",
-        )
     issues = [(i.document, i.issue, i.note) for i in body.issues]
-    request = await licensing.check_documents(number, issues, user.subject)
+    request = await licensing.check_documents(number, body.accepted, issues, actor(user))
     return request_public(request, licensing, is_staff=True)
 
 
@@ -664,7 +413,7 @@ async def schedule_inspection(
 ) -> RequestPublic:
     """Step 3: set the inspection (or re-inspection) appointment; an SMS tells the applicant."""
     at = body.inspection_at.astimezone(UTC).replace(second=0, microsecond=0)
-    request = await licensing.schedule_inspection(number, at, user.subject)
+    request = await licensing.schedule_inspection(number, at, actor(user))
     return request_public(request, licensing, is_staff=True)
 
 
@@ -673,7 +422,7 @@ async def inspection_result(
     number: RequestNumber, body: InspectionResult, user: Inspector, licensing: LicensingDep
 ) -> RequestPublic:
     """Record the inspection: compliant (to the committee) or not (step 4: rectify)."""
-    request = await licensing.record_inspection(number, body.compliant, body.findings, user.subject)
+    request = await licensing.record_inspection(number, body.compliant, body.findings, actor(user))
     return request_public(request, licensing, is_staff=True)
 
 
@@ -684,7 +433,7 @@ async def committee_decision(
     """Step 5: approve (the bill follows), not approve (with reasons), or require the approval
     of other authorities first (step 6)."""
     request = await licensing.decide(
-        number, body.decision, body.reasons, body.authorities, user.subject
+        number, body.decision, body.reasons, body.authorities, actor(user)
     )
     return request_public(request, licensing, is_staff=True)
 
@@ -709,29 +458,29 @@ async def external_approval(
             "تسجل الجهة الخارجية موافقاتها فقط.",
         )
     request = await licensing.record_external(
-        number, authority, body.given, body.reference, body.note, user.subject
+        number, authority, body.given, body.reference, body.note, actor(user)
     )
     return request_public(request, licensing, is_staff=user.has_any(*STAFF_ROLES))
 
 
-@router.get("/staff/requests", response_model=list[RequestPublic], tags=["staff"])
+@router.get("/staff/requests", response_model=Page[RequestPublic], tags=["staff"])
 async def staff_requests(
     user: Staff,
     licensing: LicensingDep,
+    paging: Paging,
     status: Annotated[RequestStatus | None, Query(description="Only this status.")] = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> list[RequestPublic]:
+) -> Page[RequestPublic]:
     """Staff work lists: the requests in one status (default: every open one), oldest first."""
-    statuses = [status] if status else list(domain.OPEN)
-    found = await licensing.store.requests_in(statuses, limit, offset)
-    return [request_public(request, licensing, is_staff=True) for request in found]
+    found, total = await licensing.requests_in(status, skip=paging.skip, limit=paging.limit)
+    return paging.page_of(
+        [request_public(request, licensing, is_staff=True) for request in found], total
+    )
 
 
-@router.get("/staff/overdue", response_model=list[RequestPublic], tags=["staff"])
-async def overdue(
-    user: Staff, licensing: LicensingDep, limit: Limit = 50, offset: Offset = 0
-) -> list[RequestPublic]:
+@router.get("/staff/overdue", response_model=Page[RequestPublic], tags=["staff"])
+async def overdue(user: Staff, licensing: LicensingDep, paging: Paging) -> Page[RequestPublic]:
     """Open requests past their 3-working-day target (SLA breaches), oldest first."""
-    found = await licensing.overdue(limit, offset)
-    return [request_public(request, licensing, is_staff=True) for request in found]
+    found, total = await licensing.overdue(skip=paging.skip, limit=paging.limit)
+    return paging.page_of(
+        [request_public(request, licensing, is_staff=True) for request in found], total
+    )

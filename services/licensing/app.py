@@ -8,7 +8,8 @@ from fastapi import FastAPI
 
 from services.common.runtime import Runtime, ServiceSpec, create_app
 from services.common.sweeper import DeadlineSweeper
-from services.licensing import api, consumers, reference, store
+from services.licensing import api, consumers, store
+from services.licensing.domain import ReferenceData
 from services.licensing.service import Licensing
 from services.licensing.settings import LicensingSettings
 
@@ -23,11 +24,7 @@ payment, with a public verification link. Each step is an SMS to the applicant."
 
 def build(settings: LicensingSettings | None = None) -> FastAPI:
     settings = settings or LicensingSettings()
-    data = reference.load(
-        settings.licensing_fee_schedule_file,
-        settings.licensing_camps_file,
-        settings.licensing_authorities_file,
-    )
+    data = settings.reference_data()
 
     def setup(runtime: Runtime) -> Licensing:
         return Licensing(
@@ -62,7 +59,7 @@ def build(settings: LicensingSettings | None = None) -> FastAPI:
     return app
 
 
-def _publish_codes(app: FastAPI, data: reference.ReferenceData) -> None:
+def _publish_codes(app: FastAPI, data: ReferenceData) -> None:
     """The published schema lists the codes the reference files hold (the files are settings,
     so the list is made here, from what was loaded): camps and professions of a request and of a
     quote, and the authorities an approval can come from, as enums."""

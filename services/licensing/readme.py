@@ -1,4 +1,4 @@
-"""The README's generated sections, from the workflow table in `domain.py` and the fee schedule.
+"""The README's generated sections, from the workflow table (`domain/workflow.py`) and the fees.
 
     .venv/bin/python -m services.licensing.readme           rewrite them
     .venv/bin/python -m services.licensing.readme --check   exit 1 if the README is out of date
@@ -14,10 +14,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from services.common.formatting import format_jod
 from services.common.readme import readme_main, replace_section
 from services.common.workflow import readme_section
-from services.licensing import reference
 from services.licensing.domain import state_diagram, states_table, transitions_table
+from services.licensing.settings import load_reference
 
 README = Path(__file__).resolve().with_name("README.md")
 BEGIN = "<!-- BEGIN GENERATED: workflow (python -m services.licensing.readme) -->"
@@ -26,24 +27,20 @@ FEES_BEGIN = "<!-- BEGIN GENERATED: fee schedule (python -m services.licensing.r
 FEES_END = "<!-- END GENERATED: fee schedule -->"
 
 
-def _jod(fils: int) -> str:
-    return f"{fils // 1000}.{fils % 1000:03d}"
-
-
 def workflow_section() -> str:
     return readme_section(state_diagram(), transitions_table(), states_table())
 
 
 def fees_section() -> str:
-    data = reference.load()
+    data = load_reference()
     lines = [
         "| code | profession | base fee (JOD) | covers up to | then per m² (JOD) | max area |",
         "|---|---|---|---|---|---|",
     ]
     for p in data.fees.professions:
         lines.append(
-            f"| `{p.code}` | {p.name.en} / {p.name.ar} | {_jod(p.base_fils)} | "
-            f"{p.included_m2} m² | {_jod(p.per_m2_fils)} | {p.max_area_m2} m² |"
+            f"| `{p.code}` | {p.name.en} / {p.name.ar} | {format_jod(p.base_fils)} | "
+            f"{p.included_m2} m² | {format_jod(p.per_m2_fils)} | {p.max_area_m2} m² |"
         )
     camps = ", ".join(f"`{c.code}` ({c.name.en})" for c in data.camps.camps)
     authorities = ", ".join(f"`{a.code}` ({a.name.en})" for a in data.authorities.authorities)

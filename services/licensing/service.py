@@ -1,16 +1,16 @@
 """The use cases of the licensing service: load, let the domain decide, store with the events.
 
-A request changes only through a version-guarded update carrying its events (the outbox). A
-person's action is decided on what they saw: one attempt, then 409. An event's effect is retried
-on a clash, and the domain returns None for one that no longer applies, so a redelivery changes
-nothing.
+Every change goes through the shared change loop (`services.common.change`): a version-guarded
+save carrying the change's events (the outbox). A person's action is decided on what they saw:
+one attempt, then 409 (`ChangedMeanwhile`). An event's effect is decided again on a clash; the
+domain returns None for one that no longer applies (a redelivery, an old bill), so it changes
+nothing. A `DomainError` raised here for an event is dead-lettered by the consumer: only an event
+that should not have come (a bill naming no request of this service) meets one.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
 import secrets
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -20,29 +20,27 @@ from prometheus_client import Counter
 
 from contracts import BillCancelled, BillExpired, BillIssued, BillPaid, CloudEvent
 from services.common.calendar import WorkingCalendar
+from services.common.change import EVENT, PERSON, change
 from services.common.clock import Clock
-from services.common.mongo import Document, request_number
+from services.common.mongo import Document
 from services.common.outbox import new_events
-from services.common.problems import Conflict, Invalid, NotFound
-from services.common.problems import problem_of as problem
 from services.common.uploads import UploadRules
 from services.licensing import domain
 from services.licensing.domain import (
-    LICENCE_PREFIX,
-    REQUEST_PREFIX,
     SERVICE,
+    Actor,
+    Application,
     Change,
-    DomainError,
     LicenceRequest,
+    Profession,
+    ReferenceData,
+    Unknown,
 )
-from services.licensing.reference import Authority, ReferenceData
 from services.licensing.settings import LicensingSettings
-from services.licensing.store import LicensingStore, StaleVersion, request_from
+from services.licensing.store import LicensingStore
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 20
-ONE_ATTEMPT = 1
 REQUEST_NOT_FOUND = ("No such request.", "لا يوجد طلب بهذا الرقم.")
 
 TRANSITIONS = Counter("licensing_transitions_total", "Transitions of licence requests", ["action"])
@@ -52,6 +50,7 @@ SLA_BREACHES = Counter(
 )
 
 Decide = Callable[[LicenceRequest, datetime], Change | None]
+Page = tuple[list[LicenceRequest], int]
 
 
 class Licensing:
@@ -79,7 +78,7 @@ class Licensing:
         days = self.settings.licensing_payment_working_days
         return self.calendar.deadline_after(now, days) - timedelta(seconds=1)
 
-    def _events(self, number: str, events: Sequence[domain.Event]) -> list[CloudEvent]:
+    def _events(self, number: str, events: Sequence[domain.Raised]) -> list[CloudEvent]:
         return new_events(events, source_service=SERVICE, subject=number, time=self.now())
 
     # ---- requests --------------------------------------------------------------------------
@@ -87,62 +86,66 @@ class Licensing:
     async def request(self, number: str) -> LicenceRequest:
         found = await self.store.request(number)
         if found is None:
-            raise NotFound(*REQUEST_NOT_FOUND)
+            raise Unknown(*REQUEST_NOT_FOUND)
         return found
 
-    async def create(self, owner: str, fields: dict[str, object]) -> LicenceRequest:
-        now = self.now()
-        number = await request_number(self.store.db, REQUEST_PREFIX, now)
-        change = domain.create(number, owner, now, **fields)
-        await self.store.insert_request(change.request)
-        TRANSITIONS.labels(domain.RequestAction.CREATE.value).inc()
-        return change.request
+    async def requests_of(self, owner: str, *, skip: int, limit: int) -> Page:
+        """The owner's requests, newest first, and how many they have."""
+        return await self.store.requests_of_owner(owner, skip=skip, limit=limit)
 
-    async def _change(
-        self, number: str, decide: Decide, attempts: int, *, refuse: bool = True
-    ) -> tuple[LicenceRequest, Change | None]:
-        """Apply `decide` to the stored request. `refuse`: a domain refusal is a problem
-        response (a person's action); otherwise it is logged and nothing changes (an event)."""
-        for tries in range(attempts):
-            request = await self.request(number)
-            try:
-                change = decide(request, self.now())
-            except DomainError as error:
-                if refuse:
-                    raise problem(error) from error
-                logger.info("request %s: %s", number, error.detail)
-                return request, None
-            if change is None:
-                return request, None
-            events = self._events(number, change.events)
-            try:
-                saved = await self.store.save_request(
-                    request, change.request, change.entries, events
-                )
-            except StaleVersion:
-                if tries + 1 >= attempts:
-                    break
-                await asyncio.sleep(random.uniform(0, 0.005 * min(tries + 1, 20)))
-                continue
-            for entry in change.entries:
-                TRANSITIONS.labels(entry.action).inc()
-            if change.breached:
-                SLA_BREACHES.inc()
-                logger.warning("request %s missed its target", number)
-            return saved, change
-        raise Conflict(
-            "The request was changed meanwhile; reload it and try again.",
-            "تغيّر الطلب في هذه الأثناء، يرجى إعادة تحميله والمحاولة مجدداً.",
+    async def requests_in(self, status: str | None, *, skip: int, limit: int) -> Page:
+        """The requests in `status` (every open one by default), oldest first."""
+        statuses = [status] if status else list(domain.OPEN)
+        return await self.store.requests_in(statuses, skip=skip, limit=limit)
+
+    async def request_created_under(self, key_id: str) -> LicenceRequest | None:
+        return await self.store.request_created_under(key_id)
+
+    def quote(self, profession: str, area_m2: float) -> tuple[Profession, int]:
+        return domain.quote(self.reference, profession, area_m2)
+
+    async def create(self, owner: Actor, application: Application) -> LicenceRequest:
+        """A new draft, if the application passes every rule (else one refusal naming every bad
+        field)."""
+        fields = domain.new_request_fields(application, self.reference)
+        now = self.now()
+        number = await self.store.new_request_number(now)
+        created = domain.create(number, owner, now, fields)
+        await self.store.insert_request(created.request)
+        TRANSITIONS.labels(domain.RequestAction.CREATE.value).inc()
+        return created.request
+
+    async def _save(self, before: LicenceRequest, decided: Change) -> LicenceRequest:
+        number = before.number
+        saved = await self.store.save_request(
+            before, decided.request, self._events(number, decided.events)
+        )
+        for entry in saved.history[len(before.history) :]:
+            TRANSITIONS.labels(entry.action).inc()
+        if decided.breached:
+            SLA_BREACHES.inc()
+            logger.warning("request %s missed its target", number)
+        return saved
+
+    async def _change(self, number: str, decide: Decide, attempts: int) -> LicenceRequest | None:
+        """Apply `decide` to the stored request; None when it decided there is nothing to do."""
+        return await change(
+            lambda: self.request(number),
+            lambda request: decide(request, self.now()),
+            self._save,
+            attempts=attempts,
         )
 
     async def _act(self, number: str, decide: Decide) -> LicenceRequest:
-        request, _ = await self._change(number, decide, ONE_ATTEMPT)
-        return request
+        """A person's action: one attempt; it always moves the request."""
+        saved = await self._change(number, decide, PERSON)
+        assert saved is not None, "a person's action always changes the request"
+        return saved
 
     # ---- the applicant ---------------------------------------------------------------------
 
     async def attach_document(
-        self, number: str, kind: str, filename: str, data: bytes
+        self, number: str, kind: str, filename: str, data: bytes, actor: Actor
     ) -> LicenceRequest:
         """Check the file by its bytes and size, keep it, and put it on the request."""
         metadata = {"request_number": number, "kind": kind}
@@ -153,9 +156,11 @@ class Licensing:
         replaced: list[domain.Document] = []
 
         def decide(request: LicenceRequest, now: datetime) -> Change:
-            change, previous = domain.attach_document(request, document, now, self.calendar)
+            attached, previous = domain.attach_document(
+                request, document, now, actor, self.calendar
+            )
             replaced[:] = [previous] if previous else []
-            return change
+            return attached
 
         try:
             request = await self._act(number, decide)
@@ -170,19 +175,21 @@ class Licensing:
         document = request.document(kind)
         data = None if document is None else await self.store.files.read(document.file_id)
         if document is None or data is None:
-            raise NotFound("No such document is attached.", "لا توجد وثيقة مرفقة من هذا النوع.")
+            raise Unknown("No such document is attached.", "لا توجد وثيقة مرفقة من هذا النوع.")
         return data, document.content_type
 
-    async def submit(self, number: str) -> LicenceRequest:
-        return await self._act(number, lambda r, now: domain.submit(r, now, self.calendar))
+    async def submit(self, number: str, actor: Actor) -> LicenceRequest:
+        return await self._act(number, lambda r, now: domain.submit(r, now, actor, self.calendar))
 
-    async def withdraw(self, number: str) -> LicenceRequest:
-        return await self._act(number, lambda r, now: domain.withdraw(r, now, self.calendar))
+    async def withdraw(self, number: str, actor: Actor) -> LicenceRequest:
+        return await self._act(number, lambda r, now: domain.withdraw(r, now, actor, self.calendar))
 
-    async def request_new_bill(self, number: str) -> LicenceRequest:
+    async def request_new_bill(self, number: str, actor: Actor) -> LicenceRequest:
         return await self._act(
             number,
-            lambda r, now: domain.request_new_bill(r, self._payment_due(now), now, self.calendar),
+            lambda r, now: domain.request_new_bill(
+                r, self._payment_due(now), now, actor, self.calendar
+            ),
         )
 
     # ---- staff -----------------------------------------------------------------------------
@@ -190,53 +197,51 @@ class Licensing:
     async def check_documents(
         self,
         number: str,
+        accepted: bool,
         issues: Sequence[tuple[str, Literal["missing", "wrong"], str | None]],
-        by: str,
+        actor: Actor,
     ) -> LicenceRequest:
         return await self._act(
-            number, lambda r, now: domain.check_documents(r, issues, now, by, self.calendar)
+            number,
+            lambda r, now: domain.check_documents(
+                r, issues, now, actor, self.calendar, accepted=accepted
+            ),
         )
 
     async def schedule_inspection(
-        self, number: str, inspection_at: datetime, by: str
+        self, number: str, inspection_at: datetime, actor: Actor
     ) -> LicenceRequest:
         return await self._act(
             number,
-            lambda r, now: domain.schedule_inspection(r, inspection_at, now, by, self.calendar),
+            lambda r, now: domain.schedule_inspection(r, inspection_at, now, actor, self.calendar),
         )
 
     async def record_inspection(
-        self, number: str, compliant: bool, findings: str | None, by: str
+        self, number: str, compliant: bool, findings: str | None, actor: Actor
     ) -> LicenceRequest:
         return await self._act(
             number,
-            lambda r, now: domain.record_inspection(r, compliant, findings, now, by, self.calendar),
+            lambda r, now: domain.record_inspection(
+                r, compliant, findings, now, actor, self.calendar
+            ),
         )
 
     async def decide(
         self,
         number: str,
-        decision: Literal["approved", "not_approved", "external_approvals_required"],
+        decision: domain.Decision,
         reasons: str | None,
         authority_codes: Sequence[str],
-        by: str,
+        actor: Actor,
     ) -> LicenceRequest:
-        authorities: list[Authority] = []
-        for code in authority_codes:
-            authority = self.reference.authorities.authority(code)
-            if authority is None:
-                raise Invalid(
-                    f"Unknown authority '{code}'.",
-                    "جهة غير معروفة.",
-                    errors=[{"field": "authorities", "message": f"unknown authority {code}"}],
-                )
-            authorities.append(authority)
+        authorities = domain.authorities_named(authority_codes, self.reference.authorities)
         return await self._act(
             number,
             lambda r, now: domain.decide(
-                r, decision, reasons, authorities, self._payment_due(now), now, by, self.calendar
+                r, decision, reasons, authorities, self._payment_due(now), now, actor,
+                self.calendar,
             ),
-        )
+        )  # fmt: skip
 
     async def record_external(
         self,
@@ -245,25 +250,24 @@ class Licensing:
         given: bool,
         reference: str | None,
         note: str | None,
-        by: str,
+        actor: Actor,
     ) -> LicenceRequest:
         return await self._act(
             number,
             lambda r, now: domain.record_external(
-                r, authority_code, given, reference, note, now, by, self.calendar
+                r, authority_code, given, reference, note, now, actor, self.calendar
             ),
         )
 
-    async def overdue(self, limit: int, offset: int) -> list[LicenceRequest]:
+    async def overdue(self, *, skip: int, limit: int) -> Page:
         """Open requests past their target (the staff list of SLA breaches)."""
         running = [s.status for s in domain.REQUEST_STATES if s.sla == "running"]
         paused = [s.status for s in domain.REQUEST_STATES if s.sla == "paused"]
-        return await self.store.overdue(running, paused, self.now(), limit, offset)
+        return await self.store.overdue(running, paused, self.now(), skip=skip, limit=limit)
 
     async def check_sla(self, document: Document) -> None:
         """Sweeper handler on `sla_check_at`: record a missed target once."""
-        number = request_from(document).number
-        await self._change(number, lambda r, now: domain.check_sla(r, now), MAX_ATTEMPTS)
+        await self._change(str(document["_id"]), domain.check_sla, EVENT)
 
     # ---- the licence -----------------------------------------------------------------------
 
@@ -274,69 +278,61 @@ class Licensing:
         number = await self.store.request_of_token(token)
         request = None if number is None else await self.store.request(number)
         if request is None or request.licence is None or request.licence.token != token:
-            raise NotFound("No such licence.", "لا توجد رخصة بهذا الرابط.")
+            raise Unknown("No such licence.", "لا توجد رخصة بهذا الرابط.")
         return request
 
     # ---- payments --------------------------------------------------------------------------
 
-    async def _is_ours(self, reference: str, number: str) -> bool:
-        if not reference.startswith(f"{SERVICE}:"):
-            return False
-        if await self.store.request(number) is None:
-            logger.warning("bill %s names no request of this service", reference)
-            return False
-        return True
+    async def _ours(self, reference: str) -> str | None:
+        """The number of the request a bill is for, or None for another service's bill (normal:
+        every service's bills come to this queue). A bill of this service naming no request of
+        it should not have come: `Unknown`, and the consumer dead-letters it."""
+        number = domain.request_number_of(reference)
+        if number is not None:
+            await self.request(number)
+        return number
 
-    async def on_bill_issued(self, event: CloudEvent, data: BillIssued) -> None:
+    async def on_bill_issued(self, bill: BillIssued) -> None:
         """The fee's bill exists: the inquiry shows its number, amount and due time."""
-        if not await self._is_ours(data.payment_reference, data.request_number):
+        if (number := await self._ours(bill.payment_reference)) is None:
             return
         await self._change(
-            data.request_number,
+            number,
             lambda r, now: domain.record_bill(
-                r, data.payment_reference, data.e_payment_number, data.amount_fils, data.due_at
+                r, bill.payment_reference, bill.e_payment_number, bill.amount_fils, bill.due_at
             ),
-            MAX_ATTEMPTS,
-            refuse=False,
+            EVENT,
         )
 
-    async def on_bill_paid(self, event: CloudEvent, data: BillPaid) -> None:
-        """Step 9: the fee was paid: issue the licence (a number and a verification token)."""
-        if not await self._is_ours(data.payment_reference, data.request_number):
+    async def on_bill_paid(self, bill: BillPaid) -> None:
+        """Step 9: the fee was paid: issue the licence (a number and a verification token). A
+        payment of a withdrawn request is refunded; any other is a no-op (a redelivery, an old
+        bill)."""
+        if (number := await self._ours(bill.payment_reference)) is None:
             return
-        current = await self.request(data.request_number)
-        if current.status is not domain.RequestStatus.AWAITING_PAYMENT:
-            await self._change(
-                data.request_number,
-                lambda r, now: domain.pay(
-                    r, data.payment_reference, data.e_payment_number, data.amount_fils,
-                    "", "", "", now, self.calendar,
-                ),
-                MAX_ATTEMPTS, refuse=False,
-            )  # fmt: skip
-            return
-        now = self.now()
-        licence_number = await request_number(self.store.db, LICENCE_PREFIX, now)
-        token = secrets.token_urlsafe(24)
-        await self.store.record_licence_token(token, data.request_number, now)
+        licence_number, token = "", ""
+        if domain.is_payable(await self.request(number), bill.payment_reference):
+            now = self.now()
+            licence_number = await self.store.new_licence_number(now)
+            token = secrets.token_urlsafe(24)
+            await self.store.record_licence_token(token, number, now)
         await self._change(
-            data.request_number,
+            number,
             lambda r, now: domain.pay(
-                r, data.payment_reference, data.e_payment_number, data.amount_fils,
+                r, bill.payment_reference, bill.e_payment_number, bill.amount_fils,
                 licence_number, token, self.verification_url(token), now, self.calendar,
             ),
-            MAX_ATTEMPTS, refuse=False,
+            EVENT,
         )  # fmt: skip
 
-    async def on_bill_ended(self, event: CloudEvent, data: BillExpired | BillCancelled) -> None:
+    async def on_bill_ended(self, bill: BillExpired | BillCancelled) -> None:
         """The bill can no longer be paid (expired, or cancelled by payments)."""
-        if not await self._is_ours(data.payment_reference, data.request_number):
+        if (number := await self._ours(bill.payment_reference)) is None:
             return
         await self._change(
-            data.request_number,
+            number,
             lambda r, now: domain.expire_bill(
-                r, data.payment_reference, data.e_payment_number, now, self.calendar
+                r, bill.payment_reference, bill.e_payment_number, now, self.calendar
             ),
-            MAX_ATTEMPTS,
-            refuse=False,
+            EVENT,
         )

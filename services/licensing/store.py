@@ -17,11 +17,16 @@ from pymongo.errors import DuplicateKeyError
 
 from contracts import CloudEvent
 from services.common import idempotency
-from services.common.mongo import Database, Document, IndexSpec
+from services.common.mongo import Database, Document, IndexSpec, request_number
 from services.common.outbox import Outbox
 from services.common.sweeper import deadline_index
 from services.common.uploads import FileBucket
-from services.licensing.domain import HistoryEntry, LicenceRequest
+from services.licensing.domain import (
+    LICENCE_PREFIX,
+    REQUEST_PREFIX,
+    LicenceRequest,
+    TimelineEntry,
+)
 
 REQUESTS = "requests"
 LICENCES = "licences"
@@ -35,14 +40,10 @@ INDEXES = [
     idempotency.key_index(REQUESTS),
 ]
 
-# Kept out of `$set`: the version is incremented, the history appended to, the key is `_id`.
-# Only model fields are set, so what others write on the same document (the outbox, the
+# Kept out of `$set`: the version is the versioned save's, the history appended to, the key is
+# `_id`. Only model fields are set, so what others write on the same document (the outbox, the
 # sweeper's lease) is never overwritten.
 _NOT_SET = frozenset({"version", "history", "number"})
-
-
-class StaleVersion(Exception):
-    """Someone else changed the request first: reload and decide again."""
 
 
 def _fields(request: LicenceRequest) -> Document:
@@ -50,7 +51,7 @@ def _fields(request: LicenceRequest) -> Document:
     return {key: value for key, value in raw.items() if key not in _NOT_SET}
 
 
-def _entries(entries: Sequence[HistoryEntry]) -> list[Document]:
+def _entries(entries: Sequence[TimelineEntry]) -> list[Document]:
     return [entry.model_dump() for entry in entries]
 
 
@@ -60,13 +61,21 @@ def request_from(document: Document) -> LicenceRequest:
 
 class LicensingStore:
     def __init__(self, db: Database, outbox: Outbox) -> None:
-        self.db = db
+        self._db = db
         self.requests = db[REQUESTS]
         self.licences = db[LICENCES]
         self._outbox = outbox
         self.files = FileBucket(db, DOCUMENTS_BUCKET)
 
     # ---- requests --------------------------------------------------------------------------
+
+    async def new_request_number(self, now: datetime) -> str:
+        """`LC-<year>-<6 digits>`, the next of the year."""
+        return await request_number(self._db, REQUEST_PREFIX, now)
+
+    async def new_licence_number(self, now: datetime) -> str:
+        """`PL-<year>-<6 digits>`, the next of the year."""
+        return await request_number(self._db, LICENCE_PREFIX, now)
 
     async def insert_request(self, request: LicenceRequest) -> None:
         """Insert a new request with the `Idempotency-Key` of the POST creating it."""
@@ -85,64 +94,56 @@ class LicensingStore:
         return None if document is None else request_from(document)
 
     async def save_request(
-        self,
-        before: LicenceRequest,
-        after: LicenceRequest,
-        entries: Sequence[HistoryEntry],
-        events: Sequence[CloudEvent],
+        self, before: LicenceRequest, after: LicenceRequest, events: Sequence[CloudEvent]
     ) -> LicenceRequest:
-        update: dict[str, Any] = {"$set": _fields(after), "$inc": {"version": 1}}
+        """`after` over `before`'s version, its new timeline lines appended and its events in the
+        outbox in the same write (`StaleVersion` if someone changed it first)."""
+        entries = after.history[len(before.history) :]
+        update: dict[str, Any] = {"$set": _fields(after)}
         if entries:
             update["$push"] = {"history": {"$each": _entries(entries)}}
-        result = await self.requests.update_one(
-            {"_id": before.number, "version": before.version}, self._outbox.stage(update, events)
+        version = await self._outbox.save_versioned(
+            self.requests, before.number, before.version, update, events
         )
-        if result.matched_count == 0:
-            raise StaleVersion(before.number)
-        if events:
-            self._outbox.written(REQUESTS, before.number)
-        return after.model_copy(
-            update={"version": before.version + 1, "history": (*before.history, *entries)}
-        )
+        return after.model_copy(update={"version": version})
 
-    async def requests_of_owner(self, owner: str, limit: int, offset: int) -> list[LicenceRequest]:
-        cursor = (
-            self.requests.find({"owner_subject": owner})
-            .sort("created_at", -1)
-            .skip(offset)
-            .limit(limit)
-        )
-        return [request_from(document) async for document in cursor]
+    async def _page(
+        self, query: Document, order: int, skip: int, limit: int
+    ) -> tuple[list[LicenceRequest], int]:
+        cursor = self.requests.find(query).sort("created_at", order).skip(skip).limit(limit)
+        found = [request_from(document) async for document in cursor]
+        return found, await self.requests.count_documents(query)
+
+    async def requests_of_owner(
+        self, owner: str, *, skip: int, limit: int
+    ) -> tuple[list[LicenceRequest], int]:
+        """The owner's requests, newest first, and how many they have."""
+        return await self._page({"owner_subject": owner}, -1, skip, limit)
 
     async def requests_in(
-        self, statuses: Sequence[str], limit: int, offset: int
-    ) -> list[LicenceRequest]:
-        cursor = (
-            self.requests.find({"status": {"$in": list(statuses)}})
-            .sort("created_at", 1)
-            .skip(offset)
-            .limit(limit)
-        )
-        return [request_from(document) async for document in cursor]
+        self, statuses: Sequence[str], *, skip: int, limit: int
+    ) -> tuple[list[LicenceRequest], int]:
+        """The requests in `statuses`, oldest first, and how many there are."""
+        return await self._page({"status": {"$in": list(statuses)}}, 1, skip, limit)
 
     async def overdue(
         self,
         running: Sequence[str],
         paused: Sequence[str],
         now: datetime,
+        *,
+        skip: int,
         limit: int,
-        offset: int,
-    ) -> list[LicenceRequest]:
+    ) -> tuple[list[LicenceRequest], int]:
         """Open requests past their target (`domain.is_overdue` as a query): running past it, or
-        paused after it was passed."""
+        paused after it was passed; oldest first."""
         query = {
             "$or": [
                 {"status": {"$in": list(running)}, "sla_due_at": {"$lte": now}},
                 {"status": {"$in": list(paused)}, "sla_breached_at": {"$ne": None}},
             ]
         }
-        cursor = self.requests.find(query).sort("created_at", 1).skip(offset).limit(limit)
-        return [request_from(document) async for document in cursor]
+        return await self._page(query, 1, skip, limit)
 
     # ---- licences --------------------------------------------------------------------------
 

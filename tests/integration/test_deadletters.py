@@ -38,7 +38,7 @@ async def testsvc(start_service: Any) -> Any:
 async def _count(client: httpx.AsyncClient, queue: str) -> int:
     response = await client.get("/v1/ops/dead-letters")
     response.raise_for_status()
-    counts = {row["queue"]: row["count"] for row in response.json()}
+    counts = {row["queue"]: row["count"] for row in response.json()["items"]}
     return int(counts[queue])
 
 
@@ -54,9 +54,12 @@ async def test_a_poison_message_is_listed_with_its_reason_and_replayed_after_the
             lambda: _is(_count(client, queue), 1), timeout=30, message="the poison dead-lettered"
         )
 
-        listed = (await client.get(f"/v1/ops/dead-letters/{queue}")).json()
-        assert len(listed) == 1
-        letter = listed[0]
+        page = (await client.get(f"/v1/ops/dead-letters/{queue}")).json()
+        assert (page["total"], page["page"], page["page_size"]) == (1, 1, 20)
+        letter = page["items"][0]
+        # A page past the end is empty, with the true total; looking took nothing away.
+        past = (await client.get(f"/v1/ops/dead-letters/{queue}", params={"page": 2})).json()
+        assert (past["items"], past["total"]) == ([], 1)
         assert letter["reason"] == "handler failed 2 times: RuntimeError: this note always fails"
         assert letter["original_routing_key"] == NOTE_CREATED
         assert letter["original_exchange"] == "amman.events"
@@ -74,7 +77,7 @@ async def test_a_poison_message_is_listed_with_its_reason_and_replayed_after_the
         await eventually(
             lambda: _is(_count(client, queue), 1), timeout=30, message="dead-lettered again"
         )
-        again = (await client.get(f"/v1/ops/dead-letters/{queue}")).json()
+        again = (await client.get(f"/v1/ops/dead-letters/{queue}")).json()["items"]
         assert again[0]["reason"].startswith("handler failed 2 times")
         second = await client.get(f"/v1/ops/dead-letters/{queue}/{again[0]['id']}")
         assert second.json()["headers"]["x-replays"] == 1
@@ -90,8 +93,10 @@ async def test_a_poison_message_is_listed_with_its_reason_and_replayed_after_the
         assert gone.status_code == 404
 
         audit = (await client.get("/v1/ops/dead-letter-audit", params={"queue": queue})).json()
+        assert audit["total"] == len(audit["items"]) == 7
+        audit = audit["items"]
         actions = [entry["action"] for entry in reversed(audit)]
-        assert actions == ["list", "show", "replay", "list", "show", "replay"]
+        assert actions == ["list", "list", "show", "replay", "list", "show", "replay"]
         assert {entry["actor"] for entry in audit} == {"operator-1"}
         replays = [entry for entry in audit if entry["action"] == "replay"]
         assert all(entry["event_id"] == poison.id for entry in replays)

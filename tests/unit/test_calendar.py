@@ -261,3 +261,43 @@ def test_add_then_count_round_trips(day: date, n: int) -> None:
         assert CAL.working_days_between(day, result) == n
     else:
         assert CAL.working_days_between(day, result) == (0 if CAL.is_working_day(day) else 1)
+
+
+# The working-day test and the count are the `holidays` package's (with the closures added as
+# holidays and the openings made working days); `why_closed` is this module's own reading of the
+# same rules. They must agree on every kind of day: weekdays, weekends, holidays, closures and
+# openings on each of them.
+_DAYS = st.dates(min_value=date(2025, 1, 1), max_value=date(2028, 12, 31))
+
+
+@settings(deadline=None, max_examples=200)
+@given(
+    closures=st.frozensets(_DAYS, max_size=20),
+    openings=st.frozensets(_DAYS, max_size=20),
+    days=st.lists(_DAYS, min_size=1, max_size=30),
+)
+def test_the_packages_working_day_is_this_calendars(
+    closures: frozenset[date], openings: frozenset[date], days: list[date]
+) -> None:
+    calendar = WorkingCalendar(closures=closures - openings, openings=openings)
+    # Every opening and closure is asked about, and some holidays: Eid al-Fitr and Independence Day.
+    asked = [*days, *closures, *openings, date(2026, 3, 20), date(2026, 5, 25), date(2027, 5, 25)]
+    for day in asked:
+        assert calendar.is_working_day(day) is (calendar.why_closed(day) is None), day
+
+
+@settings(deadline=None, max_examples=100)
+@given(
+    closures=st.frozensets(_DAYS, max_size=20),
+    start=_DAYS,
+    span=st.integers(min_value=-5, max_value=60),
+)
+def test_the_packages_count_is_the_days_counted_one_by_one(
+    closures: frozenset[date], start: date, span: int
+) -> None:
+    calendar = WorkingCalendar(closures=closures)
+    end = start + timedelta(days=span)
+    by_hand = sum(
+        1 for k in range(1, span + 1) if calendar.why_closed(start + timedelta(days=k)) is None
+    )
+    assert calendar.working_days_between(start, end) == by_hand

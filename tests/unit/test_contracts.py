@@ -54,6 +54,7 @@ from contracts import (
     reference_parts,
     routing_key_of,
 )
+from contracts.personal import minimised
 from tests.unit.contractors.test_contract import CONTRACTOR_SAMPLES
 from tests.unit.courses.test_contract import COURSE_SAMPLES
 from tests.unit.licensing.test_contract import LICENSING_SAMPLES
@@ -444,7 +445,9 @@ def test_new_event_and_parse_event_round_trip() -> None:
     parsed, parsed_data = parse_event(event.to_json())
 
     assert parsed == event
-    assert parsed_data == data
+    # The data, as the broker carries it: the payer's name masked (contracts/personal.py).
+    assert parsed_data == minimised(REGISTRY.spec_for("payments.bill.issued.v1"), data)
+    assert parsed_data.applicant.phone == data.applicant.phone
     assert parsed.specversion == "1.0"
     assert re.fullmatch(r"[0-9a-f]{32}", parsed.id)
     assert parsed.source == "/services/payments"
@@ -465,14 +468,18 @@ def test_every_registered_event_round_trips(routing_key: str) -> None:
 
     event = new_event(routing_key, data, source_service=spec.producer, subject=None, time=NOW)
 
-    assert parse_event(event.to_json()) == (event, data)
+    # The data comes back as the broker carries it (contracts/personal.py).
+    assert parse_event(event.to_json()) == (event, minimised(spec, data))
 
 
 def test_parse_event_accepts_bytes_text_and_a_mapping() -> None:
     event = bill_issued_event()
 
     for body in (event.to_json(), event.to_json().decode(), wire(event)):
-        assert parse_event(body) == (event, bill_issued())
+        assert parse_event(body) == (
+            event,
+            minimised(REGISTRY.spec_for("payments.bill.issued.v1"), bill_issued()),
+        )
 
 
 def test_each_event_gets_its_own_id_unless_given_one() -> None:

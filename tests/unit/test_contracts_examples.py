@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from contracts import REGISTRY, generate
 from contracts.examples import AR_APPLICANT, EN_APPLICANT, EXAMPLE_CODE_PUBLIC_KEY
+from contracts.personal import mask_name
 from services.common.codeseal import open_values, private_key, public_key
 
 ROOT = generate.PACKAGE_DIR
@@ -94,8 +95,15 @@ def test_examples_are_bilingual(message: str) -> None:
         if field in example["payload"]["data"]
     ]
     if people:
-        # One example per language of the applicant, each with a name in its own script.
-        assert AR_APPLICANT in people and EN_APPLICANT in people
+        # One example per language of the applicant, each as the broker carries it: the name
+        # masked unless a consumer needs it (contracts/personal.py), never the national ID.
+        assert sorted(person["lang"] for person in people) == ["ar", "en"]
+        assert all(person["national_id"] is None for person in people)
+        names = {person["name"] for person in people}
+        assert names in (
+            {AR_APPLICANT["name"], EN_APPLICANT["name"]},
+            {mask_name(AR_APPLICANT["name"]), mask_name(EN_APPLICANT["name"])},
+        )
         assert any(ARABIC.search(t) for t in texts) and any(LATIN.search(t) for t in texts)
 
 

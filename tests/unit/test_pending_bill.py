@@ -35,8 +35,7 @@ def record(service: str, request: Any, reference: str) -> Any:
         change = exams.record_bill(request, reference, NUMBER)
         return None if change.is_noop else change
     if service == "contractors":
-        change = contractors.record_bill(request, reference, NUMBER)
-        return None if change.is_noop else change
+        return contractors.record_bill(request, reference, NUMBER)
     if service == "licensing":
         return licensing.record_bill(request, reference, NUMBER, 33_000, licence_builders.MONDAY)
     if service == "courses":

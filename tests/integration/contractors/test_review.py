@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from services.contractors.domain import amman_date, amman_time, new_validity
+from services.contractors.domain import amman_date, new_validity
+from services.contractors.views import amman_time
 from tests.integration.conftest import eventually
 from tests.integration.contractors.conftest import (
     FREE,

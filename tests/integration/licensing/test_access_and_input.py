@@ -35,7 +35,8 @@ async def test_another_citizen_gets_404_for_every_request_route(platform: Platfo
     missing = await platform.call("GET", "/v1/requests/LC-2020-999999", stranger)
     assert missing.status_code == 404 and missing.json()["type"] == upload.json()["type"]
     mine = await platform.call("GET", "/v1/requests", stranger)
-    assert mine.status_code == 200 and mine.json() == []
+    assert mine.status_code == 200
+    assert mine.json() == {"items": [], "page": 1, "page_size": 20, "total": 0}
 
 
 async def test_staff_steps_need_their_own_role(platform: Platform) -> None:
@@ -131,6 +132,29 @@ async def test_each_bad_applicant_field_is_named(
 
     assert response.status_code == 422, response.text
     assert field in [error["field"] for error in response.json()["errors"]]
+
+
+async def test_every_bad_field_the_rules_find_is_named_in_one_answer(platform: Platform) -> None:
+    body = platform.request_body(camp="zaatari", profession="astronaut", applicant_kind="business")
+    body["applicant"] = {**body["applicant"], "id_type": "national", "id_number": "12345678"}
+
+    response = await platform.create(platform.citizen(), body)
+
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert sorted(error["field"] for error in problem["errors"]) == [
+        "applicant.id_number",
+        "business",
+        "camp",
+        "profession",
+    ]
+    assert all(error["message"] and error["message_ar"] for error in problem["errors"])
+    assert problem["detail"] and problem["detail_ar"]
+    # The area is checked against the profession's maximum with the other rules.
+    too_big = await platform.create(
+        platform.citizen(), platform.request_body(camp="zaatari", area_m2=301)
+    )
+    assert sorted(e["field"] for e in too_big.json()["errors"]) == ["area_m2", "camp"]
 
 
 async def test_a_business_applies_with_its_establishment(platform: Platform) -> None:
@@ -242,8 +266,12 @@ async def test_the_fee_schedule_and_quotes_are_public(platform: Platform) -> Non
     unknown = await platform.call("GET", "/v1/fees/quote", None, profession="x", area_m2=10)
 
     assert professions.status_code == 200
-    assert {p["code"] for p in professions.json()} >= {"grocery", "bakery", "barber"}
-    assert "wehdat" in [c["code"] for c in camps.json()]
+    assert {p["code"] for p in professions.json()["items"]} >= {"grocery", "bakery", "barber"}
+    assert professions.json()["total"] == len(professions.json()["items"])
+    assert "wehdat" in [c["code"] for c in camps.json()["items"]]
+    second = await platform.call("GET", "/v1/camps", None, page=2, page_size=2)
+    assert second.json()["items"] == camps.json()["items"][2:4]
+    assert second.json()["total"] == camps.json()["total"]
     assert quote.json()["fee_fils"] == 33_000 and quote.json()["fee_jod"] == "33.000"
     assert too_big.status_code == 422 and too_big.json()["errors"][0]["field"] == "area_m2"
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "profession"
@@ -268,7 +296,7 @@ async def test_the_same_idempotency_key_creates_one_request(platform: Platform) 
     assert again.json()["number"] == first.json()["number"]
     assert other.status_code in (409, 422), other.text
     mine = await platform.call("GET", "/v1/requests", platform.token(subject))
-    assert [r["number"] for r in mine.json()] == [first.json()["number"]]
+    assert [r["number"] for r in mine.json()["items"]] == [first.json()["number"]]
 
 
 async def test_the_api_description_is_served(platform: Platform) -> None:

@@ -77,6 +77,16 @@ async def test_paused_working_days_move_the_target_on(platform: Platform) -> Non
 
 
 async def overdue_numbers(platform: Platform) -> list[str]:
-    response = await platform.call("GET", "/v1/staff/overdue", platform.clerk, limit=100)
-    assert response.status_code == 200, response.text
-    return [item["number"] for item in response.json()]
+    """Every request of the overdue list, page after page."""
+    numbers: list[str] = []
+    page = 1
+    while True:
+        response = await platform.call(
+            "GET", "/v1/staff/overdue", platform.clerk, page=page, page_size=100
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        numbers += [item["number"] for item in body["items"]]
+        if page * body["page_size"] >= body["total"]:
+            return numbers
+        page += 1

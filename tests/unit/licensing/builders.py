@@ -8,15 +8,16 @@ from typing import Any
 from contracts import Applicant, LocalizedText
 from services.common.calendar import WorkingCalendar
 from services.licensing import domain
-from services.licensing.domain import Change, Document, LicenceRequest
+from services.licensing.domain import Actor, Change, Document, LicenceRequest
 
 CALENDAR = WorkingCalendar()
 # Monday 23 November 2026, 09:00 in Amman: a working day.
 MONDAY = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
-OWNER = "citizen-1"
-CLERK = "clerk-1"
-INSPECTOR = "inspector-1"
-COMMITTEE = "committee-1"
+OWNER = Actor("citizen-1", frozenset({domain.CITIZEN}))
+CLERK = Actor("clerk-1", frozenset({domain.CLERK}))
+INSPECTOR = Actor("inspector-1", frozenset({domain.INSPECTOR}))
+COMMITTEE = Actor("committee-1", frozenset({domain.COMMITTEE}))
+AUTHORITY = Actor("authority:civil_defence", frozenset({domain.EXTERNAL_AUTHORITY}))
 
 
 def fields(**changes: Any) -> dict[str, Any]:
@@ -52,17 +53,19 @@ def document(kind: str, at: datetime = MONDAY) -> Document:
 
 
 def draft(**changes: Any) -> LicenceRequest:
-    return domain.create("LC-2026-000001", OWNER, MONDAY, **fields(**changes)).request
+    return domain.create("LC-2026-000001", OWNER, MONDAY, fields(**changes)).request
 
 
 def attached(request: LicenceRequest, at: datetime = MONDAY) -> LicenceRequest:
     for kind in domain.required_documents(request.tenure):
-        request = domain.attach_document(request, document(kind, at), at, CALENDAR)[0].request
+        request = domain.attach_document(request, document(kind, at), at, OWNER, CALENDAR)[
+            0
+        ].request
     return request
 
 
 def submitted(at: datetime = MONDAY, **changes: Any) -> LicenceRequest:
-    return domain.submit(attached(draft(**changes), at), at, CALENDAR).request
+    return domain.submit(attached(draft(**changes), at), at, OWNER, CALENDAR).request
 
 
 def inspection_pending(at: datetime = MONDAY) -> LicenceRequest:
@@ -95,4 +98,4 @@ def approved(at: datetime = MONDAY) -> LicenceRequest:
 
 
 def keys(change: Change) -> list[str]:
-    return [key for key, _ in change.events]
+    return [event.routing_key for event in change.events]

@@ -10,8 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from contracts import LocalizedText
-from services.licensing import reference
-from services.licensing.reference import Profession
+from services.licensing.domain import Profession
+from services.licensing.settings import load_reference
 
 GROCERY = Profession(
     code="grocery",
@@ -32,7 +32,7 @@ def test_the_fee_is_the_base_plus_each_started_square_metre_beyond(area: float, 
 
 
 def test_the_shipped_files_load_with_the_camps_of_amman_and_civil_defence() -> None:
-    data = reference.load()
+    data = load_reference()
 
     assert data.fees.profession("grocery") is not None
     assert data.fees.profession("nothing") is None
@@ -55,7 +55,7 @@ def test_a_schedule_with_a_repeated_profession_is_refused(tmp_path: Path) -> Non
     fees = write(tmp_path, "fees.json", {"professions": [line, line]})
 
     with pytest.raises(ValidationError):
-        reference.load(fee_schedule=fees)
+        load_reference(fee_schedule=fees)
 
 
 def test_authorities_without_civil_defence_are_refused(tmp_path: Path) -> None:
@@ -66,7 +66,7 @@ def test_authorities_without_civil_defence_are_refused(tmp_path: Path) -> None:
     )
 
     with pytest.raises(ValidationError):
-        reference.load(authorities=authorities)
+        load_reference(authorities=authorities)
 
 
 def test_a_negative_fee_is_refused(tmp_path: Path) -> None:
@@ -75,4 +75,4 @@ def test_a_negative_fee_is_refused(tmp_path: Path) -> None:
     )
 
     with pytest.raises(ValidationError):
-        reference.load(fee_schedule=fees)
+        load_reference(fee_schedule=fees)

@@ -1,24 +1,16 @@
-"""The service's reference data, kept as JSON under `data/`: the fee schedule, the camps and the
-authorities whose approval the committee may require.
-
-Pure (the files are read by `load_*`, called once at start-up; everything else is computation).
-The municipality replaces the sample values by editing the files, not the code.
+"""The service's reference data as the rules use it: the fee schedule, the camps and the
+authorities whose approval the committee may require. Pure: the files are read by `settings.py`
+(`load_reference`) at start-up and passed in.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts import LocalizedText
 
-DATA_DIR = Path(__file__).resolve().with_name("data")
-FEE_SCHEDULE_FILE = DATA_DIR / "fee_schedule.json"
-CAMPS_FILE = DATA_DIR / "camps.json"
-AUTHORITIES_FILE = DATA_DIR / "authorities.json"
 CIVIL_DEFENCE = "civil_defence"
 CODE = r"^[a-z][a-z0-9_]{1,39}$"
 
@@ -96,16 +88,3 @@ class ReferenceData(BaseModel):
     fees: FeeSchedule
     camps: Camps
     authorities: Authorities
-
-
-def load(
-    fee_schedule: Path = FEE_SCHEDULE_FILE,
-    camps: Path = CAMPS_FILE,
-    authorities: Path = AUTHORITIES_FILE,
-) -> ReferenceData:
-    """Read and check the three files (a bad file stops the start, not a request)."""
-    return ReferenceData(
-        fees=FeeSchedule.model_validate(json.loads(fee_schedule.read_text(encoding="utf-8"))),
-        camps=Camps.model_validate(json.loads(camps.read_text(encoding="utf-8"))),
-        authorities=Authorities.model_validate(json.loads(authorities.read_text(encoding="utf-8"))),
-    )

@@ -1,9 +1,6 @@
-"""The contractor and permit registry: parsing an import file, writing it, and its CLI.
-
-    .venv/bin/python -m services.contractors.registry import registry.csv
-    .venv/bin/python -m services.contractors.registry import registry.json
-
-(the database from `MONGO_URL` / `MONGO_DATABASE`, as the service reads them).
+"""The contractor and permit registry's import file: reading and checking it. Pure: it takes the
+file's bytes and gives the contractors and permits to write, or every bad row (the store writes
+them: `ContractorStore.import_registry`; the command-line tool is `__main__.py`).
 
 One row per permit, the contractor's columns repeated on each of its permits:
 
@@ -21,22 +18,15 @@ same file again changes nothing (`unchanged`).
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import csv
 import io
 import json
-import sys
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
-
 from contracts import LocalizedText
-from services.common.mongo import Collection, Database, Document
 from services.common.text import check_safe_text
 from services.contractors.domain import (
     MAX_YEAR,
@@ -49,9 +39,10 @@ from services.contractors.domain import (
     normalise_number,
 )
 
+# What an import writes (the report counts each; the store keeps each in its collection).
 CONTRACTORS = "contractors"
 PERMITS = "permits"
-SAMPLE_FILE = Path(__file__).resolve().with_name("sample_registry.csv")
+SAMPLE_FILE = Path(__file__).resolve().parent.parent / "sample_registry.csv"
 MAX_ROWS = 50_000
 
 COLUMNS = (
@@ -279,30 +270,10 @@ def _parse_row(parsed: Parsed, line: int, row: dict[str, Any]) -> None:
     parsed.permits[permit.id] = permit
 
 
-# ---- storage -----------------------------------------------------------------------------------
-
-
-def contractor_document(contractor: Contractor) -> Document:
-    document: Document = contractor.model_dump(mode="json", exclude={"number"})
-    document["_id"] = contractor.number
-    return document
-
-
-def to_contractor(document: Document) -> Contractor:
-    return Contractor.model_validate({**document, "number": document["_id"]})
-
-
-def permit_fields(permit: Permit) -> Document:
-    """What an import sets on a permit (never `last_renewal`, which renewals write)."""
-    return permit.model_dump(mode="json", exclude={"last_renewal"})
-
-
-def to_permit(document: Document) -> Permit:
-    return Permit.model_validate(document)
-
-
 @dataclass
 class Report:
+    """What an import changed: contractors and permits created, updated, unchanged."""
+
     rows: int = 0
     created: dict[str, int] = field(default_factory=lambda: {CONTRACTORS: 0, PERMITS: 0})
     updated: dict[str, int] = field(default_factory=lambda: {CONTRACTORS: 0, PERMITS: 0})
@@ -317,89 +288,6 @@ class Report:
         }
 
 
-async def _upsert(
-    collection: Collection, document_id: str, fields: Document, kind: str, report: Report
-) -> None:
-    now = datetime.now(UTC)
-    for _ in range(3):
-        existing = await collection.find_one({"_id": document_id})
-        if existing is None:
-            try:
-                await collection.insert_one({"_id": document_id, **fields, "imported_at": now})
-            except DuplicateKeyError:
-                continue
-            report.created[kind] += 1
-            return
-        if all(existing.get(key) == value for key, value in fields.items()):
-            report.unchanged[kind] += 1
-            return
-        await collection.update_one({"_id": document_id}, {"$set": {**fields, "imported_at": now}})
-        report.updated[kind] += 1
-        return
-
-
-async def write(db: Database, parsed: Parsed) -> Report:
-    """Upsert a parsed file with no errors (contractors first, then their permits)."""
-    assert not parsed.errors
-    report = Report(rows=parsed.rows)
-    for contractor in parsed.contractors.values():
-        fields = contractor_document(contractor)
-        number = fields.pop("_id")
-        await _upsert(db[CONTRACTORS], number, fields, CONTRACTORS, report)
-    for permit in parsed.permits.values():
-        await _upsert(db[PERMITS], permit.id, permit_fields(permit), PERMITS, report)
-    return report
-
-
 def kind_of(path: Path) -> str:
+    """A file's kind from its name: `.json` is JSON, anything else CSV."""
     return "json" if path.suffix.lower() == ".json" else "csv"
-
-
-async def import_file(db: Database, path: Path) -> tuple[Report | None, list[RowError]]:
-    content = await asyncio.to_thread(path.read_bytes)
-    parsed = parse(content, kind_of(path))
-    if parsed.errors:
-        return None, parsed.errors
-    return await write(db, parsed), []
-
-
-# ---- the CLI -----------------------------------------------------------------------------------
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from services.common.mongo import make_client
-    from services.contractors.app import ContractorsSettings
-
-    parser = argparse.ArgumentParser(
-        prog="python -m services.contractors.registry",
-        description="Import contractors and permits (CSV or JSON) into the contractors registry.",
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    importing = commands.add_parser("import", help="import a CSV or JSON file (all or nothing)")
-    importing.add_argument("file", type=Path)
-    args = parser.parse_args(argv)
-    settings = ContractorsSettings()
-
-    async def run() -> int:
-        client = make_client(settings.mongo_url, "contractors-registry")
-        try:
-            report, errors = await import_file(client[settings.database_name], args.file)
-        except BadFile as error:
-            print(f"{args.file}: {error.detail}", file=sys.stderr)
-            return 2
-        finally:
-            await client.close()
-        if errors:
-            for item in errors:
-                print(f"{args.file}:{item.line}: {item.field}: {item.message}", file=sys.stderr)
-            print(f"{len(errors)} error(s): nothing imported", file=sys.stderr)
-            return 1
-        assert report is not None
-        print(json.dumps(report.as_dict()))
-        return 0
-
-    return asyncio.run(run())
-
-
-if __name__ == "__main__":
-    sys.exit(main())
