@@ -20,10 +20,12 @@ from services.common.auth import CurrentUser, Principal, ensure_owner, require_r
 from services.common.formatting import PendingBillPublic
 from services.common.headers import HtmlPage
 from services.common.idempotency import Idempotency, IdempotencyKey
+from services.common.listing import Page, Paging
 from services.common.problems import Forbidden, NotFound
 from services.common.text import IsoDate, PersonName, Phone, SafeMultiline, SafeText
 from services.common.uploads import Upload, download, read_upload
-from services.training import domain, letters
+from services.common.workflow import Actor
+from services.training import domain, letters, views
 from services.training.domain import (
     STAFF_ROLES,
     Action,
@@ -37,7 +39,6 @@ from services.training.domain import (
 )
 from services.training.service import REQUEST_NOT_FOUND, Training
 
-MAX_PAGE_SIZE = 100
 REQUEST_NUMBER = r"^TR-[0-9]{4}-[0-9]{6}$"
 
 
@@ -53,8 +54,11 @@ Supervisor = Annotated[
 ]
 Staff = Annotated[Principal, Depends(require_roles(*STAFF_ROLES))]
 RequestNumber = Annotated[str, Path(pattern=REQUEST_NUMBER, description="The request number.")]
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
-Offset = Annotated[int, Query(ge=0, le=100_000, description="Items to skip.")]
+
+
+def actor(user: Principal) -> Actor:
+    """The caller as the workflow sees them: their subject and roles, from the token."""
+    return Actor(user.subject, user.roles)
 
 
 class Schema(BaseModel):
@@ -197,7 +201,7 @@ def request_public(
     request: TrainingRequest, training: Training, *, is_staff: bool
 ) -> RequestPublic:
     now = training.clock.now()
-    found = domain.inquiry(request, now, training.calendar)
+    found = views.inquiry(request, now, training.calendar)
     app = request.application
     base = f"/v1/requests/{request.number}"
     return RequestPublic(
@@ -244,11 +248,11 @@ def request_public(
                 action=entry.action,
                 status_from=entry.source,
                 status_to=entry.target,
-                label=domain.entry_label(entry),
-                # A citizen sees that staff acted, not which employee.
-                by=entry.by if is_staff or entry.by in (domain.SYSTEM, domain.PAYMENTS) else
+                label=views.entry_label(entry),
+                # A citizen sees that staff acted, not which employee (the system: by name).
+                by=entry.by if is_staff or entry.role == domain.SYSTEM else
                 ("applicant" if entry.by == request.owner_subject else "staff"),
-                reason=entry.reason,
+                reason=entry.why,
             )
             for entry in request.history
         ],
@@ -278,9 +282,11 @@ class Postponement(Schema):
     )
 
 
-class StaffList(BaseModel):
+class StaffPage(Page[RequestPublic]):
+    """A page of the staff list, with the counts of requests under review (within their SLA,
+    overdue)."""
+
     counts: dict[str, int]
-    items: list[RequestPublic]
 
 
 router = APIRouter(prefix="/v1")
@@ -328,12 +334,12 @@ async def submit_request(
 
     async def create() -> tuple[int, Any]:
         request = await training.submit(
-            user.subject, applicant, body.form(), attachment.filename or "attachment", data
+            actor(user), applicant, body.form(), attachment.filename or "attachment", data
         )
         return 201, request_public(request, training, is_staff=False)
 
     async def stored(key_id: str) -> tuple[int, Any] | None:
-        request = await training.store.request_created_under(key_id)
+        request = await training.created_under(key_id)
         return None if request is None else (201, request_public(request, training, is_staff=False))
 
     payload = {**body.model_dump(mode="json"), "attachment_size": len(data)}
@@ -342,13 +348,13 @@ async def submit_request(
     )
 
 
-@router.get("/requests", response_model=list[RequestPublic], tags=["requests"])
+@router.get("/requests", response_model=Page[RequestPublic], tags=["requests"])
 async def my_requests(
-    user: CurrentUser, training: TrainingDep, limit: Limit = 20, offset: Offset = 0
-) -> list[RequestPublic]:
-    """The caller's own requests, newest first."""
-    found = await training.store.of_owner(user.subject, limit, offset)
-    return [request_public(request, training, is_staff=False) for request in found]
+    user: CurrentUser, training: TrainingDep, paging: Paging
+) -> Page[RequestPublic]:
+    """The caller's own requests, newest first, a page at a time."""
+    found, total = await training.requests_of(user.subject, skip=paging.skip, limit=paging.limit)
+    return paging.page_of([request_public(r, training, is_staff=False) for r in found], total)
 
 
 async def _owned(number: str, user: Principal, training: Training) -> TrainingRequest:
@@ -390,7 +396,9 @@ async def correct_attachment(
     """Upload the corrected attachment (within the 3 working days): back to review."""
     await _own(number, user, training)
     data = await read_upload(attachment, training.upload_rules)
-    request = await training.correct_attachments(number, attachment.filename or "attachment", data)
+    request = await training.correct_attachments(
+        number, actor(user), attachment.filename or "attachment", data
+    )
     return request_public(request, training, is_staff=False)
 
 
@@ -400,7 +408,7 @@ async def postpone(
 ) -> RequestPublic:
     """After a no-show at paid GIS training: choose the new start date (once, one month)."""
     await _own(number, user, training)
-    request = await training.postpone(number, body.start_date)
+    request = await training.postpone(number, body.start_date, actor(user))
     return request_public(request, training, is_staff=False)
 
 
@@ -431,23 +439,25 @@ async def completion_letter(
 # ---- staff -----------------------------------------------------------------------------------
 
 
-@router.get("/staff/requests", response_model=StaffList, tags=["staff"])
+@router.get("/staff/requests", response_model=StaffPage, tags=["staff"])
 async def staff_requests(
     user: Staff,
     training: TrainingDep,
+    paging: Paging,
     status: Annotated[Status | None, Query(description="Only this status.")] = None,
     overdue: Annotated[
         bool, Query(description="Only requests under review past their SLA (5 working days).")
     ] = False,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> StaffList:
-    """Staff lists: by status, or the overdue reviews (oldest first)."""
-    now = training.clock.now()
-    found = await training.store.staff_list(status, now if overdue else None, limit, offset)
-    counts = await training.store.count_under_review(now)
-    return StaffList(
-        counts=counts, items=[request_public(r, training, is_staff=True) for r in found]
+) -> StaffPage:
+    """Staff lists: by status, or the overdue reviews (oldest first), a page at a time, with
+    the counts of requests under review."""
+    found, total = await training.staff_list(status, overdue, skip=paging.skip, limit=paging.limit)
+    return StaffPage(
+        items=[request_public(r, training, is_staff=True) for r in found],
+        page=paging.page,
+        page_size=paging.page_size,
+        total=total,
+        counts=await training.review_counts(),
     )
 
 
@@ -456,7 +466,7 @@ async def attachment_error(
     number: RequestNumber, body: Note, user: Reviewer, training: TrainingDep
 ) -> RequestPublic:
     """The attachment is wrong: the applicant has 3 working days to correct it (SMS)."""
-    request = await training.flag_attachments(number, body.note.localized(), user.subject)
+    request = await training.flag_attachments(number, body.note.localized(), actor(user))
     return request_public(request, training, is_staff=True)
 
 
@@ -465,7 +475,7 @@ async def approve(
     number: RequestNumber, body: Approval, user: Reviewer, training: TrainingDep
 ) -> RequestPublic:
     """Approve: free → the approval letter (SMS); an individual's GIS course → the fee."""
-    request = await training.approve(number, body.note, user.subject)
+    request = await training.approve(number, body.note, actor(user))
     return request_public(request, training, is_staff=True)
 
 
@@ -474,7 +484,7 @@ async def reject(
     number: RequestNumber, body: Rejection, user: Reviewer, training: TrainingDep
 ) -> RequestPublic:
     """Reject, with the reasons in Arabic and English (SMS)."""
-    request = await training.reject(number, body.reasons.localized(), user.subject)
+    request = await training.reject(number, body.reasons.localized(), actor(user))
     return request_public(request, training, is_staff=True)
 
 
@@ -483,5 +493,5 @@ async def attendance(
     number: RequestNumber, body: Attendance, user: Supervisor, training: TrainingDep
 ) -> RequestPublic:
     """Record attendance or a no-show, from the start date (training only)."""
-    request = await training.record_attendance(number, body.attended, body.note, user.subject)
+    request = await training.record_attendance(number, body.attended, body.note, actor(user))
     return request_public(request, training, is_staff=True)

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from services.common.runtime import Runtime, ServiceSpec, create_app
 from services.common.sweeper import DeadlineSweeper
-from services.training import api, consumers, domain, store
+from services.training import api, consumers, store
 from services.training.service import Training
 from services.training.settings import TrainingSettings
 
@@ -22,11 +22,7 @@ follows. Every step is an SMS."""
 
 def build(settings: TrainingSettings | None = None) -> FastAPI:
     settings = settings or TrainingSettings()
-    catalogue = (
-        domain.load_catalogue(settings.training_catalogue_file)
-        if settings.training_catalogue_file
-        else domain.load_catalogue()
-    )
+    catalogue = settings.catalogue()
 
     def setup(runtime: Runtime) -> Training:
         return Training(

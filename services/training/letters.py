@@ -16,8 +16,8 @@ from services.training.domain import (
     Kind,
     Status,
     TrainingRequest,
-    amman_time,
 )
+from services.training.views import amman_time
 
 _STYLE = (
     "body{font-family:'Noto Naskh Arabic','Segoe UI',sans-serif;margin:2cm;color:#222}"

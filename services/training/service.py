@@ -1,18 +1,18 @@
-"""The use cases of the training service: load, let the domain decide, store with the events.
+"""The use cases of the training service: load, let the domain decide, save with the events.
 
-A request changes only through a version-guarded update carrying its events (the outbox), retried
-on a conflict. Consumers and the sweeper hand a refusal of the domain to the log and leave the
-request as it is (an event that no longer applies); the API turns it into a problem response.
+Every change goes through the shared change loop (`services.common.change`): the request is
+written only over the version it was decided on, with its events (the outbox). A person's action
+is tried once (a lost race is `ChangedMeanwhile`, 409); an event's or the sweeper's is decided
+again on the new version. A refusal is a `DomainError` (the API answers it with its problem; a
+consumer dead-letters it): the payments events answer what they meet in normal running (another
+service's bill, a redelivery, a bill that no longer applies) as no-ops, and refuse only an event
+that should not have come (a reference of ours naming no request of ours).
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import date
-from typing import TypeVar
 
 from prometheus_client import Gauge
 
@@ -26,34 +26,29 @@ from contracts import (
     LocalizedText,
     RefundApproved,
     RefundRejected,
+    reference_parts,
 )
 from services.common.calendar import WorkingCalendar
+from services.common.change import EVENT, PERSON, change
 from services.common.clock import Clock
-from services.common.mongo import Document, request_number
+from services.common.errors import NotAllowedNow, RuleBroken, Unknown
+from services.common.mongo import Document
 from services.common.outbox import new_events
-from services.common.problems import Conflict, Invalid, NotFound
-from services.common.problems import problem_of as problem
 from services.common.uploads import UploadRules
+from services.common.workflow import Actor, Raised
 from services.training import domain
 from services.training.domain import (
-    REQUEST_PREFIX,
     SERVICE,
     Application,
     ApplicationForm,
     Attachment,
     Catalogue,
     Change,
-    DomainError,
-    InvalidApplication,
-    NotAllowedNow,
+    Status,
     TrainingRequest,
 )
-from services.training.store import StaleVersion, TrainingStore, request_from
+from services.training.store import TrainingStore, request_from
 
-logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
-MAX_ATTEMPTS = 50
 REQUEST_NOT_FOUND = ("No such request.", "لا يوجد طلب بهذا الرقم.")
 
 UNDER_REVIEW = Gauge(
@@ -62,22 +57,7 @@ UNDER_REVIEW = Gauge(
     ["sla"],
 )
 
-
-def invalid_application(error: InvalidApplication) -> Invalid:
-    return Invalid(
-        "Some fields of the request are not acceptable.",
-        "بعض حقول الطلب غير مقبولة.",
-        errors=[e.as_problem_item() for e in error.errors],
-    )
-
-
-async def _retrying(attempt: Callable[[], Awaitable[T]]) -> T:
-    for tries in range(MAX_ATTEMPTS):
-        try:
-            return await attempt()
-        except StaleVersion:
-            await asyncio.sleep(random.uniform(0, 0.005 * min(tries + 1, 20)))
-    raise Conflict("The request is busy; please try again.", "الطلب مشغول، يرجى المحاولة مجدداً.")
+Decide = Callable[[TrainingRequest], Change | None]
 
 
 class Training:
@@ -95,14 +75,35 @@ class Training:
         self.calendar = calendar
         self.upload_rules = UploadRules(max_upload_bytes, field="attachment")
 
-    def _events(self, number: str, events: tuple[domain.Event, ...]) -> list[CloudEvent]:
+    def _events(self, number: str, events: tuple[Raised, ...]) -> list[CloudEvent]:
         return new_events(events, source_service=SERVICE, subject=number, time=self.clock.now())
 
     async def request(self, number: str) -> TrainingRequest:
         request = await self.store.request(number)
         if request is None:
-            raise NotFound(*REQUEST_NOT_FOUND)
+            raise Unknown(*REQUEST_NOT_FOUND)
         return request
+
+    # ---- lists -----------------------------------------------------------------------------
+
+    async def requests_of(
+        self, owner: str, *, skip: int, limit: int
+    ) -> tuple[list[TrainingRequest], int]:
+        return await self.store.of_owner(owner, skip=skip, limit=limit)
+
+    async def staff_list(
+        self, status: Status | None, overdue: bool, *, skip: int, limit: int
+    ) -> tuple[list[TrainingRequest], int]:
+        now = self.clock.now() if overdue else None
+        return await self.store.staff_list(status, now, skip=skip, limit=limit)
+
+    async def review_counts(self) -> dict[str, int]:
+        """Requests under review, within their SLA and overdue."""
+        return await self.store.count_under_review(self.clock.now())
+
+    async def created_under(self, key_id: str) -> TrainingRequest | None:
+        """The request a submission with this idempotency key id created, if any."""
+        return await self.store.request_created_under(key_id)
 
     # ---- attachments -----------------------------------------------------------------------
 
@@ -118,90 +119,77 @@ class Training:
     async def attachment_file(self, request: TrainingRequest) -> tuple[bytes, str]:
         data = await self.store.files.read(request.attachment.file_id)
         if data is None:
-            raise NotFound("No attachment is stored.", "لا يوجد مرفق محفوظ.")
+            raise Unknown("No attachment is stored.", "لا يوجد مرفق محفوظ.")
         return data, request.attachment.content_type
 
     # ---- submission ------------------------------------------------------------------------
 
     def check(self, form: ApplicationForm) -> Application:
-        try:
-            return domain.check_application(form, self.catalogue, self.clock.now())
-        except InvalidApplication as error:
-            raise invalid_application(error) from error
+        """Every rule of the form (`InvalidApplication` names all bad fields)."""
+        return domain.check_application(form, self.catalogue, self.clock.now())
 
     async def submit(
-        self, owner: str, applicant: Applicant, form: ApplicationForm, filename: str, data: bytes
+        self, actor: Actor, applicant: Applicant, form: ApplicationForm, filename: str, data: bytes
     ) -> TrainingRequest:
+        """A new request of `actor` (its owner), with its attachment."""
         application = self.check(form)
         now = self.clock.now()
-        number = await request_number(self.store.db, REQUEST_PREFIX, now)
+        number = await self.store.new_number(now)
         attachment = await self.keep_file(number, application.attachment_kind, filename, data)
         try:
-            change = domain.submit(
-                number, owner, applicant, application, attachment, now, self.calendar
+            created = domain.submit(
+                number, actor, applicant, application, attachment, now, self.calendar
             )
-            await self.store.insert(change.request, self._events(number, change.events))
-        except DomainError as error:
-            await self.store.files.delete(attachment.file_id)
-            raise problem(error) from error
+            await self.store.insert(created.request, self._events(number, created.events))
         except BaseException:
             await self.store.files.delete(attachment.file_id)
             raise
-        return change.request
+        return created.request
 
     # ---- changes ---------------------------------------------------------------------------
 
-    async def change(
-        self,
-        number: str,
-        decide: Callable[[TrainingRequest], Change | None],
-        *,
-        refuse: bool = False,
+    async def _change(
+        self, number: str, decide: Decide, *, attempts: int
+    ) -> TrainingRequest | None:
+        """`decide` over the stored request, saved with its events (see the module docstring);
+        None if it decided there is nothing to do."""
+
+        async def save(before: TrainingRequest, decided: Change) -> TrainingRequest:
+            events = self._events(number, decided.events)
+            return await self.store.save(before, decided.request, events)
+
+        return await change(lambda: self.request(number), decide, save, attempts=attempts)
+
+    async def _by_person(self, number: str, decide: Decide) -> TrainingRequest:
+        """A person's action: one attempt; the request as it now is."""
+        saved = await self._change(number, decide, attempts=PERSON)
+        return saved if saved is not None else await self.request(number)
+
+    async def flag_attachments(
+        self, number: str, note: LocalizedText, actor: Actor
     ) -> TrainingRequest:
-        """Apply `decide` with version retries; `refuse`: a domain refusal is a problem response
-        (an API call), otherwise the request is left as it is (an event that no longer applies)."""
-
-        async def attempt() -> TrainingRequest:
-            request = await self.request(number)
-            try:
-                change = decide(request)
-            except DomainError as error:
-                if refuse:
-                    raise problem(error) from error
-                logger.info("request %s: %s", number, error.detail)
-                return request
-            if change is None:
-                return request
-            events = self._events(number, change.events)
-            return await self.store.save(request, change.request, change.entries, events)
-
-        return await _retrying(attempt)
-
-    async def flag_attachments(self, number: str, note: LocalizedText, by: str) -> TrainingRequest:
-        return await self.change(
+        return await self._by_person(
             number,
-            lambda r: domain.flag_attachments(r, note, self.clock.now(), by, self.calendar),
-            refuse=True,
+            lambda r: domain.flag_attachments(r, note, self.clock.now(), actor, self.calendar),
         )
 
-    async def correct_attachments(self, number: str, filename: str, data: bytes) -> TrainingRequest:
+    async def correct_attachments(
+        self, number: str, actor: Actor, filename: str, data: bytes
+    ) -> TrainingRequest:
         request = await self.request(number)
-        if request.status is not domain.Status.AWAITING_CORRECTION:
-            raise problem(
-                NotAllowedNow(
-                    "The attachments are not awaiting a correction.",
-                    "المرفقات ليست بانتظار التصويب.",
-                )
+        if request.status is not Status.AWAITING_CORRECTION:
+            raise NotAllowedNow(
+                "The attachments are not awaiting a correction.",
+                "المرفقات ليست بانتظار التصويب.",
             )
         kind = request.application.attachment_kind
         attachment = await self.keep_file(number, kind, filename, data)
         try:
-            saved = await self.change(
+            saved = await self._by_person(
                 number,
                 lambda r: domain.correct_attachments(
-                    r, attachment, self.clock.now(), self.calendar
+                    r, attachment, actor, self.clock.now(), self.calendar
                 ),
-                refuse=True,
             )
         except BaseException:
             await self.store.files.delete(attachment.file_id)
@@ -209,99 +197,98 @@ class Training:
         await self.store.files.delete(request.attachment.file_id)
         return saved
 
-    async def approve(self, number: str, note: str | None, by: str) -> TrainingRequest:
-        return await self.change(
-            number,
-            lambda r: domain.approve(r, self.clock.now(), by, self.calendar, note),
-            refuse=True,
+    async def approve(self, number: str, note: str | None, actor: Actor) -> TrainingRequest:
+        return await self._by_person(
+            number, lambda r: domain.approve(r, self.clock.now(), actor, self.calendar, note)
         )
 
-    async def reject(self, number: str, reasons: LocalizedText, by: str) -> TrainingRequest:
-        return await self.change(
-            number, lambda r: domain.reject(r, reasons, self.clock.now(), by), refuse=True
+    async def reject(self, number: str, reasons: LocalizedText, actor: Actor) -> TrainingRequest:
+        return await self._by_person(
+            number, lambda r: domain.reject(r, reasons, self.clock.now(), actor)
         )
 
     async def record_attendance(
-        self, number: str, attended: bool, note: str | None, by: str
+        self, number: str, attended: bool, note: str | None, actor: Actor
     ) -> TrainingRequest:
         def decide(request: TrainingRequest) -> Change:
             now = self.clock.now()
             if attended:
-                return domain.record_attendance(request, now, by)
-            return domain.record_no_show(request, now, by, note)
+                return domain.record_attendance(request, now, actor)
+            return domain.record_no_show(request, now, actor, note)
 
-        return await self.change(number, decide, refuse=True)
+        return await self._by_person(number, decide)
 
-    async def postpone(self, number: str, new_start: date) -> TrainingRequest:
-        return await self.change(
+    async def postpone(self, number: str, new_start: date, actor: Actor) -> TrainingRequest:
+        return await self._by_person(
             number,
-            lambda r: domain.postpone(r, new_start, self.clock.now(), self.calendar),
-            refuse=True,
+            lambda r: domain.postpone(r, new_start, actor, self.clock.now(), self.calendar),
         )
 
     # ---- the sweeper -----------------------------------------------------------------------
 
     async def on_deadline(self, document: Document) -> None:
         """Sweeper handler on `due_at`: correction expired, postponement not chosen, or the
-        period over. The same update moves or clears `due_at`; the version guards it."""
-        request = request_from(document)
-        await self.change(request.number, lambda r: domain.on_deadline(r, self.clock.now()))
-        fresh = await self.request(request.number)
-        if fresh.due_at is not None and fresh.due_at <= self.clock.now():
-            # Nothing applied (e.g. a state with no deadline action): do not sweep it forever.
-            await self.store.requests.update_one(
-                {"_id": fresh.number, "version": fresh.version}, {"$set": {"due_at": None}}
-            )
+        period over; a deadline with nothing to do is cleared. The version guards it."""
+        number = request_from(document).number
+        await self._change(
+            number, lambda r: domain.on_deadline(r, self.clock.now()), attempts=EVENT
+        )
 
     async def report_sla(self) -> None:
-        counts = await self.store.count_under_review(self.clock.now())
+        counts = await self.review_counts()
         for sla, count in counts.items():
             UNDER_REVIEW.labels(sla).set(count)
 
     # ---- payments --------------------------------------------------------------------------
 
     async def _ours(self, reference: str, number: str) -> bool:
-        if not reference.startswith(f"{SERVICE}:"):
+        """Whether a bill or refund is one of ours: False for another service's (a no-op);
+        a reference of ours that names another request, or no request, should not have come
+        (`RuleBroken`, `Unknown`: dead-lettered)."""
+        parts = reference_parts(reference)
+        if parts is None or parts[0] != SERVICE:
             return False
-        if await self.store.request(number) is None:
-            logger.warning("payments event %s names no request of this service", reference)
-            return False
+        if parts[1] != number:
+            raise RuleBroken(
+                f"The reference {reference} is not of the request {number}.",
+                f"المرجع {reference} لا يخص الطلب {number}.",
+            )
+        await self.request(number)
         return True
 
-    async def on_bill_issued(self, event: CloudEvent, data: BillIssued) -> None:
+    async def _on_payments(self, reference: str, number: str, decide: Decide) -> None:
+        if await self._ours(reference, number):
+            await self._change(number, decide, attempts=EVENT)
+
+    async def on_bill_issued(self, data: BillIssued) -> None:
         """The fee's bill exists: the inquiry shows its e-payment number while it waits."""
-        if not await self._ours(data.payment_reference, data.request_number):
-            return
-        await self.change(
+        await self._on_payments(
+            data.payment_reference,
             data.request_number,
             lambda r: domain.record_bill(r, data.payment_reference, data.e_payment_number),
         )
 
-    async def on_bill_paid(self, event: CloudEvent, data: BillPaid) -> None:
-        if not await self._ours(data.payment_reference, data.request_number):
-            return
-        await self.change(
+    async def on_bill_paid(self, data: BillPaid) -> None:
+        await self._on_payments(
+            data.payment_reference,
             data.request_number,
             lambda r: domain.pay(
                 r, data.e_payment_number, data.paid_at, data.amount_fils, self.clock.now()
             ),
         )
 
-    async def on_bill_ended(self, event: CloudEvent, data: BillExpired | BillCancelled) -> None:
+    async def on_bill_ended(self, data: BillExpired | BillCancelled) -> None:
         """Note 2: the bill can no longer be paid (expired, or withdrawn): cancelled, once."""
-        if not await self._ours(data.payment_reference, data.request_number):
-            return
-        await self.change(data.request_number, lambda r: domain.expire_payment(r, self.clock.now()))
+        await self._on_payments(
+            data.payment_reference,
+            data.request_number,
+            lambda r: domain.expire_payment(r, self.clock.now()),
+        )
 
-    async def on_refund_decided(
-        self, event: CloudEvent, data: RefundApproved | RefundRejected
-    ) -> None:
-        if not await self._ours(data.refund_reference, data.request_number):
-            return
+    async def on_refund_decided(self, data: RefundApproved | RefundRejected) -> None:
         approved = isinstance(data, RefundApproved)
-
-        def decide(request: TrainingRequest) -> Change | None:
-            updated = domain.refund_decided(request, data.refund_reference, approved)
-            return None if updated is None else Change(updated)
-
-        await self.change(data.request_number, decide)
+        await self._on_payments(
+            data.refund_reference,
+            data.request_number,
+            lambda r: domain.refund_decided(r, data.refund_reference, approved),
+        )

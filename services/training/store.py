@@ -3,21 +3,23 @@
 One collection, `requests` (one document per request, carrying its events in the outbox; its
 `due_at` is swept), and the GridFS bucket `attachments` for the uploaded letters and certificates.
 Reads of one request are by `_id` (FerretDB uses its primary key only for a plain `_id` filter).
+A change is written by `Outbox.save_versioned`: only over the version it was decided on, with its
+events, else `StaleVersion` (`services.common.change` decides again).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from contracts import CloudEvent
-from services.common import idempotency
-from services.common.mongo import Database, Document, IndexSpec
+from services.common import idempotency, workflow
+from services.common.mongo import Database, Document, IndexSpec, request_number
 from services.common.outbox import Outbox
 from services.common.sweeper import deadline_index
 from services.common.uploads import FileBucket
-from services.training.domain import HistoryEntry, Status, TrainingRequest
+from services.training.domain import REQUEST_PREFIX, WORKFLOW, Status, TrainingRequest
 
 REQUESTS = "requests"
 ATTACHMENTS_BUCKET = "attachments"
@@ -30,12 +32,8 @@ INDEXES = [
     idempotency.key_index(REQUESTS),
 ]
 
-# Kept out of `$set`: the version is incremented, the history appended to, the key is `_id`.
+# Kept out of `$set`: the version is the save's, the timeline is appended to, the key is `_id`.
 _NOT_SET = frozenset({"version", "history", "number"})
-
-
-class StaleVersion(Exception):
-    """Someone else changed the document first: reload and decide again."""
 
 
 def _fields(request: TrainingRequest) -> Document:
@@ -45,8 +43,6 @@ def _fields(request: TrainingRequest) -> Document:
 
 def _bson(value: Any) -> Any:
     """Dates (Amman days) are stored as ISO strings: BSON has datetimes only."""
-    from datetime import date
-
     if isinstance(value, dict):
         return {k: _bson(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -56,16 +52,36 @@ def _bson(value: Any) -> Any:
     return value
 
 
+def timeline_entry(stored: Document) -> Document:
+    """A stored timeline line as `TimelineEntry` reads it. Lines written before the timeline
+    carried the role (as `HistoryEntry`: a `reason`, no `role`) get the role of their step (each
+    step of the table has one) and keep their reason as `why`."""
+    if "role" in stored:
+        return stored
+    line = {key: value for key, value in stored.items() if key != "reason"}
+    step = workflow.move_of(WORKFLOW, stored["action"], stored.get("source"), stored["target"])
+    line["role"] = step.roles[0] if step and step.roles else workflow.SYSTEM
+    line["why"] = stored.get("reason")
+    return line
+
+
 def request_from(document: Document) -> TrainingRequest:
-    return TrainingRequest.model_validate({**document, "number": document["_id"]})
+    history = [timeline_entry(entry) for entry in document.get("history", [])]
+    return TrainingRequest.model_validate(
+        {**document, "number": document["_id"], "history": history}
+    )
 
 
 class TrainingStore:
     def __init__(self, db: Database, outbox: Outbox) -> None:
-        self.db = db
+        self._db = db
         self.requests = db[REQUESTS]
         self._outbox = outbox
         self.files = FileBucket(db, ATTACHMENTS_BUCKET)
+
+    async def new_number(self, now: datetime) -> str:
+        """The next request number of the year: `TR-2026-000001`."""
+        return await request_number(self._db, REQUEST_PREFIX, now)
 
     async def insert(self, request: TrainingRequest, events: Sequence[CloudEvent]) -> None:
         document = {
@@ -89,44 +105,44 @@ class TrainingStore:
         return None if document is None else request_from(document)
 
     async def save(
-        self,
-        before: TrainingRequest,
-        after: TrainingRequest,
-        entries: Sequence[HistoryEntry],
-        events: Sequence[CloudEvent],
+        self, before: TrainingRequest, after: TrainingRequest, events: Sequence[CloudEvent]
     ) -> TrainingRequest:
-        update: dict[str, Any] = {"$set": _fields(after), "$inc": {"version": 1}}
-        if entries:
-            update["$push"] = {"history": {"$each": [_bson(e.model_dump()) for e in entries]}}
-        result = await self.requests.update_one(
-            {"_id": before.number, "version": before.version}, self._outbox.stage(update, events)
+        """`after` over `before`'s version, with its new timeline lines and its events;
+        `StaleVersion` if the request changed meanwhile."""
+        update: dict[str, Any] = {"$set": _fields(after)}
+        added = after.history[len(before.history) :]
+        if added:
+            update["$push"] = {"history": {"$each": [_bson(e.model_dump()) for e in added]}}
+        version = await self._outbox.save_versioned(
+            self.requests, before.number, before.version, update, events
         )
-        if result.matched_count == 0:
-            raise StaleVersion(before.number)
-        if events:
-            self._outbox.written(REQUESTS, before.number)
-        return after.model_copy(update={"version": before.version + 1})
+        return after.model_copy(update={"version": version})
 
-    async def of_owner(self, owner: str, limit: int, offset: int) -> list[TrainingRequest]:
-        cursor = (
-            self.requests.find({"owner_subject": owner})
-            .sort("created_at", -1)
-            .skip(offset)
-            .limit(limit)
-        )
-        return [request_from(document) async for document in cursor]
+    async def _page(
+        self, query: Document, order: int, skip: int, limit: int
+    ) -> tuple[list[TrainingRequest], int]:
+        cursor = self.requests.find(query).sort("created_at", order).skip(skip).limit(limit)
+        found = [request_from(document) async for document in cursor]
+        return found, await self.requests.count_documents(query)
+
+    async def of_owner(
+        self, owner: str, *, skip: int, limit: int
+    ) -> tuple[list[TrainingRequest], int]:
+        """An owner's requests, newest first, and how many they have."""
+        return await self._page({"owner_subject": owner}, -1, skip, limit)
 
     async def staff_list(
-        self, status: Status | None, overdue_at: datetime | None, limit: int, offset: int
-    ) -> list[TrainingRequest]:
+        self, status: Status | None, overdue_at: datetime | None, *, skip: int, limit: int
+    ) -> tuple[list[TrainingRequest], int]:
+        """Requests by status, or under review past their SLA at `overdue_at`, oldest first,
+        and how many match."""
         query: dict[str, Any] = {}
         if status is not None:
             query["status"] = status.value
         if overdue_at is not None:
             query["status"] = Status.UNDER_REVIEW.value
             query["review_due_at"] = {"$lte": overdue_at}
-        cursor = self.requests.find(query).sort("created_at", 1).skip(offset).limit(limit)
-        return [request_from(document) async for document in cursor]
+        return await self._page(query, 1, skip, limit)
 
     async def count_under_review(self, now: datetime) -> dict[str, int]:
         """Requests under review, within their SLA and overdue (for the gauge)."""

@@ -66,7 +66,7 @@ async def test_staff_actions_need_their_role(platform: Platform) -> None:
 
 
 async def test_a_citizen_sees_only_their_own_requests(platform: Platform) -> None:
-    number, subject, _ = await platform.submitted(platform.student_form())
+    number, subject, applicant = await platform.submitted(platform.student_form())
     other = platform.token("citizen-someone-else")
 
     for path in ("", "/attachment", "/approval-letter", "/completion-letter"):
@@ -75,7 +75,26 @@ async def test_a_citizen_sees_only_their_own_requests(platform: Platform) -> Non
     upload = await platform.upload(number, other, PDF, "application/pdf")
     assert upload.status_code == 404
     mine = await platform.call("GET", "/v1/requests", platform.token(subject))
-    assert [r["number"] for r in mine.json()] == [number]
+    assert [r["number"] for r in mine.json()["items"]] == [number]
+    assert (mine.json()["total"], mine.json()["page"], mine.json()["page_size"]) == (1, 1, 20)
+    theirs = await platform.call("GET", "/v1/requests", other)
+    assert theirs.json()["items"] == [] and theirs.json()["total"] == 0
+
+    # A page at a time, newest first; past the end, no items but the true total.
+    second = await platform.post_form(subject, {**platform.student_form(), **applicant})
+    assert second.status_code == 201, second.text
+    pages = [
+        (await platform.call("GET", "/v1/requests", platform.token(subject), page=page,
+                             page_size=1)).json()
+        for page in (1, 2, 3)
+    ]  # fmt: skip
+    assert [[r["number"] for r in p["items"]] for p in pages] == [
+        [second.json()["number"]], [number], []
+    ]  # fmt: skip
+    assert {p["total"] for p in pages} == {2}
+    for bad in ({"page_size": 101}, {"page": 0}, {"limit": 5, "page_size": "x"}):
+        refused = await platform.call("GET", "/v1/requests", platform.token(subject), **bad)
+        assert refused.status_code == 422, bad
     missing = await platform.call("GET", "/v1/requests/TR-2026-999999", platform.token(subject))
     assert missing.status_code == 404
     malformed = await platform.call("GET", "/v1/requests/nonsense", platform.token(subject))
@@ -130,7 +149,8 @@ async def test_bad_fields_are_named_never_a_500(platform: Platform) -> None:
                      "Idempotency-Key": uuid.uuid4().hex},
         )  # fmt: skip
     assert "attachment" in _fields(no_file)
-    assert (await platform.call("GET", "/v1/requests", platform.token(subject))).json() == []
+    none = (await platform.call("GET", "/v1/requests", platform.token(subject))).json()
+    assert none["items"] == [] and none["total"] == 0
 
 
 async def test_uploads_are_checked_by_their_bytes_and_size(platform: Platform) -> None:
@@ -189,7 +209,7 @@ async def test_a_repeated_submission_with_the_same_key_makes_one_request(
     assert first.status_code == second.status_code == 201
     assert first.json()["number"] == second.json()["number"]
     mine = await platform.call("GET", "/v1/requests", platform.token(subject))
-    assert len(mine.json()) == 1
+    assert mine.json()["total"] == len(mine.json()["items"]) == 1
     changed = {**form, "department_code": "planning"}
     different = await platform.post_form(subject, changed, key=key)
     assert different.status_code == 409  # the key was used for another request

@@ -1,7 +1,9 @@
 """At-least-once delivery, exactly-once effect: every event training consumes (bill paid, bill
 expired, bill cancelled, refund approved), delivered again (the same message) or published again
 (a new id, the same data), changes nothing: no state, no version, no SMS. A payment arriving after
-the request was cancelled is refunded in full, without approval, once."""
+the request was cancelled is refunded in full, without approval, once. A bill that should not have
+come (ours by its reference, but naming no request) goes to the dead-letter queue with the
+reason."""
 
 from __future__ import annotations
 
@@ -11,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from contracts import CloudEvent, new_event
+from contracts import Applicant, CloudEvent, new_event
 from contracts.payments import BillCancelled, BillExpired, BillPaid, RefundApproved
 from tests.integration.conftest import eventually
-from tests.integration.helpers import metric
+from tests.integration.helpers import dead_letters, metric
 from tests.integration.training.conftest import Platform
 
 pytestmark = pytest.mark.integration
@@ -140,3 +142,33 @@ async def test_an_expiry_twice_cancels_once_and_a_late_payment_is_refunded_once(
     # (The notifier answers the copies of payments' refund event this test published itself:
     # that is the notifier's rule, one SMS per event id; training sent nothing more.)
     assert (await platform.templates(number)).count("training.request.cancelled.v1") == 1
+
+
+async def test_a_bill_naming_no_request_of_ours_is_dead_lettered_with_the_reason(
+    platform: Platform,
+) -> None:
+    nobody = f"TR-2026-{uuid.uuid4().int % 10**6:06d}"
+    stray = BillPaid(
+        payment_reference=f"training:{nobody}:fee",
+        request_number=nobody,
+        e_payment_number="2026000123457",
+        amount_fils=200000,
+        paid_at=_now(),
+        applicant=Applicant(name="سامي خالد", phone="+962791234567", lang="ar"),
+    )
+    await platform.publish(_event("payments.bill.paid.v1", stray, nobody))
+    connection = platform.connection
+    assert connection is not None
+    dead: list[Any] = []
+
+    async def dead_lettered() -> bool:
+        dead.extend(await dead_letters(connection, platform.training.queue(QUEUE)))
+        return any(nobody in message.body.decode() for message in dead)
+
+    await eventually(dead_lettered, message="the stray bill is dead-lettered")
+    [reason] = [
+        str(message.headers["x-dead-letter-reason"])
+        for message in dead
+        if nobody in message.body.decode()
+    ]
+    assert "No such request" in reason

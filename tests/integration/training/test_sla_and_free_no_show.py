@@ -28,13 +28,14 @@ async def test_reviews_past_five_working_days_are_listed_overdue_and_counted(
     late, _, _ = await platform.submitted(platform.student_form())  # submitted after the jump
 
     listed = await platform.call(
-        "GET", "/v1/staff/requests", platform.reviewer, overdue="true", limit=100
+        "GET", "/v1/staff/requests", platform.reviewer, overdue="true", page_size=100
     )
     assert listed.status_code == 200
     overdue = {item["number"] for item in listed.json()["items"]}
     assert {number, fresh} <= overdue and late not in overdue
     assert all(item["is_overdue"] for item in listed.json()["items"])
     assert listed.json()["counts"]["overdue"] >= 2
+    assert listed.json()["total"] >= 2 and listed.json()["page"] == 1
 
     async def counted() -> bool:
         value = await metric(platform.training.url, "training_requests_under_review", sla="overdue")
@@ -43,11 +44,11 @@ async def test_reviews_past_five_working_days_are_listed_overdue_and_counted(
     await eventually(counted, message="the gauge counts the overdue reviews")
     await platform.approve(number)
     after = await platform.call(
-        "GET", "/v1/staff/requests", platform.supervisor, overdue="true", limit=100
+        "GET", "/v1/staff/requests", platform.supervisor, overdue="true", page_size=100
     )
     assert number not in {item["number"] for item in after.json()["items"]}
     by_status = await platform.call(
-        "GET", "/v1/staff/requests", platform.reviewer, status="approved", limit=100
+        "GET", "/v1/staff/requests", platform.reviewer, status="approved", page_size=100
     )
     assert number in {item["number"] for item in by_status.json()["items"]}
 

@@ -22,9 +22,12 @@ from tests.unit.sms_checks import (
 )
 from tests.unit.training.test_domain import (
     CALENDAR,
+    CITIZEN,
     NOTE,
     NOW,
     ON_START,
+    REVIEWER,
+    SUPERVISOR,
     billed,
     nominated,
     paid,
@@ -36,15 +39,15 @@ MISSION = nominated(kind=Kind.MISSION, study_subject="traffic in east Amman")
 
 
 def _second_no_show() -> Change:
-    offered = domain.record_no_show(paid(), ON_START, "s").request
-    moved = domain.postpone(offered, date(2026, 12, 20), ON_START, CALENDAR).request
+    offered = domain.record_no_show(paid(), ON_START, SUPERVISOR).request
+    moved = domain.postpone(offered, date(2026, 12, 20), CITIZEN, ON_START, CALENDAR).request
     return domain.record_no_show(
-        moved, domain.day_start(date(2026, 12, 20)) + timedelta(hours=8), "s"
+        moved, domain.day_start(date(2026, 12, 20)) + timedelta(hours=8), SUPERVISOR
     )
 
 
 def _completed(application: object) -> Change | None:
-    approved = domain.approve(submitted(application), NOW, "r", CALENDAR).request  # type: ignore[arg-type]
+    approved = domain.approve(submitted(application), NOW, REVIEWER, CALENDAR).request  # type: ignore[arg-type]
     return domain.complete(approved, domain.period_end(approved.application.end_date))
 
 
@@ -52,7 +55,7 @@ BRANCHES: dict[str, tuple[Callable[[], Change | None], str]] = {
     "1 submitted": (
         lambda: domain.submit(
             N,
-            "c",
+            CITIZEN,
             submitted().applicant,
             submitted().application,
             submitted().attachment,
@@ -63,13 +66,13 @@ BRANCHES: dict[str, tuple[Callable[[], Change | None], str]] = {
         "الطلب على www.amman.jo",
     ),
     "2 attachments to correct": (
-        lambda: domain.flag_attachments(submitted(), NOTE, NOW, "r", CALENDAR),
+        lambda: domain.flag_attachments(submitted(), NOTE, NOW, REVIEWER, CALENDAR),
         f"يرجى تصويب مرفقات الطلب {N} (الكتاب غير مختوم) خلال 3 أيام عمل قبل 25/11/2026 23:59 من "
         "شاشة الاستعلام على www.amman.jo وإلا يُلغى الطلب.",
     ),
     "2 not corrected: cancelled": (
         lambda: domain.expire_correction(
-            domain.flag_attachments(submitted(), NOTE, NOW, "r", CALENDAR).request, NOW
+            domain.flag_attachments(submitted(), NOTE, NOW, REVIEWER, CALENDAR).request, NOW
         ),
         f"أُلغي طلبكم {N}، والسبب: لم تُصوَّب المرفقات خلال المدة المحددة.",
     ),
@@ -79,12 +82,12 @@ BRANCHES: dict[str, tuple[Callable[[], Change | None], str]] = {
     ),
     "4 rejected": (
         lambda: domain.reject(
-            submitted(), LocalizedText(ar="لا يوجد شاغر في الدائرة", en="no vacancy"), NOW, "r"
+            submitted(), LocalizedText(ar="لا يوجد شاغر في الدائرة", en="no vacancy"), NOW, REVIEWER
         ),
         f"نعتذر، لم تتم الموافقة على طلبكم {N}. المبررات: لا يوجد شاغر في الدائرة.",
     ),
     "5 approved, free": (
-        lambda: domain.approve(submitted(nominated()), NOW, "r", CALENDAR),
+        lambda: domain.approve(submitted(nominated()), NOW, REVIEWER, CALENDAR),
         f"تمت الموافقة على طلبكم {N}. يمكنكم طباعة كتاب الموافقة من شاشة الاستعلام عن الطلب على "
         "www.amman.jo. يبدأ التدريب في 06/12/2026.",
     ),
@@ -94,14 +97,15 @@ BRANCHES: dict[str, tuple[Callable[[], Change | None], str]] = {
         "الاستعلام عن الطلب على www.amman.jo. يبدأ التدريب في 06/12/2026.",
     ),
     "6 no-show: postponement offered": (
-        lambda: domain.record_no_show(paid(), ON_START, "s"),
+        lambda: domain.record_no_show(paid(), ON_START, SUPERVISOR),
         f"لم تحضروا لمباشرة التدريب (الطلب {N}). يمكنكم تأجيله لمرة واحدة فقط إلى موعد لا "
         "يتجاوز 06/01/2027 من شاشة الاستعلام على www.amman.jo",
     ),
     "6 postponed": (
         lambda: domain.postpone(
-            domain.record_no_show(paid(), ON_START, "s").request,
+            domain.record_no_show(paid(), ON_START, SUPERVISOR).request,
             date(2026, 12, 20),
+            CITIZEN,
             ON_START,
             CALENDAR,
         ),
@@ -115,14 +119,16 @@ BRANCHES: dict[str, tuple[Callable[[], Change | None], str]] = {
     ),
     "6 no new date chosen: 25 % withheld": (
         lambda: domain.expire_postponement(
-            domain.record_no_show(paid(), ON_START, "s").request, ON_START
+            domain.record_no_show(paid(), ON_START, SUPERVISOR).request, ON_START
         ),
         f"أُلغي طلبكم {N}، والسبب: لم يُختر موعد جديد للتدريب خلال شهر من الموعد الفائت. خُصم "
         "25% من الرسوم (50.000 دينار)، واسترداد 150.000 دينار بانتظار موافقة الإدارة العليا.",
     ),
     "6 no-show at free training": (
         lambda: domain.record_no_show(
-            domain.approve(submitted(nominated()), NOW, "r", CALENDAR).request, ON_START, "s"
+            domain.approve(submitted(nominated()), NOW, REVIEWER, CALENDAR).request,
+            ON_START,
+            SUPERVISOR,
         ),
         f"أُلغي طلبكم {N}، والسبب: عدم الحضور لمباشرة التدريب.",
     ),
