@@ -35,10 +35,10 @@ from faststream.rabbit import (
 from faststream.rabbit import (
     QueueType as RabbitQueueType,
 )
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from opentelemetry import context as otel_context
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from yarl import URL
 
 from contracts import CONTENT_TYPE
