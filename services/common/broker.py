@@ -169,16 +169,36 @@ class EventsHistorySettings(BaseSettings):
     events_history_max_age: str = Field(default="2Y", pattern=r"^[1-9][0-9]*[YMDhms]$")
 
 
-def events_history_stream(history: EventsHistorySettings | None = None) -> RabbitQueue:
-    """The declaration of the stream `amman.events.history`, identical wherever it is declared."""
+def events_history_arguments(history: EventsHistorySettings | None = None) -> dict[str, Any]:
+    """The arguments the stream `amman.events.history` is declared with."""
     history = history if history is not None else EventsHistorySettings()
-    arguments: Any = {
+    return {
+        "x-queue-type": "stream",
         "x-max-length-bytes": history.events_history_max_bytes,
         "x-max-age": history.events_history_max_age,
     }
-    return RabbitQueue(
-        EVENTS_HISTORY, queue_type=RabbitQueueType.STREAM, durable=True, arguments=arguments
-    )
+
+
+async def declare_events_history(connection: aio_pika.abc.AbstractConnection) -> None:
+    """Declare the stream `amman.events.history` if it is missing, and bind it to `amman.events`
+    with `#`. An existing stream keeps the arguments it was created with: RabbitMQ refuses to
+    redeclare it with others (PRECONDITION_FAILED), so a changed retention setting applies to a
+    new broker, and a running one is changed by a policy (deploy/README.md, "Events' history")."""
+    channel = await connection.channel(publisher_confirms=False)
+    try:
+        try:
+            stream = await channel.declare_queue(EVENTS_HISTORY, passive=True)
+        except aio_pika.exceptions.ChannelNotFoundEntity:
+            # The failed passive declaration closed the channel.
+            channel = await connection.channel(publisher_confirms=False)
+            stream = await channel.declare_queue(
+                EVENTS_HISTORY, durable=True, arguments=events_history_arguments()
+            )
+            logger.info("declared the stream %s", EVENTS_HISTORY)
+        await stream.bind(EVENTS.name, routing_key="#")
+    finally:
+        if not channel.is_closed:
+            await channel.close()
 
 
 async def declare_topology(
@@ -187,8 +207,10 @@ async def declare_topology(
     """Declare the exchanges, the events' history stream, each queue with its dead-letter queue,
     and every binding."""
     declared = {exchange.name: await broker.declare_exchange(exchange) for exchange in EXCHANGES}
-    history = await broker.declare_queue(events_history_stream())
-    await history.bind(declared[EVENTS.name], routing_key="#")
+    connection: aio_pika.abc.AbstractRobustConnection | None = getattr(broker, "_connection", None)
+    if connection is None:
+        raise RuntimeError("declare_topology needs a connected broker")
+    await declare_events_history(connection)
     for binding in bindings:
         dlq = await broker.declare_queue(dead_letter_queue_for(settings, binding.name))
         await dlq.bind(declared[DEAD_LETTERS.name], routing_key=binding.name)

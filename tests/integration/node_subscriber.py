@@ -25,24 +25,13 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
+from tests.integration.test_subscriber_access import grant
+
 ROOT = Path(__file__).resolve().parents[2]
 NODE_DIR = ROOT / "contracts" / "examples" / "node-subscriber"
 SCHEMAS = ROOT / "contracts" / "schemas"
 MANAGEMENT_API = "http://127.0.0.1:15672/api"
 TYPE_PREFIX = "jo.gov.amman."
-
-
-def grant(system: str) -> dict[str, dict[str, str]]:
-    """The permissions of contracts/README.md's "Getting access", for `system`."""
-    own = rf"^{system}\..*"
-    return {
-        "permissions": {
-            "configure": own,
-            "write": own,
-            "read": rf"^(amman\.events|amman\.events\.history|{system}\..*)$",
-        },
-        "topic": {"exchange": "amman.events", "write": "^$", "read": ".*"},
-    }
 
 
 @contextmanager
