@@ -11,8 +11,9 @@ database server: its own ports (`RUN_PORT_BASE`), its own databases (`RUN_DATABA
 own RabbitMQ virtual host (through `AMQP_URL`), its own clock file and log directory. Only that
 isolation (creating and deleting the virtual host and the databases) touches the infrastructure.
 
-A later subscriber (e.g. a Node.js one) attaches to this walk by extending `platform`: it knows
-the virtual host's `amqp_url`.
+The Node.js reference subscriber (`contracts/examples/node-subscriber/`) listens to the whole walk
+with a subscribing system's own user (fixture `node_subscriber`): an event it finds invalid, or
+of a type with no published schema, fails the suite.
 """
 
 from __future__ import annotations
