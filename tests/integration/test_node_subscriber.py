@@ -223,3 +223,38 @@ async def test_a_late_subscriber_replays_the_history_then_switches_without_gap_o
         f"replayed {report['replayed']}, published during the switch {len(during)}, "
         f"dropped as duplicates {report['duplicates']}"
     )
+
+
+async def test_on_a_quiet_platform_a_replay_from_an_offset_reads_the_stream_to_its_end(
+    platform_vhost: tuple[Broker, str], infra: Any, tmp_path: Path
+) -> None:
+    """`--replay-offset 0`: nothing is published while it catches up, so its queue stays empty;
+    once the stream has been quiet it switches, and what comes next arrives by its queue."""
+    broker, vhost = platform_vhost
+    before = numbered(15, 0)
+    await publish(broker, before)
+    with node_subscriber.subscriber_user(infra.amqp_url, vhost) as url:
+        subscriber = await asyncio.to_thread(
+            node_subscriber.start,
+            url,
+            tmp_path / "report.json",
+            "--replay-offset",
+            "0",
+            "--replay-idle-ms",
+            "1000",
+        )
+        try:
+            await asyncio.to_thread(subscriber.wait_for, "SWITCHED")
+            after = numbered(5, 100)
+            await publish(broker, after)
+            await asyncio.to_thread(
+                subscriber.wait_until, lambda report: len(report["events"]) >= 20
+            )
+        finally:
+            report = await asyncio.to_thread(subscriber.stop)
+    assert [(e["id"], e["via"]) for e in report["events"]] == [
+        *((event.id, "stream") for event in before),
+        *((event.id, "queue") for event in after),
+    ]
+    assert [e["offset"] for e in report["events"][:15]] == list(range(15))
+    assert report["switched_at"] is None  # switched because the stream was read to its end
