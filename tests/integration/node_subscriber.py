@@ -81,7 +81,7 @@ class NodeSubscriber:
         data: dict[str, Any] = json.loads(self.report_file.read_text())
         return data
 
-    def wait_for(self, line: str, timeout: float = 30) -> None:
+    def wait_for(self, line: str, timeout: float = 90) -> None:
         """Until the subscriber prints `line` (READY, SWITCHED); fail if it exits first."""
         assert self.process.stdout is not None
         selector = selectors.DefaultSelector()
@@ -142,7 +142,7 @@ class NodeSubscriber:
         return self.report()
 
 
-def start(url: str, report_file: Path, *extra: str, ready_timeout: float = 30) -> NodeSubscriber:
+def start(url: str, report_file: Path, *extra: str, ready_timeout: float = 90) -> NodeSubscriber:
     """Start the Node subscriber with `url` (its own user's) and wait until it consumes."""
     if not (NODE_DIR / "node_modules").is_dir():
         raise AssertionError(

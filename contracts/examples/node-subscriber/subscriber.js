@@ -107,12 +107,19 @@ function loadContracts(dir) {
     ajv.addSchema(schema);
     dataSchemaIds.add(schema.$id);
   }
-  // One validator per message type (the AMQP binding's messageType is the CloudEvents type).
+  // One validator per message type (the AMQP binding's messageType is the CloudEvents type),
+  // compiled when the type is first received.
   const messages = new Map();
   for (const [name, message] of Object.entries(asyncapi.components.messages)) {
     const type = message.bindings.amqp.messageType;
-    const validate = ajv.compile({ $id: `urn:jo:gov:amman:events:message:${name}`, ...reroot(message.payload) });
-    messages.set(type, { name, validate });
+    let validate;
+    messages.set(type, {
+      name,
+      get validate() {
+        validate = validate || ajv.compile({ $id: `urn:jo:gov:amman:events:message:${name}`, ...reroot(message.payload) });
+        return validate;
+      },
+    });
   }
   return { ajv, messages, dataSchemaIds };
 }
