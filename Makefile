@@ -3,12 +3,13 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 
 .PHONY: run test install infra-up infra-down infra-status lint format typecheck contracts \
-        contracts-check k8s-check lock lock-check unit integration bench token smsc smsc-run
+        contracts-check k8s-check lock lock-check unit integration bench token smsc smsc-run \
+        node-subscriber
 
 run: install infra-up  ## install, start RabbitMQ + MongoDB (FerretDB), start every service
 	$(PY) -m deploy.run
 
-test: install lock-check infra-up smsc lint typecheck contracts-check k8s-check  ## install, start infrastructure, run every check and test
+test: install lock-check infra-up smsc node-subscriber lint typecheck contracts-check k8s-check  ## install, start infrastructure, run every check and test
 	$(PY) -m pytest -q --durations=15 tests
 
 install:
@@ -22,6 +23,11 @@ smsc:  ## the test SMSC (npm's smpp server) of the notifier's SMPP tests, instal
 smsc-run: smsc  ## a local SMSC for `make run` with NOTIFIER_GATEWAY=smpp (services/notifier/README.md)
 	node $(SMSC_DIR)/smsc.js --port $(or $(SMSC_PORT),2775) --control-port $(or $(SMSC_CONTROL_PORT),2776) \
 	  --system-id amman --password secret
+
+NODE_SUBSCRIBER_DIR := contracts/examples/node-subscriber
+node-subscriber:  ## the Node.js reference subscriber (npm's amqplib, ajv), installed exactly by its lock file
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	@npm ci --prefix $(NODE_SUBSCRIBER_DIR) --no-audit --no-fund --loglevel=error
 
 lock:  ## regenerate uv.lock (and uv's own pins) after changing pyproject.toml's dependencies
 	@bash deploy/lock.sh

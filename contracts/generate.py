@@ -73,6 +73,7 @@ PERSONAL_END = "<!-- END GENERATED: personal data -->"
 
 EXCHANGE = "amman.events"
 COMMAND_EXCHANGE = "amman.commands"
+HISTORY_STREAM = "amman.events.history"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 AMQP_BINDING_VERSION = "0.3.0"
 # The version of the event catalogue as a whole. Bump the minor when an event type or an
@@ -142,9 +143,19 @@ _CREDENTIALS = (
     "contracts/README.md, 'Getting access'). The password is handed over out of band and "
     "rotated on request. On the vhost the user may: configure and write only its own queues and "
     "exchanges, named `<system>.*` (declare them, bind them, its own dead-letter exchange); read "
-    f"those and the exchange `{EXCHANGE}` (to bind to it). Its topic permission on `{EXCHANGE}` "
-    "is read-only: it may bind any routing key and never publish. It has no permission on "
-    f"`{COMMAND_EXCHANGE}` nor on the platform's own queues."
+    f"those, the exchange `{EXCHANGE}` (to bind to it) and the stream `{HISTORY_STREAM}` (to "
+    f"replay history). Its topic permission on `{EXCHANGE}` is read-only: it may bind any routing "
+    f"key and never publish. It has no permission on `{COMMAND_EXCHANGE}` nor on the platform's "
+    "own queues, and may neither publish to nor delete the stream."
+)
+
+_REPLAY = (
+    f"Every event is also kept in the RabbitMQ stream `{HISTORY_STREAM}` (bound to `{EXCHANGE}` "
+    "with `#`, retained by size and age). A new subscriber catches up without a gap: it declares "
+    "and binds its own queue first, then consumes the stream (prefetch set, manual acks) from a "
+    "point in time (`x-stream-offset`, an AMQP timestamp) or an offset, up to the first event its "
+    "queue holds, then switches to its queue, deduplicating on the event `id` "
+    "(contracts/README.md, 'Replaying history')."
 )
 
 _SECURITY_SCHEMES: dict[str, Any] = {
@@ -329,6 +340,7 @@ def asyncapi_document(registry: EventRegistry) -> dict[str, Any]:
                 "published beside the old one, and a gate in the platform's CI refuses any other "
                 "change to a released schema.\n\n"
                 "## Getting access\n\n" + _CREDENTIALS + "\n\n"
+                "## Replaying history\n\n" + _REPLAY + "\n\n"
                 "Commands (`amman.commands`) are not part of this document: they are internal to "
                 "the platform (see commands/asyncapi.json). See contracts/README.md."
             ),

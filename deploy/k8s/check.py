@@ -441,6 +441,8 @@ def check_settings(overlay: str, docs: list[dict[str, Any]], findings: Findings)
         os.environ.update({"PATH": saved.get("PATH", ""), **env})
         try:
             settings_class()
+            # The events' history stream's retention, which every service declares it with.
+            importlib.import_module("services.common.broker").EventsHistorySettings()
         except Exception as error:
             findings.add(f"{overlay}: {service}'s settings", str(error).replace("\n", " "))
         finally:

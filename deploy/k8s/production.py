@@ -53,14 +53,16 @@ class Profile:
 
     def permissions(self) -> dict[str, str]:
         """Least privilege for what the service does at start and after: declare the three
-        exchanges and its own queues (configure), publish events, dead letters and (some)
-        commands and bind its queues (write), bind from the exchanges and consume its own
-        queues (read)."""
+        exchanges, the events' history stream and its own queues (configure), publish events,
+        dead letters and (some) commands and bind its queues and the stream (write), bind from
+        the exchanges and consume its own queues (read)."""
         own = rf"{re.escape(self.name)}\..+"
-        write = ["amman\\.events", "amman\\.dlx"] + (["amman\\.commands"] * self.writes_commands)
+        write = ["amman\\.events", "amman\\.events\\.history", "amman\\.dlx"] + (
+            ["amman\\.commands"] * self.writes_commands
+        )
         read = ["amman\\.events", "amman\\.dlx"] + (["amman\\.commands"] * self.reads_commands)
         return {
-            "configure": f"^(amman\\.(events|commands|dlx)|{own})$",
+            "configure": f"^(amman\\.(events|events\\.history|commands|dlx)|{own})$",
             "write": f"^({'|'.join(write)}|{own})$",
             "read": f"^({'|'.join(read)}|{own})$",
         }
@@ -295,7 +297,8 @@ def rabbitmq() -> str:
     docs: list[tuple[str, Mapping[str, Any]]] = [
         (
             "Three RabbitMQ nodes, one per zone, on persistent disks, AMQP over TLS only (5671).\n"
-            "The services declare quorum queues (QUEUE_TYPE=quorum): replicated on the three nodes.",
+            "The services declare quorum queues (QUEUE_TYPE=quorum): replicated on the three nodes,\n"
+            "and the stream amman.events.history (EVENTS_HISTORY_MAX_BYTES, 10 GB, on each node).",
             {
                 "apiVersion": "rabbitmq.com/v1beta1",
                 "kind": "RabbitmqCluster",
@@ -307,7 +310,8 @@ def rabbitmq() -> str:
                         "requests": {"cpu": "1", "memory": "2Gi"},
                         "limits": {"cpu": "2", "memory": "2Gi"},
                     },
-                    "persistence": {"storage": "20Gi"},
+                    # The events' history stream (10 GB by default) beside the queues.
+                    "persistence": {"storage": "40Gi"},
                     "tls": {
                         "secretName": f"{RABBITMQ}-tls",
                         "caSecretName": f"{RABBITMQ}-tls",
@@ -444,7 +448,8 @@ def rabbitmq() -> str:
         (
             "Outside subscribers (one User, Permission and TopicPermission per subscribing system;\n"
             "copy these three for the next one): their own queues `subscriber.<system>.*`, bound to\n"
-            "amman.events only. Nothing on amman.commands, amman.dlx or the services' queues.",
+            "amman.events only, and reading (never writing) the stream amman.events.history.\n"
+            "Nothing on amman.commands, amman.dlx or the services' queues.",
             {
                 "apiVersion": "rabbitmq.com/v1beta1",
                 "kind": "User",
@@ -468,7 +473,7 @@ def rabbitmq() -> str:
                     "permissions": {
                         "configure": "^subscriber\\.example\\..+$",
                         "write": "^subscriber\\.example\\..+$",
-                        "read": "^(amman\\.events|subscriber\\.example\\..+)$",
+                        "read": "^(amman\\.events|amman\\.events\\.history|subscriber\\.example\\..+)$",
                     },
                     "rabbitmqClusterReference": cluster_ref,
                 },

@@ -4,7 +4,10 @@
 - direct exchange `amman.commands` for commands meant for one service (never secrets on events);
 - direct exchange `amman.dlx` for dead letters: queue `<q>` dead-letters with routing key `<q>` into
   `<q>.dlq`, both natively (delivery limit, crash loops) and explicitly with the reason
-  (see consumer.py).
+  (see consumer.py);
+- the stream `amman.events.history`, bound to `amman.events` with `#`: every event, kept by size
+  and age (`EVENTS_HISTORY_MAX_BYTES`, `EVENTS_HISTORY_MAX_AGE`), for a late subscriber to replay
+  (contracts/README.md, "Replaying history").
 
 Queues are durable; their type is a setting (quorum in a production cluster; classic on Debian's
 single-node RabbitMQ 3.10, whose quorum queues refuse consumers for minutes after a crash: measured
@@ -34,6 +37,8 @@ from faststream.rabbit import (
 )
 from opentelemetry import context as otel_context
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from yarl import URL
 
 from contracts import CONTENT_TYPE
@@ -46,6 +51,7 @@ EVENTS = RabbitExchange("amman.events", type=ExchangeType.TOPIC, durable=True)
 COMMANDS = RabbitExchange("amman.commands", type=ExchangeType.DIRECT, durable=True)
 DEAD_LETTERS = RabbitExchange("amman.dlx", type=ExchangeType.DIRECT, durable=True)
 EXCHANGES = (EVENTS, COMMANDS, DEAD_LETTERS)
+EVENTS_HISTORY = "amman.events.history"
 _PROPAGATOR = TraceContextTextMapPropagator()
 
 # Headers an explicitly dead-lettered message carries, beside its original headers.
@@ -148,11 +154,63 @@ def dead_letter_queue_for(settings: ServiceSettings, name: str) -> RabbitQueue:
     return RabbitQueue(f"{name}.dlq", queue_type=RabbitQueueType.CLASSIC, durable=True)
 
 
+class EventsHistorySettings(BaseSettings):
+    """The retention of the stream `amman.events.history` (documented in deploy/README.md).
+
+    Its own settings class, read from the same environment as `ServiceSettings`: every service
+    declares the stream, with the same arguments (RabbitMQ refuses a redeclaration with others).
+    """
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    # x-max-length-bytes: the stream drops its oldest segments beyond this size.
+    events_history_max_bytes: int = Field(default=10_000_000_000, ge=1)
+    # x-max-age: and segments whose newest event is older than this (units Y, M, D, h, m, s).
+    events_history_max_age: str = Field(default="2Y", pattern=r"^[1-9][0-9]*[YMDhms]$")
+
+
+def events_history_arguments(history: EventsHistorySettings | None = None) -> dict[str, Any]:
+    """The arguments the stream `amman.events.history` is declared with."""
+    history = history if history is not None else EventsHistorySettings()
+    return {
+        "x-queue-type": "stream",
+        "x-max-length-bytes": history.events_history_max_bytes,
+        "x-max-age": history.events_history_max_age,
+    }
+
+
+async def declare_events_history(connection: aio_pika.abc.AbstractConnection) -> None:
+    """Declare the stream `amman.events.history` if it is missing, and bind it to `amman.events`
+    with `#`. An existing stream keeps the arguments it was created with: RabbitMQ refuses to
+    redeclare it with others (PRECONDITION_FAILED), so a changed retention setting applies to a
+    new broker, and a running one is changed by a policy (deploy/README.md, "Events' history")."""
+    channel = await connection.channel(publisher_confirms=False)
+    try:
+        try:
+            stream = await channel.declare_queue(EVENTS_HISTORY, passive=True)
+        except aio_pika.exceptions.ChannelNotFoundEntity:
+            # The failed passive declaration closed the channel.
+            channel = await connection.channel(publisher_confirms=False)
+            stream = await channel.declare_queue(
+                EVENTS_HISTORY, durable=True, arguments=events_history_arguments()
+            )
+            logger.info("declared the stream %s", EVENTS_HISTORY)
+        await stream.bind(EVENTS.name, routing_key="#")
+    finally:
+        if not channel.is_closed:
+            await channel.close()
+
+
 async def declare_topology(
     broker: RabbitBroker, settings: ServiceSettings, bindings: Sequence[QueueBinding]
 ) -> None:
-    """Declare the exchanges, each queue with its dead-letter queue, and every binding."""
+    """Declare the exchanges, the events' history stream, each queue with its dead-letter queue,
+    and every binding."""
     declared = {exchange.name: await broker.declare_exchange(exchange) for exchange in EXCHANGES}
+    connection: aio_pika.abc.AbstractRobustConnection | None = getattr(broker, "_connection", None)
+    if connection is None:
+        raise RuntimeError("declare_topology needs a connected broker")
+    await declare_events_history(connection)
     for binding in bindings:
         dlq = await broker.declare_queue(dead_letter_queue_for(settings, binding.name))
         await dlq.bind(declared[DEAD_LETTERS.name], routing_key=binding.name)

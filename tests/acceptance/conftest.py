@@ -11,8 +11,9 @@ database server: its own ports (`RUN_PORT_BASE`), its own databases (`RUN_DATABA
 own RabbitMQ virtual host (through `AMQP_URL`), its own clock file and log directory. Only that
 isolation (creating and deleting the virtual host and the databases) touches the infrastructure.
 
-A later subscriber (e.g. a Node.js one) attaches to this walk by extending `platform`: it knows
-the virtual host's `amqp_url`.
+The Node.js reference subscriber (`contracts/examples/node-subscriber/`) listens to the whole walk
+with a subscribing system's own user (fixture `node_subscriber`): an event it finds invalid, or
+of a type with no published schema, fails the suite.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -318,3 +319,27 @@ def _drop_databases(mongo_url: str, prefix: str) -> None:
                 client.drop_database(database)
     finally:
         client.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def node_subscriber(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The Node.js reference subscriber (contracts/examples/node-subscriber/) listens to every
+    event the walk produces, as a subscribing system does: its own RabbitMQ user with the rights
+    of contracts/README.md, its own queue bound `#` on `amman.events`. After the walk, an event
+    that failed its validation, or of a type with no published schema, fails the suite."""
+    from tests.integration import node_subscriber as node
+
+    vhost = unquote(urlsplit(platform.amqp_url).path.removeprefix("/"))
+    report_file = tmp_path_factory.mktemp("node-subscriber") / "report.json"
+    with node.subscriber_user(_infra()["AMQP_URL"], vhost) as url:
+        subscriber = node.start(url, report_file)
+        try:
+            yield
+        finally:
+            report = subscriber.stop()
+    problems = node.check_report(report, schemas=node.published_schemas())
+    if problems:
+        pytest.fail(
+            f"the Node subscriber, over {report['received']} events of the walk:\n"
+            + "\n".join(problems)
+        )

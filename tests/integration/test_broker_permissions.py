@@ -129,7 +129,7 @@ async def test_every_service_runs_on_its_production_permissions_and_no_more(
         {
             "configure": "^subscriber\\.example\\..+$",
             "write": "^subscriber\\.example\\..+$",
-            "read": "^(amman\\.events|subscriber\\.example\\..+)$",
+            "read": "^(amman\\.events|amman\\.events\\.history|subscriber\\.example\\..+)$",
         },
         topic={"exchange": "amman.events", "write": "^$", "read": ".*"},
     )

@@ -1,8 +1,9 @@
 """An outside system subscribes as contracts/README.md ("For a subscribing system") tells it:
 its own RabbitMQ user with the permissions the operators grant, its own queues, bound to
-`amman.events`; it receives and validates an event with the published JSON Schema, and the broker
-refuses it everything else: publishing on `amman.events`, declaring it, binding to
-`amman.commands`, reading the platform's queues."""
+`amman.events`; it receives and validates an event with the published JSON Schema, reads the
+history stream `amman.events.history`, and the broker refuses it everything else: publishing on
+`amman.events`, declaring it, binding to `amman.commands`, reading the platform's queues,
+publishing to or deleting the stream."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from contracts import generate
 from contracts.examples import examples_of
+from services.common.broker import EVENTS_HISTORY, declare_events_history
 from tests.integration.conftest import eventually
 from tests.integration.helpers import MANAGEMENT_API
 from tests.integration.platform import Broker, isolated_broker
@@ -32,7 +34,11 @@ def grant(system: str) -> dict[str, dict[str, str]]:
     """The permissions of the README's "Getting access", for `system`."""
     own = rf"^{system}\..*"
     return {
-        "permissions": {"configure": own, "write": own, "read": rf"^(amman\.events|{system}\..*)$"},
+        "permissions": {
+            "configure": own,
+            "write": own,
+            "read": rf"^(amman\.events|amman\.events\.history|{system}\..*)$",
+        },
         "topic": {"exchange": "amman.events", "write": "^$", "read": ".*"},
     }
 
@@ -46,6 +52,7 @@ async def vhost(infra: Any) -> AsyncIterator[tuple[Broker, str]]:
         await channel.declare_exchange("amman.commands", aio_pika.ExchangeType.DIRECT, durable=True)
         await channel.declare_queue("notifier.commands", durable=True)
         await channel.close()
+        await declare_events_history(broker.connection)  # the stream, as every service declares it
         yield broker, name
 
 
@@ -134,6 +141,24 @@ async def test_a_subscriber_binds_receives_and_validates_and_may_do_nothing_else
         validator = Draft202012Validator(schema, format_checker=FormatChecker())
         assert list(validator.iter_errors(document["data"])) == []
 
+        # The history stream has it too: read from its first offset (prefetch, manual ack).
+        reader = await connection.channel()
+        await reader.set_qos(prefetch_count=10)
+        stream = await reader.get_queue(EVENTS_HISTORY, ensure=False)
+        replayed: list[bytes] = []
+
+        async def replay(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            replayed.append(message.body)
+            await message.ack()
+
+        await stream.consume(replay, arguments={"x-stream-offset": "first"})
+
+        async def from_history() -> list[bytes]:
+            return replayed
+
+        assert await eventually(from_history, message="the bill from the stream") == [body]
+        await reader.close()
+
         # Everything else is refused by the broker, each on a channel of its own.
         async def refused(action: Any) -> None:
             attempt = await connection.channel()
@@ -157,12 +182,23 @@ async def test_a_subscriber_binds_receives_and_validates_and_may_do_nothing_else
         async def foreign_queue(ch: aio_pika.abc.AbstractChannel) -> None:
             await ch.declare_queue("payments.bills", durable=True)
 
+        async def delete_history(ch: aio_pika.abc.AbstractChannel) -> None:
+            await ch.queue_delete(EVENTS_HISTORY)
+
+        async def write_history(ch: aio_pika.abc.AbstractChannel) -> None:
+            # Straight into the stream, through the default exchange.
+            await ch.default_exchange.publish(
+                aio_pika.Message(event.to_json()), routing_key=EVENTS_HISTORY
+            )
+
         for action in (
             publish_event,
             declare_events,
             bind_commands,
             read_platform_queue,
             foreign_queue,
+            delete_history,
+            write_history,
         ):
             await refused(action)
     finally:
