@@ -19,26 +19,23 @@ of its own work, and:
   `create` does before its insert must therefore be safe to do twice under one key (contractors'
   one-time code is marked used under the key, so the second attempt accepts it again).
 A key is bound to what it created for good.
+
+This module is the data side (the claim, the stamp, the index, the lookup), which stores use;
+the HTTP side (the header, `IdempotencyStore.run`) is `idempotency_http.py`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Header, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from pymongo.errors import DuplicateKeyError
 
+from services.common.errors import NotAllowedNow
 from services.common.mongo import Collection, Document, IndexSpec
-from services.common.problems import Conflict, Invalid
 
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -104,8 +101,8 @@ async def find_stamped(collection: Collection, key_id: str) -> Document | None:
     return document
 
 
-def _reused() -> Conflict:
-    return Conflict(
+def _reused() -> NotAllowedNow:
+    return NotAllowedNow(
         "this Idempotency-Key was already used with a different request body",
         "استُخدم مفتاح عدم التكرار هذا مع طلب مختلف",
     )
@@ -120,84 +117,3 @@ def is_key_clash(error: DuplicateKeyError) -> bool:
         return KEY_FIELD in pattern
     message = str(details.get("errmsg", error))
     return "index:" not in message or "one_per_idempotency_key" in message
-
-
-class IdempotencyStore:
-    """Runs a creating POST once per key (see the module's docstring)."""
-
-    async def run(
-        self,
-        *,
-        scope: str,
-        key: str | None,
-        payload: BaseModel | dict[str, Any],
-        create: Create,
-        stored: Stored,
-    ) -> JSONResponse:
-        """Run `create` once per (scope, key, payload); `create` returns (status, body) and its
-        store stamps the created document (`stamp`); `stored` finds what a key created (through
-        `find_stamped`)."""
-        if key is None:
-            status, body = await create()
-            return JSONResponse(jsonable_encoder(body), status_code=status)
-        if not KEY_PATTERN.match(key):
-            raise Invalid(
-                "Idempotency-Key must be 1 to 255 printable ASCII characters",
-                "يجب أن يتكون مفتاح عدم التكرار من 1 إلى 255 حرفاً مطبوعاً",
-                errors=[{"field": "header.Idempotency-Key", "location": "header"}],
-            )
-        claim = Claim(
-            key_id=hashlib.sha256(f"{scope}\x00{key}".encode()).hexdigest(),
-            fingerprint=_fingerprint(payload),
-        )
-        token = _claim.set(claim)
-        try:
-            found = await stored(claim.key_id)
-            if found is not None:
-                return _response(jsonable_encoder(found[1]), found[0], replayed=True)
-            try:
-                status, body = await create()
-            except DuplicateKeyError as error:
-                # Another attempt with this key stored its resource first: answer with that.
-                found = await stored(claim.key_id) if is_key_clash(error) else None
-                if found is None:
-                    raise
-                return _response(jsonable_encoder(found[1]), found[0], replayed=True)
-        finally:
-            _claim.reset(token)
-        return JSONResponse(jsonable_encoder(body), status_code=status)
-
-
-def _response(body: Any, status: int, *, replayed: bool) -> JSONResponse:
-    response = JSONResponse(body, status_code=status)
-    if replayed:
-        response.headers[REPLAYED_HEADER] = "true"
-    return response
-
-
-def _fingerprint(payload: BaseModel | dict[str, Any]) -> str:
-    data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
-    canonical = json.dumps(jsonable_encoder(data), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def idempotency_key(
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            description="Repeat a creating request safely: the same key and body return the "
-            "first result, whatever happened to the first attempt.",
-        ),
-    ] = None,
-) -> str | None:
-    return idempotency_key
-
-
-def get_idempotency_store(request: Request) -> IdempotencyStore:
-    store: IdempotencyStore = request.app.state.runtime.idempotency
-    return store
-
-
-IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]
-Idempotency = Annotated[IdempotencyStore, Depends(get_idempotency_store)]

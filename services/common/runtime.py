@@ -53,7 +53,7 @@ from services.common.calendar import WorkingCalendar
 from services.common.clock import Clock, FileClock, SystemClock
 from services.common.consumer import INBOX_INDEXES, ConsumerRunner, EventConsumer, Inbox
 from services.common.headers import SecurityHeaders
-from services.common.idempotency import IdempotencyStore
+from services.common.idempotency_http import IdempotencyStore
 from services.common.mongo import (
     Collection,
     Database,

@@ -18,7 +18,7 @@ from contracts.contractors import PermitRef
 from contracts.phones import mask_phone
 from services.common.auth import Principal, ensure_owner, require_roles
 from services.common.formatting import PendingBillPublic
-from services.common.idempotency import Idempotency, IdempotencyKey
+from services.common.idempotency_http import Idempotency, IdempotencyKey
 from services.common.listing import Page, Paging
 from services.common.problems import Invalid, NotFound
 from services.common.text import Phone, SafeLocalizedText, SafeMultiline, SafeText

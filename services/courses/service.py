@@ -38,9 +38,9 @@ from contracts import (
 )
 from services.common.change import EVENT, PERSON, change
 from services.common.clock import Clock
+from services.common.files import UploadRules
 from services.common.mongo import Document
 from services.common.outbox import new_events
-from services.common.uploads import UploadRules
 from services.courses import domain
 from services.courses.domain import (
     SERVICE,

@@ -17,10 +17,10 @@ from pymongo.errors import DuplicateKeyError
 
 from contracts import CloudEvent
 from services.common import idempotency
+from services.common.files import FileBucket
 from services.common.mongo import Collection, Database, Document, IndexSpec, request_number
 from services.common.outbox import Outbox
 from services.common.sweeper import deadline_index
-from services.common.uploads import FileBucket
 from services.courses.domain import (
     COURSE_PREFIX,
     REQUEST_PREFIX,

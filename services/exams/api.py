@@ -17,7 +17,7 @@ from contracts import Language, LocalizedText
 from contracts.exams import ExamCentre, ExamDetails
 from services.common.auth import Principal, ensure_owner, require_roles
 from services.common.formatting import PendingBillPublic
-from services.common.idempotency import Idempotency, IdempotencyKey
+from services.common.idempotency_http import Idempotency, IdempotencyKey
 from services.common.problems import NotFound
 from services.common.text import (
     IsoAwareDateTime,

@@ -20,7 +20,7 @@ from contracts.phones import jordan_mobile
 from services.common.auth import CurrentUser, Principal, ensure_owner, require_roles
 from services.common.formatting import format_jod
 from services.common.headers import HtmlPage
-from services.common.idempotency import Idempotency, IdempotencyKey
+from services.common.idempotency_http import Idempotency, IdempotencyKey
 from services.common.listing import Page, Paging
 from services.common.problems import Forbidden, NotFound
 from services.common.text import IsoAwareDateTime, PersonName, Phone, SafeMultiline, SafeText

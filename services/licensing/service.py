@@ -22,9 +22,9 @@ from contracts import BillCancelled, BillExpired, BillIssued, BillPaid, CloudEve
 from services.common.calendar import WorkingCalendar
 from services.common.change import EVENT, PERSON, change
 from services.common.clock import Clock
+from services.common.files import UploadRules
 from services.common.mongo import Document
 from services.common.outbox import new_events
-from services.common.uploads import UploadRules
 from services.licensing import domain
 from services.licensing.domain import (
     SERVICE,

@@ -32,9 +32,9 @@ from services.common.calendar import WorkingCalendar
 from services.common.change import EVENT, PERSON, change
 from services.common.clock import Clock
 from services.common.errors import NotAllowedNow, RuleBroken, Unknown
+from services.common.files import UploadRules
 from services.common.mongo import Document
 from services.common.outbox import new_events
-from services.common.uploads import UploadRules
 from services.common.workflow import Actor, Raised
 from services.training import domain
 from services.training.domain import (

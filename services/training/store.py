@@ -15,10 +15,10 @@ from typing import Any
 
 from contracts import CloudEvent
 from services.common import idempotency, workflow
+from services.common.files import FileBucket
 from services.common.mongo import Database, Document, IndexSpec, request_number
 from services.common.outbox import Outbox
 from services.common.sweeper import deadline_index
-from services.common.uploads import FileBucket
 from services.training.domain import REQUEST_PREFIX, WORKFLOW, Status, TrainingRequest
 
 REQUESTS = "requests"

@@ -19,7 +19,7 @@ from services.common import idempotency as idempotency_keys
 from services.common.auth import CurrentUser, ensure_owner
 from services.common.broker import QueueBinding
 from services.common.consumer import EventConsumer
-from services.common.idempotency import Idempotency, IdempotencyKey
+from services.common.idempotency_http import Idempotency, IdempotencyKey
 from services.common.mongo import IndexSpec
 from services.common.outbox import OutboxEntry
 from services.common.problems import NotFound

@@ -71,6 +71,8 @@ HTTP_PREFIXES = (
     "services.common.problems",
     "services.common.listing",
     "services.common.auth",
+    "services.common.uploads",
+    "services.common.idempotency_http",
 )
 # The modules of the HTTP layer beside `api.py`, and the wiring.
 HTTP_MODULES = {"api.py", "app.py", "__main__.py"}

@@ -4,20 +4,21 @@ reading one byte past the limit, and the download answer (no database)."""
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 from fastapi import UploadFile
 
-from services.common.problems import Invalid
-from services.common.uploads import (
+from services.common.errors import RuleBroken
+from services.common.files import (
     StoredFile,
     UploadRules,
     check_upload,
     detect_content_type,
-    download,
-    read_upload,
     safe_filename,
 )
+from services.common.problems import problem_of
+from services.common.uploads import download, read_upload
 
 PDF = b"%PDF-1.7 ..."
 
@@ -38,10 +39,11 @@ def test_the_type_comes_from_the_bytes(data: bytes, expected: str | None) -> Non
     assert detect_content_type(data) == expected
 
 
-def refusal(data: bytes, rules: UploadRules) -> Invalid:
-    with pytest.raises(Invalid) as refused:
+def refusal(data: bytes, rules: UploadRules) -> Any:
+    """The 422 problem the API answers the refusal with."""
+    with pytest.raises(RuleBroken) as refused:
         check_upload(data, rules)
-    return refused.value
+    return problem_of(refused.value)
 
 
 def test_a_file_within_the_limit_and_of_a_known_type_is_taken() -> None:
@@ -54,19 +56,31 @@ def test_a_file_past_the_limit_is_refused_in_kilobytes_naming_the_field() -> Non
     assert error.detail == "The file is larger than 2 KB."
     assert error.detail_ar == "حجم الملف أكبر من 2 كيلوبايت."
     assert error.extensions["errors"] == [
-        {"field": "attachment", "location": "body", "rule": "max_size"}
+        {
+            "field": "attachment",
+            "location": "body",
+            "message": "The file is larger than 2 KB.",
+            "message_ar": "حجم الملف أكبر من 2 كيلوبايت.",
+            "type": "max_size",
+        }
     ]
 
 
 def test_an_empty_file_breaks_the_services_rule_or_else_is_of_no_known_type() -> None:
     empty = refusal(b"", UploadRules(1024, empty_rule="not_empty"))
     assert (empty.detail, empty.detail_ar) == ("The file is empty.", "الملف فارغ.")
-    assert empty.extensions["errors"][0]["rule"] == "not_empty"
+    assert empty.extensions["errors"][0]["type"] == "not_empty"
 
     untyped = refusal(b"", UploadRules(1024, empty_rule=None))
     assert untyped.detail == "The file must be a PDF, PNG or JPEG document."
     assert untyped.extensions["errors"] == [
-        {"field": "file", "location": "body", "rule": "content_type"}
+        {
+            "field": "file",
+            "location": "body",
+            "message": "The file must be a PDF, PNG or JPEG document.",
+            "message_ar": "يجب أن يكون الملف بصيغة PDF أو PNG أو JPEG.",
+            "type": "content_type",
+        }
     ]
 
 

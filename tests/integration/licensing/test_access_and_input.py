@@ -202,7 +202,7 @@ async def test_bad_uploads_are_refused_naming_the_file(platform: Platform) -> No
     ):
         assert response.status_code == 422, response.text
         assert response.json()["errors"][0]["field"] == field
-        assert response.json()["errors"][0]["rule"] == rule
+        assert response.json()["errors"][0]["type"] == rule
     assert wrong_kind.status_code == 422 and wrong_kind.json()["errors"][0]["field"] == "kind"
     assert bad_kind.status_code == 422 and "kind" in bad_kind.json()["errors"][0]["field"]
     assert no_file.status_code == 422 and no_file.json()["errors"][0]["field"] == "file"
