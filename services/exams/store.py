@@ -158,21 +158,17 @@ class ExamStore:
         await self.requests.insert_one(Outbox.stage_new(document, events))
         self._outbox.written(REQUESTS, request.request_number)
 
-    async def save_request(self, request: ExamRequest, events: Sequence[CloudEvent]) -> bool:
-        """Write `request` over the stored version it was derived from, with its events; False
-        if someone else changed it first (optimistic concurrency)."""
+    async def save_request(
+        self, request: ExamRequest, events: Sequence[CloudEvent] = ()
+    ) -> ExamRequest:
+        """Write `request` over the stored version it was derived from, with its events, and
+        return it at its new version; `StaleVersion` if someone else changed it first."""
         document = _request_document(request)
-        document.pop("_id")
-        document["version"] = request.version + 1
-        update: dict[str, Any] = {"$set": document}
-        result = await self.requests.update_one(
-            {"_id": request.request_number, "version": request.version},
-            Outbox.stage(update, events),
+        del document["_id"], document["version"]
+        version = await self._outbox.save_versioned(
+            self.requests, request.request_number, request.version, {"$set": document}, events
         )
-        if result.modified_count != 1:
-            return False
-        self._outbox.written(REQUESTS, request.request_number)
-        return True
+        return request.model_copy(update={"version": version})
 
     async def request(self, number: str) -> ExamRequest | None:
         document = await self.requests.find_one({"_id": number}, {OUTBOX_FIELD: 0})
@@ -207,21 +203,20 @@ class ExamStore:
             return False
         return True
 
-    async def save_session(self, session: ExamSession, events: Sequence[CloudEvent]) -> bool:
+    async def save_session(
+        self, session: ExamSession, events: Sequence[CloudEvent] = ()
+    ) -> ExamSession:
+        """Write `session` over the stored version it was derived from, with its events, and
+        return it at its new version; `StaleVersion` if someone else changed it first."""
         document = _session_document(session)
-        document.pop("_id")
-        document["version"] = session.version + 1
+        del document["_id"], document["version"]
         update: dict[str, Any] = {"$set": document}
         if session.overdue_check_at is None:
             update["$unset"] = {OVERDUE_CHECK_AT: ""}
-        result = await self.sessions.update_one(
-            {"_id": session.session_number, "version": session.version},
-            Outbox.stage(update, events),
+        version = await self._outbox.save_versioned(
+            self.sessions, session.session_number, session.version, update, events
         )
-        if result.modified_count != 1:
-            return False
-        self._outbox.written(SESSIONS, session.session_number)
-        return True
+        return session.model_copy(update={"version": version})
 
     async def session(self, number: str) -> ExamSession | None:
         document = await self.sessions.find_one({"_id": number}, {OUTBOX_FIELD: 0})
