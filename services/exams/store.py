@@ -133,6 +133,21 @@ def _to_session(document: Document) -> ExamSession:
     return ExamSession.model_validate({**document, "session_number": document["_id"]})
 
 
+async def _page(
+    collection: Collection, condition: Document, newest: str, skip: int, limit: int
+) -> tuple[list[Document], int]:
+    """One page of the documents matching `condition`, newest (by the field `newest`) first, and
+    how many match in all."""
+    total = await collection.count_documents(condition)
+    cursor = (
+        collection.find(condition, {OUTBOX_FIELD: 0})
+        .sort([(newest, DESCENDING), ("_id", DESCENDING)])
+        .skip(skip)
+        .limit(limit)
+    )
+    return [document async for document in cursor], total
+
+
 class ExamStore:
     def __init__(self, db: Database, outbox: Outbox) -> None:
         self._db = db
@@ -183,15 +198,8 @@ class ExamStore:
         self, query: RequestQuery, *, skip: int, limit: int
     ) -> tuple[list[ExamRequest], int]:
         """A page of requests, newest first, and how many match in all."""
-        condition = query.filter()
-        total = await self.requests.count_documents(condition)
-        cursor = (
-            self.requests.find(condition, {OUTBOX_FIELD: 0})
-            .sort([("submitted_at", DESCENDING), ("_id", DESCENDING)])
-            .skip(skip)
-            .limit(limit)
-        )
-        return [_to_request(document) async for document in cursor], total
+        found, total = await _page(self.requests, query.filter(), "submitted_at", skip, limit)
+        return [_to_request(document) for document in found], total
 
     # ---- sessions ----------------------------------------------------------------------------
 
@@ -230,15 +238,9 @@ class ExamStore:
     async def search_sessions(
         self, query: SessionQuery, *, skip: int, limit: int
     ) -> tuple[list[ExamSession], int]:
-        condition = query.filter()
-        total = await self.sessions.count_documents(condition)
-        cursor = (
-            self.sessions.find(condition, {OUTBOX_FIELD: 0})
-            .sort([("opened_at", DESCENDING), ("_id", DESCENDING)])
-            .skip(skip)
-            .limit(limit)
-        )
-        return [_to_session(document) async for document in cursor], total
+        """A page of sessions, newest first, and how many match in all."""
+        found, total = await _page(self.sessions, query.filter(), "opened_at", skip, limit)
+        return [_to_session(document) for document in found], total
 
     async def overdue_sessions(self, now: datetime) -> list[ExamSession]:
         cursor = self.sessions.find(SessionQuery(overdue_at=now).filter(), {OUTBOX_FIELD: 0})
