@@ -87,9 +87,9 @@ def is_staff(user: Principal) -> bool:
 async def owned_request(exams: Exams, number: str, user: Principal) -> ExamRequest:
     """The request, if the caller owns it or is a coordinator; 404 otherwise (never 403, so
     request numbers cannot be probed)."""
-    request = await exams.request(number)  # none: 404 (`request_not_found`)
-    unknown = request_not_found(number)
-    not_yours = NotFound(unknown.detail, unknown.detail_ar)  # the very same answer
+    request = await exams.request(number)  # 404 when there is none...
+    unknown = request_not_found(number)  # ...and the very same 404 when it is someone else's
+    not_yours = NotFound(unknown.detail, unknown.detail_ar)
     ensure_owner(user, request.owner_subject, staff_roles=(COORDINATOR,), not_found=not_yours)
     return request
 

@@ -253,9 +253,11 @@ class Exams:
         if number is None:
             return  # another service's bill
         paid = PaymentMade(bill.e_payment_number, bill.amount_fils, bill.paid_at)
-        request = await self._change_request(
+        moved = await self._change_request(
             number, lambda request: domain.record_payment(request, paid, self.now())
-        ) or await self.request(number)
+        )
+        # Nothing to do (paid before): the request as stored, which may still wait for its seat.
+        request = moved or await self.request(number)
         if request.needs_a_session:
             await self._seat(request, bill.paid_at)
 
