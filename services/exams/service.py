@@ -333,16 +333,18 @@ class Exams:
         """The session admits the request (unless it already holds it), then the request records
         the session's number."""
         number = request.request_number
-        session = await self.store.session_holding(number) or await change(
-            load=lambda: self._accepting_session(request),
-            decide=lambda session: domain.admit(
-                session, number, paid_at=paid_at, now=self.now(), calendar=self.calendar
-            ),
-            save=self._save_session,
-            attempts=EVENT,
-        )
-        if session is None:  # admitted meanwhile by a concurrent delivery of the same payment
-            session = await self.store.session_holding(number)
+        session = await self.store.session_holding(number)  # seated before: a redelivery
+        if session is None:
+            admitted = await change(
+                load=lambda: self._accepting_session(request),
+                decide=lambda session: domain.admit(
+                    session, number, paid_at=paid_at, now=self.now(), calendar=self.calendar
+                ),
+                save=self._save_session,
+                attempts=EVENT,
+            )
+            # None: a concurrent delivery of the same payment admitted it meanwhile.
+            session = admitted or await self.store.session_holding(number)
         assert session is not None
         session_number = session.session_number
         await self._change_request(
