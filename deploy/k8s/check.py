@@ -91,7 +91,7 @@ SETTINGS = {
     "contractors": "services.contractors.settings:ContractorsSettings",
     "courses": "services.courses.settings:CoursesSettings",
     "training": "services.training.settings:TrainingSettings",
-    "exams": "services.exams.app:ExamsSettings",
+    "exams": "services.exams.settings:ExamsSettings",
     "payments": "services.payments.settings:PaymentsSettings",
     "notifier": "services.notifier.app:NotifierSettings",
 }

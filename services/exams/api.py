@@ -16,8 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts import Language, LocalizedText
 from contracts.exams import ExamCentre, ExamDetails
 from services.common.auth import Principal, ensure_owner, require_roles
-from services.common.formatting import PendingBillPublic
+from services.common.formatting import AMMAN, PendingBillPublic
 from services.common.idempotency_http import Idempotency, IdempotencyKey
+from services.common.listing import Page, Paging
 from services.common.problems import NotFound
 from services.common.text import (
     IsoAwareDateTime,
@@ -27,14 +28,13 @@ from services.common.text import (
     SafeMultiline,
     SafeText,
 )
-from services.exams import domain
+from services.common.workflow import Actor, Step, roles_for
+from services.exams import views
 from services.exams.domain import (
-    AMMAN,
     CITIZEN,
     COORDINATOR,
     REQUEST_WORKFLOW,
     SESSION_WORKFLOW,
-    Actor,
     ApplicationForm,
     ExamRequest,
     ExamSession,
@@ -46,10 +46,8 @@ from services.exams.domain import (
     SessionAction,
     SessionStatus,
 )
-from services.exams.service import Exams
+from services.exams.service import Exams, request_not_found
 from services.exams.store import RequestQuery, SessionQuery
-
-MAX_PAGE_SIZE = 100
 
 
 def get_exams(request: Request) -> Exams:
@@ -57,9 +55,9 @@ def get_exams(request: Request) -> Exams:
     return exams
 
 
-def allowed_to(workflow: tuple[domain.Step, ...], action: str) -> Any:
+def allowed_to(workflow: tuple[Step, ...], action: str) -> Any:
     """The dependency admitting the roles the workflow table allows for `action` (403 others)."""
-    return Depends(require_roles(*domain.roles_for(workflow, action)))
+    return Depends(require_roles(*roles_for(workflow, action)))
 
 
 ExamsDep = Annotated[Exams, Depends(get_exams)]
@@ -76,8 +74,6 @@ CertificateGiver = Annotated[
     Principal, allowed_to(REQUEST_WORKFLOW, RequestAction.RECORD_COLLECTION)
 ]
 Scheduler = Annotated[Principal, allowed_to(SESSION_WORKFLOW, SessionAction.SCHEDULE)]
-Page = Annotated[int, Query(ge=1, le=10_000, description="Page number, from 1.")]
-PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
 
 
 def actor(user: Principal) -> Actor:
@@ -91,11 +87,10 @@ def is_staff(user: Principal) -> bool:
 async def owned_request(exams: Exams, number: str, user: Principal) -> ExamRequest:
     """The request, if the caller owns it or is a coordinator; 404 otherwise (never 403, so
     request numbers cannot be probed)."""
-    missing = NotFound(f"no exam request {number}", f"لا يوجد طلب امتحان بالرقم {number}")
-    request = await exams.store.request(number)
-    if request is None:
-        raise missing
-    ensure_owner(user, request.owner_subject, staff_roles=(COORDINATOR,), not_found=missing)
+    request = await exams.request(number)  # 404 when there is none...
+    unknown = request_not_found(number)  # ...and the very same 404 when it is someone else's
+    not_yours = NotFound(unknown.detail, unknown.detail_ar)
+    ensure_owner(user, request.owner_subject, staff_roles=(COORDINATOR,), not_found=not_yours)
     return request
 
 
@@ -273,7 +268,7 @@ class RequestPublic(BaseModel):
     def of(
         cls, request: ExamRequest, session: ExamSession | None, *, now: datetime, for_staff: bool
     ) -> RequestPublic:
-        inquiry = domain.inquiry(request, session, now)
+        inquiry = views.inquiry(request, session, now)
         return cls(
             request_number=request.request_number,
             status=request.status,
@@ -316,7 +311,7 @@ class RequestPublic(BaseModel):
             if request.result is None
             else ResultPublic(
                 outcome=request.result.outcome,
-                outcome_label=domain.OUTCOME_LABELS[request.result.outcome],
+                outcome_label=views.OUTCOME_LABELS[request.result.outcome],
                 score=request.result.score,
                 recorded_at=request.result.recorded_at,
                 note=request.result.note if for_staff else None,
@@ -346,7 +341,7 @@ class RequestSummary(BaseModel):
         return cls(
             request_number=request.request_number,
             status=request.status,
-            status_label=domain.status_label(request.status),
+            status_label=views.status_label(request.status),
             exam_code=request.exam.code,
             exam_type=request.exam_type,
             exam_name=request.exam.name,
@@ -355,13 +350,6 @@ class RequestSummary(BaseModel):
             exam_at=request.exam_at,
             submitted_at=request.submitted_at,
         )
-
-
-class RequestsPublic(BaseModel):
-    items: list[RequestSummary]
-    page: int
-    page_size: int
-    total: int
 
 
 class SessionPublic(BaseModel):
@@ -390,8 +378,8 @@ class SessionPublic(BaseModel):
         return cls(
             session_number=session.session_number,
             status=session.status,
-            status_label=domain.status_label(session.status),
-            next_step=domain.session_next_step(session),
+            status_label=views.status_label(session.status),
+            next_step=views.session_next_step(session),
             exam=session.exam,
             centre=session.centre,
             minimum=session.minimum,
@@ -406,15 +394,8 @@ class SessionPublic(BaseModel):
             venue=session.venue,
             scheduled_at=session.scheduled_at,
             version=session.version,
-            timeline=_timeline(domain.session_timeline(session), for_staff=True),
+            timeline=_timeline(views.session_timeline(session), for_staff=True),
         )
-
-
-class SessionsPublic(BaseModel):
-    items: list[SessionPublic]
-    page: int
-    page_size: int
-    total: int
 
 
 class CatalogueEntry(BaseModel):
@@ -430,15 +411,11 @@ class CatalogueEntry(BaseModel):
     centre: ExamCentre
 
 
-class CataloguePublic(BaseModel):
-    exams: list[CatalogueEntry]
-
-
 def _session_brief(session: ExamSession, now: datetime) -> SessionBrief:
     return SessionBrief(
         session_number=session.session_number,
         status=session.status,
-        status_label=domain.status_label(session.status),
+        status_label=views.status_label(session.status),
         minimum=session.minimum,
         candidates=len(session.candidates),
         date_due_at=session.date_due_at,
@@ -448,7 +425,7 @@ def _session_brief(session: ExamSession, now: datetime) -> SessionBrief:
 
 
 def _timeline(
-    lines: tuple[domain.TimelineLine, ...], *, for_staff: bool
+    lines: tuple[views.TimelineLine, ...], *, for_staff: bool
 ) -> list[TimelineEntryPublic]:
     return [
         TimelineEntryPublic(
@@ -477,16 +454,18 @@ def _amman_day(day: date, *, end: bool = False) -> datetime:
 router = APIRouter(prefix="/v1")
 
 
-@router.get("/catalogue", response_model=CataloguePublic, tags=["catalogue"])
-async def get_catalogue(exams: ExamsDep) -> CataloguePublic:
-    """The exams on offer, with their type, subject, fee and granting body (no login needed)."""
+@router.get("/catalogue", response_model=Page[CatalogueEntry], tags=["catalogue"])
+async def get_catalogue(exams: ExamsDep, paging: Paging) -> Page[CatalogueEntry]:
+    """The exams on offer, with their type, subject, fee and granting body (no login needed),
+    in the catalogue's order."""
     catalogue = exams.catalogue
-    return CataloguePublic(
-        exams=[
+    offered = catalogue.offered()
+    return paging.page_of(
+        [
             CatalogueEntry(
                 code=exam.code,
                 type=exam.type,
-                type_label=domain.EXAM_TYPE_LABELS[exam.type],
+                type_label=views.EXAM_TYPE_LABELS[exam.type],
                 name=exam.name,
                 subject=catalogue.subject_of(exam).name,
                 fee_fils=catalogue.fee_of(exam),
@@ -494,8 +473,9 @@ async def get_catalogue(exams: ExamsDep) -> CataloguePublic:
                 min_candidates=exam.min_candidates,
                 centre=catalogue.centre_of(exam).contract(),
             )
-            for exam in catalogue.offered()
-        ]
+            for exam in offered[paging.skip : paging.skip + paging.limit]
+        ],
+        len(offered),
     )
 
 
@@ -514,7 +494,7 @@ async def submit_request(
         return 201, RequestPublic.of(request, None, now=exams.now(), for_staff=is_staff(user))
 
     async def stored(key_id: str) -> tuple[int, Any] | None:
-        request = await exams.store.request_created_under(key_id)
+        request = await exams.created_under(key_id)
         if request is None:
             return None
         return 201, RequestPublic.of(request, None, now=exams.now(), for_staff=is_staff(user))
@@ -524,10 +504,11 @@ async def submit_request(
     )
 
 
-@router.get("/requests", response_model=RequestsPublic, tags=["requests"])
+@router.get("/requests", response_model=Page[RequestSummary], tags=["requests"])
 async def list_requests(
     user: Reader,
     exams: ExamsDep,
+    paging: Paging,
     status: RequestStatus | None = None,
     exam_code: Annotated[str | None, Query(max_length=64)] = None,
     session_number: Annotated[str | None, Query(max_length=32)] = None,
@@ -536,9 +517,7 @@ async def list_requests(
     ] = None,
     submitted_from: Annotated[IsoDate | None, Query(description="First day (Amman).")] = None,
     submitted_to: Annotated[IsoDate | None, Query(description="Last day (Amman).")] = None,
-    page: Page = 1,
-    page_size: PageSize = 20,
-) -> RequestsPublic:
+) -> Page[RequestSummary]:
     """A citizen's own requests; for coordinators every request, filtered. Newest first."""
     query = RequestQuery(
         owner_subject=None if is_staff(user) else user.subject,
@@ -551,15 +530,10 @@ async def list_requests(
         query,
         session_number=session_number,
         overdue=overdue,
-        skip=(page - 1) * page_size,
-        limit=page_size,
+        skip=paging.skip,
+        limit=paging.limit,
     )
-    return RequestsPublic(
-        items=[RequestSummary.of(request) for request in requests],
-        page=page,
-        page_size=page_size,
-        total=total,
-    )
+    return paging.page_of([RequestSummary.of(request) for request in requests], total)
 
 
 @router.get("/requests/{number}", response_model=RequestPublic, tags=["requests"])
@@ -621,30 +595,22 @@ async def record_collection(
     return await _answer(exams, request, user)
 
 
-@router.get("/sessions", response_model=SessionsPublic, tags=["staff"])
+@router.get("/sessions", response_model=Page[SessionPublic], tags=["staff"])
 async def list_sessions(
     user: Coordinator,
     exams: ExamsDep,
+    paging: Paging,
     status: SessionStatus | None = None,
     exam_code: Annotated[str | None, Query(max_length=64)] = None,
     overdue: Annotated[
         bool | None, Query(description="Only sessions whose date is overdue now.")
     ] = None,
-    page: Page = 1,
-    page_size: PageSize = 20,
-) -> SessionsPublic:
+) -> Page[SessionPublic]:
     """Official exam sessions, newest first; `overdue=true` lists those past their deadline."""
     now = exams.now()
     query = SessionQuery(status=status, exam_code=exam_code, overdue_at=now if overdue else None)
-    sessions, total = await exams.search_sessions(
-        query, skip=(page - 1) * page_size, limit=page_size
-    )
-    return SessionsPublic(
-        items=[SessionPublic.of(session, now=now) for session in sessions],
-        page=page,
-        page_size=page_size,
-        total=total,
-    )
+    sessions, total = await exams.search_sessions(query, skip=paging.skip, limit=paging.limit)
+    return paging.page_of([SessionPublic.of(session, now=now) for session in sessions], total)
 
 
 @router.get("/sessions/{number}", response_model=SessionPublic, tags=["staff"])

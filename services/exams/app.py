@@ -1,4 +1,4 @@
-"""Wiring of the exams service: its settings, catalogue, routers, indexes, queues and sweeper.
+"""Wiring of the exams service: its catalogue, routers, indexes, queues and sweeper.
 
 The only place where the service's parts are built; nothing connects at import. The catalogue is
 read and checked here, at start-up, so a broken catalogue file stops the service at once.
@@ -7,17 +7,14 @@ read and checked here, at start-up, so a broken catalogue file stops the service
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 from fastapi import FastAPI
-from pydantic import Field
-from pydantic_settings import SettingsConfigDict
 
 from services.common.runtime import Runtime, ServiceSpec, create_app
-from services.common.settings import ServiceSettings
 from services.common.sweeper import DeadlineSweeper
 from services.exams import api, catalogue, consumers, store
 from services.exams.service import Exams
+from services.exams.settings import ExamsSettings
 
 DESCRIPTION = """Requests to hold an official or a trial exam at the municipality's Knowledge
 Stations (seed 004).
@@ -28,20 +25,6 @@ hours; an **official** exam waits until its session has the minimum of paid cand
 coordinator sets the date agreed with the granting body (within one working week) and every
 candidate gets it by SMS. Coordinators (`exams.coordinator`) record attendance, results and the
 certificate's collection. The request-inquiry screen is `GET /v1/requests/{number}`."""
-
-
-class ExamsSettings(ServiceSettings):
-    """The exams service's own settings (`EXAMS_*`), documented in its README."""
-
-    model_config = SettingsConfigDict(extra="ignore")
-
-    service_name: str = "exams"
-    # The catalogue the municipality publishes; the shipped sample when unset.
-    exams_catalogue_file: Path | None = None
-    # How long an applicant has to pay the fee, in working days after confirming.
-    exams_payment_working_days: int = Field(default=3, ge=1, le=30)
-    # A session waiting for a date counts as "nearing" its SLA this many hours before it.
-    exams_sla_nearing_hours: float = Field(default=24.0, gt=0)
 
 
 def build(settings: ExamsSettings | None = None) -> FastAPI:

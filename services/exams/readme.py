@@ -1,4 +1,4 @@
-"""The README's workflow section, generated from the workflow tables in `domain.py`.
+"""The README's workflow section, generated from the workflow tables in `domain/workflow.py`.
 
     .venv/bin/python -m services.exams.readme           rewrite it
     .venv/bin/python -m services.exams.readme --check   exit 1 if the README is out of date
@@ -15,16 +15,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from services.common.readme import readme_main, replace_section
-from services.common.workflow import readme_section
+from services.common.workflow import (
+    final_states,
+    readme_section,
+    state_diagram,
+    states_table,
+    transitions_table,
+)
 from services.exams.domain import (
     REQUEST_STATES,
     REQUEST_WORKFLOW,
     SESSION_STATES,
     SESSION_WORKFLOW,
-    final_states,
-    state_diagram,
-    states_table,
-    transitions_table,
 )
 
 README = Path(__file__).resolve().with_name("README.md")

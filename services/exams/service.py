@@ -1,11 +1,15 @@
-"""The use cases: load a request or a session, let the domain decide, store the result with its
-events.
+"""The use cases: load a request or a session, let the domain decide, save the result with its
+events (`services.common.change`).
 
 The API, the consumers and the sweeper all come here, so that an HTTP action and an event doing
-the same thing run the same code. Concurrency is optimistic: a change is written only over the
-version it was decided on. A person's action that loses such a race is answered 409 (they read
-the new state and decide again); an event's effect is reloaded and decided again, because the
-event must be applied whatever else happened meanwhile.
+the same thing run the same code. A person's action is one attempt (`PERSON`: a lost race is a
+409, they decide again on what they now see); an event's effect is decided again until it lands
+(`EVENT`), because the event must be applied whatever else happened meanwhile.
+
+Every event use case answers what normal running brings on its own, as a no-op: a bill of
+another service, an event delivered again, a bill cancelled after the withdrawal that asked for
+it. A refusal it raises (an `exams:` reference naming no request) is for an event that should
+not have come, and the consumer dead-letters it with its reason.
 
 Two aggregates meet in one place: a paid official request is seated in its exam's session. The
 request is moved first (paid: no withdrawal can race the seat any more), then the session admits
@@ -26,34 +30,27 @@ from prometheus_client import Counter, Gauge
 from contracts import BillCancelled, BillExpired, BillIssued, BillPaid, CloudEvent, LocalizedText
 from contracts.exams import ExamSessionScheduled
 from services.common.calendar import WorkingCalendar
+from services.common.change import EVENT, PERSON, ChangedMeanwhile, StaleVersion, change
 from services.common.clock import Clock
+from services.common.errors import DomainError, NotAllowedNow, Unknown
 from services.common.mongo import Document
 from services.common.outbox import new_events
+from services.common.workflow import Actor, TimelineEntry
 from services.exams import domain
 from services.exams.domain import (
     SERVICE,
-    Actor,
     ApplicationForm,
     Catalogue,
-    DomainError,
     ExamRequest,
     ExamSession,
-    NotAllowedNow,
     Outcome,
     PaymentMade,
     RequestChange,
     SessionChange,
-    Unknown,
 )
 from services.exams.store import ExamStore, RequestQuery, SessionQuery
 
 logger = logging.getLogger(__name__)
-
-# Racing writers on one aggregate: each clash means another writer changed it, so this bounds how
-# many concurrent changes an event's effect can lose to, not a wait.
-MAX_ATTEMPTS = 20
-# A person's action is decided on what they saw: one attempt, then 409.
-ONE_ATTEMPT = 1
 
 TRANSITIONS = Counter(
     "exams_transitions_total", "Transitions of exam requests and sessions", ["aggregate", "action"]
@@ -67,6 +64,9 @@ SESSIONS_AWAITING_DATE = Gauge(
     "Official exam sessions waiting for a date, by SLA (within, nearing, overdue)",
     ["sla"],
 )
+
+RequestDecision = Callable[[ExamRequest], RequestChange | None]
+SessionDecision = Callable[[ExamSession], SessionChange | None]
 
 
 def request_not_found(number: str) -> Unknown:
@@ -106,7 +106,7 @@ class Exams:
         """Seed 004, step 1: a confirmed request, and the fee asked of payments."""
         application = domain.check_application(form, self.catalogue)
         now = self.now()
-        change = domain.submit(
+        submitted = domain.submit(
             application,
             self.catalogue,
             request_number=await self.store.new_request_number(now),
@@ -114,60 +114,68 @@ class Exams:
             now=now,
             payment_due_at=domain.payment_due(self.calendar, now, self.payment_working_days),
         )
-        await self.store.add_request(change.request, self._envelopes(change))
-        _count("request", (), change.request.history)
-        logger.info("exam request %s submitted", change.request.request_number)
-        return change.request
+        request = submitted.request
+        await self.store.add_request(request, self._envelopes(request.request_number, submitted))
+        _count("request", (), request.history)
+        logger.info("exam request %s submitted", request.request_number)
+        return request
 
     async def withdraw(self, number: str, actor: Actor, why: str | None) -> ExamRequest:
-        return await self._change_request(
-            number, lambda r, now: domain.withdraw(r, actor, now, why), ONE_ATTEMPT
+        return await self._act_on_request(
+            number, lambda request: domain.withdraw(request, actor, self.now(), why)
         )
+
+    async def created_under(self, key_id: str) -> ExamRequest | None:
+        """The request a POST with this `Idempotency-Key` created, if it got stored."""
+        return await self.store.request_created_under(key_id)
 
     # ---- coordinators ------------------------------------------------------------------------
 
     async def record_attendance(self, number: str, actor: Actor, why: str | None) -> ExamRequest:
-        return await self._change_request(
-            number, lambda r, now: domain.record_attendance(r, actor, now, why), ONE_ATTEMPT
+        return await self._act_on_request(
+            number, lambda request: domain.record_attendance(request, actor, self.now(), why)
         )
 
     async def record_absence(self, number: str, actor: Actor, why: str | None) -> ExamRequest:
-        return await self._change_request(
-            number, lambda r, now: domain.record_absence(r, actor, now, why), ONE_ATTEMPT
+        return await self._act_on_request(
+            number, lambda request: domain.record_absence(request, actor, self.now(), why)
         )
 
     async def record_result(
         self, number: str, actor: Actor, *, outcome: Outcome, score: int | None, note: str | None
     ) -> ExamRequest:
-        return await self._change_request(
+        return await self._act_on_request(
             number,
-            lambda r, now: domain.record_result(
-                r, actor, now, outcome=outcome, score=score, note=note
+            lambda request: domain.record_result(
+                request, actor, self.now(), outcome=outcome, score=score, note=note
             ),
-            ONE_ATTEMPT,
         )
 
     async def record_collection(
         self, number: str, actor: Actor, collected_by: str | None
     ) -> ExamRequest:
-        return await self._change_request(
+        return await self._act_on_request(
             number,
-            lambda r, now: domain.record_collection(r, actor, now, collected_by=collected_by),
-            ONE_ATTEMPT,
+            lambda request: domain.record_collection(
+                request, actor, self.now(), collected_by=collected_by
+            ),
         )
 
     async def schedule_session(
         self, number: str, actor: Actor, *, exam_at: datetime, venue: LocalizedText | None
     ) -> ExamSession:
-        """A coordinator sets the date agreed with the granting body; the candidates follow."""
-        change = await self._apply_to_session(
-            number,
-            lambda s, now: domain.schedule_session(
-                s, actor, now, exam_at=exam_at, venue=venue, calendar=self.calendar
+        """A coordinator sets the date agreed with the granting body; the candidates follow
+        (`on_session_scheduled`)."""
+        scheduled = await change(
+            load=lambda: self.session(number),
+            decide=lambda session: domain.schedule_session(
+                session, actor, self.now(), exam_at=exam_at, venue=venue, calendar=self.calendar
             ),
-            ONE_ATTEMPT,
+            save=self._save_session,
+            attempts=PERSON,
         )
-        return change.session
+        assert scheduled is not None  # scheduling always moves the session, or is refused
+        return scheduled
 
     # ---- reads -------------------------------------------------------------------------------
 
@@ -231,42 +239,55 @@ class Exams:
             return  # another service's bill
         await self._change_request(
             number,
-            lambda r, now: domain.record_bill(r, bill.payment_reference, bill.e_payment_number),
-            MAX_ATTEMPTS,
+            lambda request: domain.record_bill(
+                request, bill.payment_reference, bill.e_payment_number
+            ),
         )
 
     async def on_bill_paid(self, bill: BillPaid) -> None:
-        """Seed 004, steps 2 and 3; an official candidate is then seated in a session."""
+        """Seed 004, steps 2 and 3; an official candidate is then seated in a session.
+
+        Paid again, nothing changes; but a request paid and not yet seated (the first delivery
+        stopped halfway) is seated now."""
         number = domain.request_number_of(bill.payment_reference)
         if number is None:
             return  # another service's bill
         paid = PaymentMade(bill.e_payment_number, bill.amount_fils, bill.paid_at)
-        request = await self._change_request(
-            number, lambda r, now: domain.record_payment(r, paid, now), MAX_ATTEMPTS
+        moved = await self._change_request(
+            number, lambda request: domain.record_payment(request, paid, self.now())
         )
+        # Nothing to do (paid before): the request as stored, which may still wait for its seat.
+        request = moved or await self.request(number)
         if request.needs_a_session:
             await self._seat(request, bill.paid_at)
 
     async def on_bill_expired(self, bill: BillExpired) -> None:
+        """Unpaid in time: the request is cancelled (nothing to do if it moved on)."""
         number = domain.request_number_of(bill.payment_reference)
         if number is not None:
-            await self._change_request(number, domain.expire, MAX_ATTEMPTS)
+            await self._change_request(number, lambda r: domain.expire(r, self.now()))
 
     async def on_bill_cancelled(self, bill: BillCancelled) -> None:
+        """The bill was cancelled: the request too (after a withdrawal it already is)."""
         number = domain.request_number_of(bill.payment_reference)
         if number is not None:
-            await self._change_request(number, domain.bill_cancelled, MAX_ATTEMPTS)
+            await self._change_request(number, lambda r: domain.bill_cancelled(r, self.now()))
 
     async def on_session_scheduled(self, scheduled: ExamSessionScheduled) -> None:
         """Tell each candidate of a scheduled session its date (one request at a time; the ones
-        already told are left alone, so a redelivery finishes an interrupted fan-out)."""
+        already told are left alone, so a redelivery finishes an interrupted fan-out).
+
+        A candidate the rules refuse does not stop the others; the event is then dead-lettered
+        with every refusal, for an operator (it cannot succeed on a retry)."""
         session = await self.session(scheduled.session_number)
-        failed: list[str] = []
+        refused: list[str] = []
         for number in scheduled.candidates:
             try:
                 await self._change_request(
-                    number, lambda r, now: domain.schedule(r, session, now), MAX_ATTEMPTS
+                    number, lambda request: domain.schedule(request, session, self.now())
                 )
+            except ChangedMeanwhile:
+                raise  # retried by the consumer; the candidates told so far are no-ops then
             except DomainError as error:
                 logger.error(
                     "session %s: cannot schedule %s: %s",
@@ -274,24 +295,30 @@ class Exams:
                     number,
                     error.detail,
                 )
-                failed.append(f"{number}: {error.detail}")
-        if failed:
-            # Retried by the consumer (the others are no-ops then), dead-lettered if it persists.
-            raise RuntimeError(f"not scheduled: {'; '.join(failed)}")
+                refused.append(f"{number}: {error.detail}")
+        if refused:
+            raise NotAllowedNow(
+                f"session {session.session_number}, not scheduled: {'; '.join(refused)}",
+                f"تعذر إبلاغ بعض متقدمي الجلسة {session.session_number} بموعدها",
+            )
 
     # ---- the overdue sweeper -----------------------------------------------------------------
 
     async def mark_overdue(self, document: Document) -> None:
         """Called by the sweeper for a session whose date deadline has come."""
-        change = await self._apply_to_session(
-            str(document["_id"]), domain.mark_overdue, MAX_ATTEMPTS
+        number = str(document["_id"])
+        overdue = await change(
+            load=lambda: self.session(number),
+            decide=lambda session: domain.mark_overdue(session, self.now()),
+            save=self._save_session,
+            attempts=EVENT,
         )
-        if not change.is_noop:
+        if overdue is not None:
             SESSIONS_OVERDUE.inc()
             logger.warning(
                 "session %s: no date within one working week (due %s)",
-                change.session.session_number,
-                change.session.date_due_at,
+                number,
+                overdue.date_due_at,
             )
 
     async def report_sla(self) -> None:
@@ -300,49 +327,37 @@ class Exams:
         for sla, count in counts.items():
             SESSIONS_AWAITING_DATE.labels(sla).set(count)
 
-    # ---- machinery ---------------------------------------------------------------------------
+    # ---- seating a paid official candidate ---------------------------------------------------
 
     async def _seat(self, request: ExamRequest, paid_at: datetime) -> None:
-        session = await self.store.session_holding(request.request_number)
+        """The session admits the request (unless it already holds it), then the request records
+        the session's number."""
+        number = request.request_number
+        session = await self.store.session_holding(number)  # seated before: a redelivery
         if session is None:
-            session = await self._admit(request, paid_at)
-        number = session.session_number
+            admitted = await change(
+                load=lambda: self._accepting_session(request),
+                decide=lambda session: domain.admit(
+                    session, number, paid_at=paid_at, now=self.now(), calendar=self.calendar
+                ),
+                save=self._save_session,
+                attempts=EVENT,
+            )
+            # None: a concurrent delivery of the same payment admitted it meanwhile.
+            session = admitted or await self.store.session_holding(number)
+        assert session is not None
+        session_number = session.session_number
         await self._change_request(
-            request.request_number,
-            lambda r, now: domain.join_session(r, number, now),
-            MAX_ATTEMPTS,
+            number, lambda request: domain.join_session(request, session_number, self.now())
         )
 
-    async def _admit(self, request: ExamRequest, paid_at: datetime) -> ExamSession:
-        code = request.exam.code
-        for _ in range(MAX_ATTEMPTS):
-            now = self.now()
-            session = await self._accepting_session(request, now)
-            try:
-                change = domain.admit(
-                    session,
-                    request.request_number,
-                    paid_at=paid_at,
-                    now=now,
-                    calendar=self.calendar,
-                )
-            except NotAllowedNow:
-                # Full or scheduled since it was named: the next candidate opens a new one.
-                await self.store.unpoint_accepting(code, session.session_number)
-                continue
-            if change.is_noop:
-                return session
-            if await self.store.save_session(change.session, self._envelopes(change)):
-                _count("session", session.history, change.session.history)
-                return change.session
-        raise NotAllowedNow(
-            f"could not seat {request.request_number} in a session; will retry",
-            f"تعذر ضم الطلب {request.request_number} إلى جلسة امتحان",
-        )
+    async def _accepting_session(self, request: ExamRequest) -> ExamSession:
+        """The session of the request's exam now taking candidates, opened if there is none.
 
-    async def _accepting_session(self, request: ExamRequest, now: datetime) -> ExamSession:
-        """The session of the request's exam now taking candidates, opened if there is none."""
+        The exam's pointer may name a session that filled up or got its date since: it is then
+        dropped, and the change is tried again (`StaleVersion`), which opens the next session."""
         code = request.exam.code
+        now = self.now()
         number = await self.store.accepting_session_number(code)
         if number is None:
             number = await self.store.point_accepting(
@@ -353,66 +368,53 @@ class Exams:
             opened = domain.open_session(request, self.catalogue, number, now)
             if await self.store.add_session(opened):
                 _count("session", (), opened.history)
-            session = await self.store.session(number)
-            assert session is not None  # inserted now, or by whoever raced us
+            session = await self.session(number)  # inserted now, or by whoever raced us
+        if not session.is_accepting:
+            await self.store.unpoint_accepting(code, number)
+            raise StaleVersion(number)
         return session
 
-    async def _change_request(
-        self,
-        number: str,
-        decide: Callable[[ExamRequest, datetime], RequestChange],
-        attempts: int,
-    ) -> ExamRequest:
-        for _ in range(attempts):
-            request = await self.store.request(number)
-            if request is None:
-                raise request_not_found(number)
-            change = decide(request, self.now())
-            if change.is_noop:
-                return change.request
-            if await self.store.save_request(change.request, self._envelopes(change)):
-                _count("request", request.history, change.request.history)
-                return change.request
-        raise _changed_meanwhile()
+    # ---- load, decide, save ------------------------------------------------------------------
 
-    async def _apply_to_session(
-        self,
-        number: str,
-        decide: Callable[[ExamSession, datetime], SessionChange],
-        attempts: int,
-    ) -> SessionChange:
-        for _ in range(attempts):
-            session = await self.store.session(number)
-            if session is None:
-                raise session_not_found(number)
-            change = decide(session, self.now())
-            if change.is_noop:
-                return change
-            if await self.store.save_session(change.session, self._envelopes(change)):
-                _count("session", session.history, change.session.history)
-                return change
-        raise _changed_meanwhile()
-
-    def _envelopes(self, change: RequestChange | SessionChange) -> list[CloudEvent]:
-        subject = (
-            change.request.request_number
-            if isinstance(change, RequestChange)
-            else change.session.session_number
+    async def _act_on_request(self, number: str, decide: RequestDecision) -> ExamRequest:
+        """A person's action: one attempt; the domain moves the request or refuses."""
+        acted = await change(
+            load=lambda: self.request(number),
+            decide=decide,
+            save=self._save_request,
+            attempts=PERSON,
         )
-        return new_events(change.events, source_service=SERVICE, subject=subject, time=self.now())
+        assert acted is not None  # a person's action always moves the request, or is refused
+        return acted
+
+    async def _change_request(self, number: str, decide: RequestDecision) -> ExamRequest | None:
+        """An event's effect on a request: decided again until it lands; None if there was
+        nothing to do."""
+        return await change(
+            load=lambda: self.request(number),
+            decide=decide,
+            save=self._save_request,
+            attempts=EVENT,
+        )
+
+    async def _save_request(self, before: ExamRequest, decided: RequestChange) -> ExamRequest:
+        after = decided.request
+        saved = await self.store.save_request(after, self._envelopes(after.request_number, decided))
+        _count("request", before.history, after.history)
+        return saved
+
+    async def _save_session(self, before: ExamSession, decided: SessionChange) -> ExamSession:
+        after = decided.session
+        saved = await self.store.save_session(after, self._envelopes(after.session_number, decided))
+        _count("session", before.history, after.history)
+        return saved
+
+    def _envelopes(self, subject: str, decided: RequestChange | SessionChange) -> list[CloudEvent]:
+        return new_events(decided.events, source_service=SERVICE, subject=subject, time=self.now())
 
 
-def _count(
-    aggregate: str, before: Sequence[domain.TimelineEntry], after: Sequence[domain.TimelineEntry]
-) -> None:
+def _count(aggregate: str, before: Sequence[TimelineEntry], after: Sequence[TimelineEntry]) -> None:
     """Count the transitions a stored change appended (one change may append two: a candidate
     admitted who completes the minimum)."""
     for entry in after[len(before) :]:
         TRANSITIONS.labels(aggregate, entry.action).inc()
-
-
-def _changed_meanwhile() -> NotAllowedNow:
-    return NotAllowedNow(
-        "it was changed by someone else just now; reload it and try again",
-        "تم تعديله من قبل مستخدم آخر للتو؛ أعد تحميله وحاول مرة أخرى",
-    )

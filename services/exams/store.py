@@ -133,6 +133,21 @@ def _to_session(document: Document) -> ExamSession:
     return ExamSession.model_validate({**document, "session_number": document["_id"]})
 
 
+async def _page(
+    collection: Collection, condition: Document, newest: str, skip: int, limit: int
+) -> tuple[list[Document], int]:
+    """One page of the documents matching `condition`, newest (by the field `newest`) first, and
+    how many match in all."""
+    total = await collection.count_documents(condition)
+    cursor = (
+        collection.find(condition, {OUTBOX_FIELD: 0})
+        .sort([(newest, DESCENDING), ("_id", DESCENDING)])
+        .skip(skip)
+        .limit(limit)
+    )
+    return [document async for document in cursor], total
+
+
 class ExamStore:
     def __init__(self, db: Database, outbox: Outbox) -> None:
         self._db = db
@@ -158,21 +173,17 @@ class ExamStore:
         await self.requests.insert_one(Outbox.stage_new(document, events))
         self._outbox.written(REQUESTS, request.request_number)
 
-    async def save_request(self, request: ExamRequest, events: Sequence[CloudEvent]) -> bool:
-        """Write `request` over the stored version it was derived from, with its events; False
-        if someone else changed it first (optimistic concurrency)."""
+    async def save_request(
+        self, request: ExamRequest, events: Sequence[CloudEvent] = ()
+    ) -> ExamRequest:
+        """Write `request` over the stored version it was derived from, with its events, and
+        return it at its new version; `StaleVersion` if someone else changed it first."""
         document = _request_document(request)
-        document.pop("_id")
-        document["version"] = request.version + 1
-        update: dict[str, Any] = {"$set": document}
-        result = await self.requests.update_one(
-            {"_id": request.request_number, "version": request.version},
-            Outbox.stage(update, events),
+        del document["_id"], document["version"]
+        version = await self._outbox.save_versioned(
+            self.requests, request.request_number, request.version, {"$set": document}, events
         )
-        if result.modified_count != 1:
-            return False
-        self._outbox.written(REQUESTS, request.request_number)
-        return True
+        return request.model_copy(update={"version": version})
 
     async def request(self, number: str) -> ExamRequest | None:
         document = await self.requests.find_one({"_id": number}, {OUTBOX_FIELD: 0})
@@ -187,15 +198,8 @@ class ExamStore:
         self, query: RequestQuery, *, skip: int, limit: int
     ) -> tuple[list[ExamRequest], int]:
         """A page of requests, newest first, and how many match in all."""
-        condition = query.filter()
-        total = await self.requests.count_documents(condition)
-        cursor = (
-            self.requests.find(condition, {OUTBOX_FIELD: 0})
-            .sort([("submitted_at", DESCENDING), ("_id", DESCENDING)])
-            .skip(skip)
-            .limit(limit)
-        )
-        return [_to_request(document) async for document in cursor], total
+        found, total = await _page(self.requests, query.filter(), "submitted_at", skip, limit)
+        return [_to_request(document) for document in found], total
 
     # ---- sessions ----------------------------------------------------------------------------
 
@@ -207,21 +211,20 @@ class ExamStore:
             return False
         return True
 
-    async def save_session(self, session: ExamSession, events: Sequence[CloudEvent]) -> bool:
+    async def save_session(
+        self, session: ExamSession, events: Sequence[CloudEvent] = ()
+    ) -> ExamSession:
+        """Write `session` over the stored version it was derived from, with its events, and
+        return it at its new version; `StaleVersion` if someone else changed it first."""
         document = _session_document(session)
-        document.pop("_id")
-        document["version"] = session.version + 1
+        del document["_id"], document["version"]
         update: dict[str, Any] = {"$set": document}
         if session.overdue_check_at is None:
             update["$unset"] = {OVERDUE_CHECK_AT: ""}
-        result = await self.sessions.update_one(
-            {"_id": session.session_number, "version": session.version},
-            Outbox.stage(update, events),
+        version = await self._outbox.save_versioned(
+            self.sessions, session.session_number, session.version, update, events
         )
-        if result.modified_count != 1:
-            return False
-        self._outbox.written(SESSIONS, session.session_number)
-        return True
+        return session.model_copy(update={"version": version})
 
     async def session(self, number: str) -> ExamSession | None:
         document = await self.sessions.find_one({"_id": number}, {OUTBOX_FIELD: 0})
@@ -235,15 +238,9 @@ class ExamStore:
     async def search_sessions(
         self, query: SessionQuery, *, skip: int, limit: int
     ) -> tuple[list[ExamSession], int]:
-        condition = query.filter()
-        total = await self.sessions.count_documents(condition)
-        cursor = (
-            self.sessions.find(condition, {OUTBOX_FIELD: 0})
-            .sort([("opened_at", DESCENDING), ("_id", DESCENDING)])
-            .skip(skip)
-            .limit(limit)
-        )
-        return [_to_session(document) async for document in cursor], total
+        """A page of sessions, newest first, and how many match in all."""
+        found, total = await _page(self.sessions, query.filter(), "opened_at", skip, limit)
+        return [_to_session(document) for document in found], total
 
     async def overdue_sessions(self, now: datetime) -> list[ExamSession]:
         cursor = self.sessions.find(SessionQuery(overdue_at=now).filter(), {OUTBOX_FIELD: 0})

@@ -32,8 +32,7 @@ def number_of(request: Any) -> str | None:
 def record(service: str, request: Any, reference: str) -> Any:
     """The change, or None when nothing changes."""
     if service == "exams":
-        change = exams.record_bill(request, reference, NUMBER)
-        return None if change.is_noop else change
+        return exams.record_bill(request, reference, NUMBER)
     if service == "contractors":
         return contractors.record_bill(request, reference, NUMBER)
     if service == "licensing":

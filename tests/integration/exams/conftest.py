@@ -34,8 +34,8 @@ import pytest
 from contracts import Applicant, BillPaid, new_event
 from services.common.calendar import WorkingCalendar
 from services.common.clock import set_file_clock
+from services.common.formatting import AMMAN
 from services.exams import catalogue as exam_catalogue
-from services.exams.domain import AMMAN
 from tests.integration.conftest import ServiceProcess
 from tests.integration.platform import (
     NOTIFIER_PER_TEST_ENV,

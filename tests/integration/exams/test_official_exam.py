@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from services.exams.domain import amman_time
+from services.common.formatting import amman_time
 from tests.integration.exams.conftest import OFFICIAL, StartPlatform, next_exam_time
 
 pytestmark = pytest.mark.integration

@@ -23,11 +23,21 @@ async def test_the_catalogue_is_public_with_fees_types_and_granting_bodies(
     response = await platform.call("GET", "/v1/catalogue")
 
     assert response.status_code == 200
-    exams = {exam["code"]: exam for exam in response.json()["exams"]}
+    page = response.json()
+    exams = {exam["code"]: exam for exam in page["items"]}
+    assert (page["page"], page["page_size"], page["total"]) == (1, 20, len(exams))
     assert exams[OFFICIAL]["type"] == "official"
     assert exams[OFFICIAL]["granting_body"] == {"ar": "ICDL العربية", "en": "ICDL Arabia"}
     assert exams[OFFICIAL]["fee_fils"] == 25_000 and exams[OFFICIAL]["min_candidates"] == 2
     assert exams["english-placement"]["type_label"]["ar"] == "امتحان تجريبي (تجاري)"
+    # The one list shape: a second page of two, and a page size past the limit refused.
+    second = (
+        await platform.call("GET", "/v1/catalogue", params={"page": 2, "page_size": 2})
+    ).json()
+    assert [exam["code"] for exam in second["items"]] == list(exams)[2:4]
+    assert second["total"] == len(exams)
+    too_big = await platform.call("GET", "/v1/catalogue", params={"page_size": 101})
+    assert too_big.status_code == 422
 
 
 async def test_a_double_submitted_form_makes_one_request(start_platform: StartPlatform) -> None:

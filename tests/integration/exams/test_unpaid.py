@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from services.exams.domain import amman_time
+from services.common.formatting import amman_time
 from tests.integration.exams.conftest import Published, StartPlatform
 
 pytestmark = pytest.mark.integration

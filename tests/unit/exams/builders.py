@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from contracts import LocalizedText
 from services.common.calendar import WorkingCalendar
+from services.common.workflow import Actor
 from services.exams import domain
 from services.exams.domain import (
-    Actor,
     ApplicationForm,
     Catalogue,
     CatalogueExam,
@@ -101,12 +101,16 @@ def payment(at: datetime = NOW, amount_fils: int = 25_000) -> PaymentMade:
 
 
 def paid(request: ExamRequest, at: datetime = NOW) -> ExamRequest:
-    return domain.record_payment(request, payment(at, request.fee.amount_fils), at).request
+    change = domain.record_payment(request, payment(at, request.fee.amount_fils), at)
+    assert change is not None
+    return change.request
 
 
 def seated_session(*numbers: str, at: datetime = NOW) -> ExamSession:
     """An official session of `numbers`, each paid and admitted at `at`."""
     session = domain.open_session(submitted(OFFICIAL), CATALOGUE, "ES-2026-000012", at)
     for number in numbers:
-        session = domain.admit(session, number, paid_at=at, now=at, calendar=CALENDAR).session
+        change = domain.admit(session, number, paid_at=at, now=at, calendar=CALENDAR)
+        assert change is not None
+        session = change.session
     return session

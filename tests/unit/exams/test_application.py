@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from services.common.errors import RuleBroken
 from services.exams import domain
-from services.exams.domain import ExamType, IdType, RuleBroken
+from services.exams.domain import ExamType, IdType
 from tests.unit.exams.builders import CATALOGUE, OFFICIAL, form
 
 

@@ -18,15 +18,9 @@ from contracts.exams import (
     ExamSessionOverdue,
     ExamSessionScheduled,
 )
-from services.exams import domain
-from services.exams.domain import (
-    NotAllowedNow,
-    NotPermitted,
-    Outcome,
-    RequestStatus,
-    RuleBroken,
-    SessionStatus,
-)
+from services.common.errors import NotAllowedNow, NotPermitted, RuleBroken
+from services.exams import domain, views
+from services.exams.domain import Outcome, RequestStatus, SessionStatus
 from tests.unit.exams.builders import (
     CALENDAR,
     CATALOGUE,
@@ -147,7 +141,7 @@ def test_3_joining_the_session_is_recorded_once() -> None:
 
     assert joined.request.session_number == "ES-2026-000012"
     assert not joined.request.needs_a_session
-    assert domain.join_session(joined.request, "ES-2026-000012", NOW).is_noop
+    assert domain.join_session(joined.request, "ES-2026-000012", NOW) is None
 
 
 def test_3_the_session_waits_until_its_minimum_of_paid_candidates() -> None:
@@ -284,12 +278,12 @@ def test_3_a_session_without_a_date_after_one_working_week_is_marked_overdue_onc
     assert session.date_due_at is not None
     just_before = session.date_due_at - timedelta(seconds=1)
 
-    assert domain.mark_overdue(session, just_before).is_noop
+    assert domain.mark_overdue(session, just_before) is None
     change = domain.mark_overdue(session, session.date_due_at)
     assert change.session.overdue_since == session.date_due_at
     assert change.session.overdue_check_at is None  # the sweeper looks no more
     assert isinstance(change.events[0].data, ExamSessionOverdue)
-    assert domain.mark_overdue(change.session, session.date_due_at + timedelta(days=1)).is_noop
+    assert domain.mark_overdue(change.session, session.date_due_at + timedelta(days=1)) is None
 
 
 def test_3_a_date_set_late_says_so() -> None:
@@ -410,7 +404,7 @@ def test_withdrawing_an_unpaid_request_cancels_its_bill() -> None:
     assert keys(change) == ["exams.request.cancelled.v1", "exams.payment.cancelled.v1"]
     assert isinstance(change.events[1].data, PaymentCancelled)
     # payments then confirms with payments.bill.cancelled.v1: nothing more happens.
-    assert domain.bill_cancelled(change.request, NOW).is_noop
+    assert domain.bill_cancelled(change.request, NOW) is None
 
 
 def test_a_paid_request_cannot_be_withdrawn() -> None:
@@ -426,7 +420,7 @@ def test_a_payment_arriving_after_withdrawal_is_refunded_once() -> None:
     refund = change.events[0].data
     assert isinstance(refund, RefundRequested)
     assert (refund.amount_fils, refund.needs_approval) == (5_000, False)
-    assert domain.record_payment(change.request, payment(amount_fils=5_000), NOW).is_noop
+    assert domain.record_payment(change.request, payment(amount_fils=5_000), NOW) is None
 
 
 # ---- every event applied twice changes nothing ---------------------------------------------
@@ -434,18 +428,18 @@ def test_a_payment_arriving_after_withdrawal_is_refunded_once() -> None:
 
 def test_every_event_applied_twice_changes_nothing() -> None:
     once = paid(submitted(OFFICIAL))
-    assert domain.record_payment(once, payment(), NOW).is_noop
-    assert domain.expire(once, NOW).is_noop
+    assert domain.record_payment(once, payment(), NOW) is None
+    assert domain.expire(once, NOW) is None
 
     expired = domain.expire(submitted(), NOW).request
-    assert domain.expire(expired, NOW).is_noop
+    assert domain.expire(expired, NOW) is None
 
     session = scheduled("EX-2026-000123", "EX-2026-000124")
     told = domain.schedule(once, session, NOW).request
-    assert domain.schedule(told, session, NOW).is_noop
+    assert domain.schedule(told, session, NOW) is None
 
     seated = seated_session("EX-2026-000001")
-    assert domain.admit(seated, "EX-2026-000001", paid_at=NOW, now=NOW, calendar=CALENDAR).is_noop
+    assert domain.admit(seated, "EX-2026-000001", paid_at=NOW, now=NOW, calendar=CALENDAR) is None
 
 
 # ---- the timeline and the inquiry -------------------------------------------------------
@@ -461,7 +455,7 @@ def test_the_timeline_records_who_in_what_role_when_from_what_to_what_and_why() 
 
 
 def test_the_inquiry_shows_status_next_step_deadline_and_timeline_in_both_languages() -> None:
-    inquiry = domain.inquiry(submitted(), None, NOW)
+    inquiry = views.inquiry(submitted(), None, NOW)
 
     assert inquiry.status_label.ar == "بانتظار دفع الرسوم"
     assert inquiry.next_step is not None
@@ -476,7 +470,7 @@ def test_the_inquiry_shows_status_next_step_deadline_and_timeline_in_both_langua
 def test_the_inquiry_of_an_official_request_shows_the_session_deadline() -> None:
     session = seated_session("EX-2026-000123", "EX-2026-000124")
     request = paid(submitted(OFFICIAL))
-    inquiry = domain.inquiry(request, session, session.date_due_at or NOW)
+    inquiry = views.inquiry(request, session, session.date_due_at or NOW)
 
     assert inquiry.deadline is not None
     assert inquiry.deadline.at == datetime(2026, 12, 1, 21, 0, tzinfo=UTC)
@@ -485,7 +479,7 @@ def test_the_inquiry_of_an_official_request_shows_the_session_deadline() -> None
 
 
 def test_a_session_tells_the_coordinator_what_to_do_next() -> None:
-    next_step = domain.session_next_step(seated_session("EX-2026-000001", "EX-2026-000002"))
+    next_step = views.session_next_step(seated_session("EX-2026-000001", "EX-2026-000002"))
 
     assert next_step is not None
     assert next_step.en == "Agree a date with ICDL Arabia and set it by 01/12/2026 23:59."

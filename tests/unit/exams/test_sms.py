@@ -34,7 +34,9 @@ from tests.unit.sms_checks import (
 
 def _scheduled_request() -> domain.ExamRequest:
     session = scheduled("EX-2026-000123", "EX-2026-000124")
-    return domain.schedule(paid(submitted(OFFICIAL)), session, NOW).request
+    change = domain.schedule(paid(submitted(OFFICIAL)), session, NOW)
+    assert change is not None
+    return change.request
 
 
 def _result(outcome: Outcome, score: int | None) -> RequestChange:
@@ -43,7 +45,7 @@ def _result(outcome: Outcome, score: int | None) -> RequestChange:
     )
 
 
-BRANCHES: dict[str, tuple[Callable[[], RequestChange], str]] = {
+BRANCHES: dict[str, tuple[Callable[[], RequestChange | None], str]] = {
     "2 paid, trial: come any time": (
         lambda: domain.record_payment(submitted(TRIAL), payment(amount_fils=5_000), NOW),
         "تم دفع رسوم الطلب EX-2026-000123 (امتحان ICDL تجريبي). يمكنكم الحضور لعقد الامتحان "
@@ -99,7 +101,8 @@ BRANCHES: dict[str, tuple[Callable[[], RequestChange], str]] = {
 }
 
 
-def _sms_event(change: RequestChange) -> tuple[str, ContractModel]:
+def _sms_event(change: RequestChange | None) -> tuple[str, ContractModel]:
+    assert change is not None
     return sms_event(change.events)
 
 

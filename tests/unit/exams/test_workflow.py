@@ -1,11 +1,10 @@
 """The workflow tables drive everything: the README shows what they produce, every state is
-reached, roles are the platform's, and the domain stays pure."""
+reached, and roles are the platform's. (That the domain stays pure is
+`tests/unit/test_architecture.py`'s to check.)"""
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
+from services.common.workflow import final_states, roles_for, state_diagram
 from services.exams import domain, readme
 from services.exams.domain import (
     REQUEST_STATES,
@@ -18,7 +17,6 @@ from services.exams.domain import (
     SessionStatus,
 )
 
-EXAMS_DIR = Path(domain.__file__).parent
 KNOWN_ROLES = {domain.CITIZEN, domain.COORDINATOR, domain.SYSTEM}
 
 
@@ -26,8 +24,8 @@ def test_the_readme_shows_the_diagrams_and_tables_the_workflow_tables_produce() 
     current = readme.README.read_text(encoding="utf-8")
 
     assert readme.render(current) == current, "run: .venv/bin/python -m services.exams.readme"
-    assert domain.state_diagram(REQUEST_WORKFLOW, domain.final_states(REQUEST_STATES)) in current
-    assert domain.state_diagram(SESSION_WORKFLOW, domain.final_states(SESSION_STATES)) in current
+    assert state_diagram(REQUEST_WORKFLOW, final_states(REQUEST_STATES)) in current
+    assert state_diagram(SESSION_WORKFLOW, final_states(SESSION_STATES)) in current
 
 
 def test_every_state_is_reached_and_described_in_both_languages() -> None:
@@ -59,31 +57,12 @@ def test_every_action_is_in_the_table_with_known_roles() -> None:
 
 
 def test_people_take_the_steps_the_seed_gives_them_and_events_take_the_rest() -> None:
-    assert domain.roles_for(REQUEST_WORKFLOW, RequestAction.SUBMIT) == (domain.CITIZEN,)
-    assert domain.roles_for(REQUEST_WORKFLOW, RequestAction.RECORD_RESULT) == (domain.COORDINATOR,)
-    assert domain.roles_for(SESSION_WORKFLOW, SessionAction.SCHEDULE) == (domain.COORDINATOR,)
-    assert domain.roles_for(REQUEST_WORKFLOW, RequestAction.PAY) == (domain.SYSTEM,)
+    assert roles_for(REQUEST_WORKFLOW, RequestAction.SUBMIT) == (domain.CITIZEN,)
+    assert roles_for(REQUEST_WORKFLOW, RequestAction.RECORD_RESULT) == (domain.COORDINATOR,)
+    assert roles_for(SESSION_WORKFLOW, SessionAction.SCHEDULE) == (domain.COORDINATOR,)
+    assert roles_for(REQUEST_WORKFLOW, RequestAction.PAY) == (domain.SYSTEM,)
 
 
 def test_the_one_working_week_is_the_sla_of_waiting_for_a_date() -> None:
     assert SESSION_STATES[SessionStatus.AWAITING_DATE].sla_working_days == 5
     assert REQUEST_STATES[RequestStatus.AWAITING_SESSION].sla_working_days == 5
-
-
-def _imports(path: Path) -> set[str]:
-    imported: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            imported.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            imported.add(node.module)
-    return imported
-
-
-def test_the_domain_imports_no_io() -> None:
-    forbidden = ("fastapi", "faststream", "pymongo", "aio_pika", "httpx", "jinja2", "starlette")
-    pure_common = {"services.common.calendar", "services.common.errors", "services.common.workflow"}
-    imported = _imports(EXAMS_DIR / "domain.py")
-
-    assert not [name for name in imported if name.split(".")[0] in forbidden], imported
-    assert {name for name in imported if name.startswith("services.")} <= pure_common
