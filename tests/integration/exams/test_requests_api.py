@@ -153,24 +153,29 @@ async def test_bad_bodies_are_problems_naming_their_fields_never_500(
     assert (await platform.call("GET", "/v1/requests", citizen)).json()["total"] == 1
 
 
-async def test_a_retry_after_a_crash_that_left_the_key_running_answers_with_the_stored_request(
+async def test_a_retry_answers_with_the_stored_request_and_makes_no_second(
     start_platform: StartPlatform,
 ) -> None:
-    """A crash between storing the request and recording its key as done leaves the key
-    `running`: the retry answers with the request stored, and makes no second one (nor a second
-    bill: the request's events went out once, with the request)."""
+    """The key lives in the request it created: a retry (after a crash that lost the first
+    answer, or a double submit) answers with the request stored and makes no second one (nor a
+    second bill: the request's events went out once, with the request); another body under the
+    same key is a 409."""
     platform = await start_platform(payments=False, notifier=False)
     citizen = platform.citizen()
     key = {"Idempotency-Key": "crash-7f3a"}
     body = form()
     first = await platform.call("POST", "/v1/requests", citizen, body, headers=key)
-    keys = platform.database["idempotency_keys"]
-    await keys.update_many({}, {"$set": {"state": "running"}, "$unset": {"body": "", "status": ""}})
+    stored = await platform.database["requests"].find_one({})
+    assert stored is not None and stored["idempotency_key"]
+    assert "idempotency_keys" not in await platform.database.list_collection_names()
 
     again = await platform.call("POST", "/v1/requests", citizen, body, headers=key)
+    other = await platform.call(
+        "POST", "/v1/requests", citizen, {**body, "lang": "en"}, headers=key
+    )
 
     assert first.status_code == again.status_code == 201
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json()["request_number"] == first.json()["request_number"]
+    assert other.status_code == 409, other.text
     assert (await platform.call("GET", "/v1/requests", citizen)).json()["total"] == 1
-    assert (await keys.find_one({}))["state"] == "done"
