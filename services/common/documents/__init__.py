@@ -10,13 +10,14 @@ aggregate's own write and call `runtime.documents.written(collection, key)` afte
 from services.common.documents.model import (
     DocumentKind,
     Due,
+    Row,
     State,
     issue,
     mask_name,
     revoke,
     state_of,
 )
-from services.common.documents.render import Content, Row, render_pdf
+from services.common.documents.render import Content, render_pdf
 from services.common.documents.store import (
     DOCUMENTS,
     DocumentIssuer,

@@ -1,5 +1,7 @@
-"""What a document is: its kind (declared once per service), what a change asks for (a `Due`
-entry staged in the aggregate's own write) and the stored record's states. Pure: no I/O."""
+"""What a document is: its kind (declared once per service), its rows, what a change asks for (a
+`Due` entry staged in the aggregate's own write) and the stored record's states. Pure: no I/O,
+so a domain may import it (`issue`, `revoke`, `Row`) and return its `Due` records with its
+change."""
 
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from services.common.documents.render import Row
 from services.common.formatting import AMMAN
 
 KIND_PATTERN = re.compile(r"^[a-z]+(?:_[a-z]+)*$")
@@ -53,6 +54,15 @@ STATE_TEXT: dict[State, tuple[str, str]] = {
         "مستبدلة: صدرت نسخة أحدث من هذه الوثيقة، ولم تعد هذه النسخة سارية.",
     ),
 }
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a document: its label in both languages, and the value (any script)."""
+
+    label_en: str
+    label_ar: str
+    value: str
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any
 import segno
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from services.common.documents.model import Row
 from services.common.formatting import amman_date
 
 # WeasyPrint logs each step of every render at INFO: only its warnings reach the service's log.
@@ -24,15 +25,6 @@ logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 MUNICIPALITY_EN = "Greater Amman Municipality"
 MUNICIPALITY_AR = "أمانة عمّان الكبرى"
-
-
-@dataclass(frozen=True)
-class Row:
-    """One line of a document: its label in both languages, and the value (any script)."""
-
-    label_en: str
-    label_ar: str
-    value: str
 
 
 @dataclass(frozen=True)
