@@ -5,5 +5,6 @@ the `testsvc.tally` consumer counts each note once per instance; notes with a `r
 acted on by a deadline sweeper. `POST /v1/notes/{id}/certificate` asks for the note's certificate,
 the first user of the shared documents (services/common/documents): a bilingual PDF issued once
 by the issuer loop, verifiable at `/v1/verify/{id}`; staff (`testsvc.staff`) revoke it with
-`POST /v1/notes/{id}/certificate/revocation`. Its events live in a registry of its own, never in `contracts/`.
+`POST /v1/notes/{id}/certificate/revocation`. Its events live in a registry of its own, never in
+`contracts/`.
 """
