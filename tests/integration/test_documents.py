@@ -164,7 +164,7 @@ def issued_events(seen: Any, key: str, number: str) -> list[dict[str, Any]]:
 
 
 async def test_a_note_certificate_is_a_bilingual_pdf_its_qr_and_page_verify_it(
-    start_service: Any, token_for: Any, amqp: Any, tmp_path: Path
+    start_service: Any, token_for: Any, amqp: Any, mongo: Any, database_name: str, tmp_path: Path
 ) -> None:
     service = start_service("tests.testsvc")
     await service.wait_ready()
@@ -172,7 +172,7 @@ async def test_a_note_certificate_is_a_bilingual_pdf_its_qr_and_page_verify_it(
     staff = token_for("clerk-1", STAFF)
     async with recording(amqp, ISSUED) as seen:
         note_id = await new_note(service.url, owner, "Shoe repair workshop")
-        number = await ask_certificate(service.url, owner, note_id)
+        number = await ask_certificate(service.url, owner, note_id, once="step-1")
         [document] = await documents_of(service.url, owner, 1)
         assert (document["number"], document["version"], document["state"]) == (number, 1, "valid")
 
@@ -271,6 +271,18 @@ async def test_a_note_certificate_is_a_bilingual_pdf_its_qr_and_page_verify_it(
             return issued_events(seen, ISSUED, number)
 
         [event] = await eventually(one_event, message="the issued event published")
+
+        # The same step staged again (a redelivered event whose guard let it through): nothing.
+        await ask_certificate(service.url, owner, note_id, once="step-1")
+        notes = mongo[database_name]["notes"]
+
+        async def nothing_due() -> bool:
+            note = await notes.find_one({"_id": note_id})
+            return note is not None and not note.get("documents_due")
+
+        await eventually(nothing_due, timeout=30, message="the second entry done")
+        assert len(await documents_of(service.url, owner, 1)) == 1
+        assert await mongo[database_name]["documents.files"].count_documents({}) == 1
         assert event["verification_url"] == document["verification_url"]
         assert event["sha256"] == document["sha256"] and event["state"] == "valid"
         assert HOLDER not in json.dumps(event, ensure_ascii=False)

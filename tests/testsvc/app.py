@@ -92,6 +92,8 @@ class CertificateAsk(BaseModel):
     holder: str = Field(min_length=1, max_length=100)
     fee_fils: int = Field(default=12500, ge=0)
     valid_until: date | None = None
+    # The same `once` twice (a redelivery, a retry) issues one document.
+    once: str | None = Field(default=None, max_length=50)
 
 
 class CertificateRevoke(BaseModel):
@@ -163,6 +165,7 @@ class Notes:
             ],
             issued_at=now,
             valid_until=ask.valid_until,
+            once=ask.once,
         )
         await self._stage(note, {"$set": {"number": number}}, due)
         return str(number)

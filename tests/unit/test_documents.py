@@ -109,6 +109,17 @@ def test_each_issue_gets_its_own_unguessable_verification_id() -> None:
     assert len(ids) == 50 and all(len(value) == 24 for value in ids)
 
 
+def test_an_issue_named_once_has_the_same_id_however_often_it_is_staged() -> None:
+    def ask(once: str | None) -> Due:
+        return issue("k", "N-1", owner="o", holder="h", rows=[], issued_at=NOW, once=once)
+
+    assert ask("paid").id == ask("paid").id
+    assert ask("paid").id != ask("renewed").id
+    assert ask(None).id != ask(None).id
+    other = issue("k", "N-2", owner="o", holder="h", rows=[], issued_at=NOW, once="paid")
+    assert other.id != ask("paid").id
+
+
 def test_a_naive_issue_time_is_refused() -> None:
     with pytest.raises(ValueError):
         issue("k", "N", owner="o", holder="h", rows=[], issued_at=NOW.replace(tzinfo=None))

@@ -10,7 +10,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -157,14 +157,17 @@ def issue(
     rows: Sequence[Row],
     issued_at: datetime,
     valid_until: date | None = None,
+    once: str | None = None,
 ) -> Due:
     """Ask for a document (a new version if one with this kind and number exists: the previous
     becomes `replaced`). `owner`: the citizen's subject, who may download it; `issued_at`: the
-    step's time (aware)."""
+    step's time (aware). `once`: a name for this issue (e.g. the step, `paid`): a second entry
+    with the same kind, number and name does nothing, should a redelivered event stage it
+    again; without it, each entry is a new version."""
     if issued_at.tzinfo is None:
         raise ValueError("issued_at must be aware")
     name = kind.name if isinstance(kind, DocumentKind) else kind
-    return Due(
+    due = Due(
         "issue",
         name,
         number,
@@ -174,6 +177,10 @@ def issue(
         issued_at=issued_at,
         valid_until=valid_until,
     )
+    if once is not None:
+        key = uuid.uuid5(uuid.NAMESPACE_URL, f"urn:amman:document:{name}:{number}:{once}")
+        due = replace(due, id=key.hex)
+    return due
 
 
 def revoke(
