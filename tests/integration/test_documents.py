@@ -21,8 +21,10 @@ import httpx
 import zxingcpp
 from PIL import Image
 
+from services.common.documents import issue, stage_new_documents
 from services.common.formatting import amman_date
 from tests.integration.conftest import ROOT, eventually
+from tests.integration.helpers import metric
 from tests.integration.platform import recording
 
 ARTIFACTS = ROOT / ".local" / "artifacts" / "documents"
@@ -289,8 +291,14 @@ async def test_a_note_certificate_is_a_bilingual_pdf_its_qr_and_page_verify_it(
 
 
 async def test_the_verification_page_follows_the_document_through_each_state(
-    start_service: Any, token_for: Any, amqp: Any, tmp_path: Path
+    start_service: Any, token_for: Any, amqp: Any, mongo: Any, database_name: str, tmp_path: Path
 ) -> None:
+    # An aggregate whose entry can never be done (a kind the service does not declare) is
+    # retried and counted, and holds up no other document.
+    now = datetime.now(UTC)
+    poison = issue("no_such_kind", "X-1", owner="o", holder="h", rows=[], issued_at=now)
+    notes = mongo[database_name]["notes"]
+    await notes.insert_one(stage_new_documents({"_id": "poison", "version": 1}, [poison]))
     service = start_service("tests.testsvc")
     await service.wait_ready()
     owner, staff = token_for("citizen-doc-3"), token_for("clerk-2", STAFF)
@@ -346,6 +354,10 @@ async def test_the_verification_page_follows_the_document_through_each_state(
 
         [event] = await eventually(revoked_event, message="the revoked event published")
         assert (event["version"], event["state"]) == (2, "revoked")
+
+    assert await metric(service.url, "documents_issue_failures_total", collection="notes") >= 1
+    still = await notes.find_one({"_id": "poison"})
+    assert still is not None and len(still["documents_due"]) == 1
 
     # Each version's picture, for a person to look at.
     for document in (first, second):

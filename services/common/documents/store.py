@@ -56,6 +56,11 @@ DUE_LEASE_OWNER = "documents_lease_owner"
 
 ISSUED = Counter("documents_issued_total", "Documents issued (a new version)", ["kind"])
 REVOKED = Counter("documents_revoked_total", "Documents revoked", ["kind"])
+FAILURES = Counter(
+    "documents_issue_failures_total",
+    "Attempts at an aggregate's documents that failed (retried at the next poll)",
+    ["collection"],
+)
 RENDER_SECONDS = Histogram(
     "documents_render_seconds", "Time to render one document's PDF", ["kind"]
 )
@@ -379,6 +384,7 @@ class DocumentIssuer:
         self.owner = uuid.uuid4().hex
         self._stopping = asyncio.Event()
         self._failures = 0
+        self._failed = 0
 
     def stop(self) -> None:
         self._stopping.set()
@@ -387,9 +393,11 @@ class DocumentIssuer:
     async def run(self) -> None:
         while not self._stopping.is_set():
             try:
-                await self.pass_once()
-                self._failures = 0
-                await self.store.wait(self.poll_seconds)
+                done = await self.pass_once()
+                # Only failures (nothing done): wait longer each time, up to 30 s.
+                self._failures = self._failures + 1 if self._failed and not done else 0
+                delay = min(0.5 * 2**self._failures, 30.0) if self._failures else None
+                await self.store.wait(delay or self.poll_seconds)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -399,8 +407,11 @@ class DocumentIssuer:
                 await self.store.wait(delay)
 
     async def pass_once(self) -> int:
-        """Do what is due now: the hinted aggregates, then any other pending one."""
+        """Do what is due now: the hinted aggregates, then any other pending one. An aggregate
+        whose entry fails (an unknown kind, a render error, the database away) is logged and
+        counted, and left for the next pass; the others go on."""
         done = 0
+        self._failed = 0
         targets = [
             (self.collections[name], key)
             for name, key in dict.fromkeys(self.store.take_hints())
@@ -417,7 +428,17 @@ class DocumentIssuer:
             if (collection.name, key) in seen:
                 continue
             seen.add((collection.name, key))
-            done += await self._one(collection, key)
+            try:
+                done += await self._one(collection, key)
+            except Exception:
+                self._failed += 1
+                FAILURES.labels(collection.name).inc()
+                logger.warning(
+                    "documents of %s %s not issued; retried at the next pass",
+                    collection.name,
+                    key,
+                    exc_info=True,
+                )
         return done
 
     async def _one(self, collection: Collection, key: Any) -> int:
