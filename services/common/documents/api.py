@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 
 from services.common.auth import CurrentUser, Principal, ensure_owner
 from services.common.documents.model import STATE_TEXT, VERIFICATION_ID, State
+from services.common.documents.render import direction
 from services.common.documents.store import DocumentStore
 from services.common.formatting import amman_date
 from services.common.headers import HtmlPage
@@ -247,6 +248,7 @@ def _answer(request: Request, view: Verification, format: str | None) -> Respons
         .get_template("verify.html.j2")
         .render(
             record=view.model_dump() | {"holder_public": view.holder},
+            holder_dir=direction(view.holder),
             state=view.state.value,
             state_en=view.state_en,
             state_ar=view.state_ar,
