@@ -132,7 +132,13 @@ async def list_documents(
     request: Request,
     user: CurrentUser,
     paging: Paging,
-    number: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    number: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$",
+            description="A document number, e.g. `LC-2026-000123`.",
+        ),
+    ] = None,
     kind: Annotated[str | None, Query(pattern=r"^[a-z]+(?:_[a-z]+)*$")] = None,
 ) -> Page[DocumentPublic]:
     """Your documents, newest first (every version, with its state). Staff with `?number=`: that
