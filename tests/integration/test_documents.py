@@ -267,6 +267,8 @@ async def test_a_note_certificate_is_a_bilingual_pdf_its_qr_and_page_verify_it(
         assert listed.json()["total"] == 1
         unknown = await call(service.url, "GET", "/v1/verify/" + "x" * 24)
         assert unknown.status_code == 404
+        odd = await call(service.url, "GET", "/v1/documents", staff, params={"number": "N\x00"})
+        assert odd.status_code == 422, odd.text
 
         # One event, with the document's identity and dates and no holder.
         async def one_event() -> list[dict[str, Any]]:
