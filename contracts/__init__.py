@@ -10,7 +10,16 @@ it; nothing else registers into it.
 
 from __future__ import annotations
 
-from contracts import contractors, courses, exams, licensing, notifier, payments, training
+from contracts import (
+    contractors,
+    courses,
+    documents,
+    exams,
+    licensing,
+    notifier,
+    payments,
+    training,
+)
 from contracts.common import (
     Applicant,
     ContractModel,
@@ -57,7 +66,16 @@ from contracts.registry import (
 
 # A new contract module (e.g. contracts/exams.py) adds its SPECS here; a unit test checks that
 # every module's SPECS is registered.
-CONTRACT_MODULES = (payments, notifier, licensing, contractors, courses, training, exams)
+CONTRACT_MODULES = (
+    payments,
+    notifier,
+    licensing,
+    contractors,
+    courses,
+    training,
+    exams,
+    documents,
+)
 
 for _module in CONTRACT_MODULES:
     for _spec in _module.SPECS:

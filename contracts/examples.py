@@ -18,7 +18,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from contracts import contractors, courses, exams, licensing, notifier, payments, training
+from contracts import (
+    contractors,
+    courses,
+    documents,
+    exams,
+    licensing,
+    notifier,
+    payments,
+    training,
+)
 from contracts.envelope import CloudEvent, new_event
 from contracts.notifier import SEND_SMS_COMMAND, SendSms, send_sms_command
 from contracts.registry import REGISTRY, EventRegistry, EventSpec
@@ -465,6 +474,31 @@ _OWN: dict[type[BaseModel], dict[str, Any]] = {
         "cause": "payment_expired",
         "payment_due_at": "2026-11-30T20:59:59Z",
         "at": "2026-11-30T21:00:00Z",
+    },
+    documents.DocumentIssued: {
+        "kind": "licence",
+        "number": "LC-2026-000123",
+        "version": 1,
+        "title": {"ar": "رخصة مهن", "en": "Professional licence"},
+        "verification_id": "q3Zk9fXb2LwPz0cVt1rYs8Ue",
+        "verification_url": (
+            "https://eservices.amman.jo/licensing/v1/verify/q3Zk9fXb2LwPz0cVt1rYs8Ue"
+        ),
+        "issued_at": _PAID_AT,
+        "valid_until": "2027-11-30",
+        "state": "valid",
+        "sha256": "9f2c0d6f1b4a7e3c5d8e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c",
+    },
+    documents.DocumentRevoked: {
+        "kind": "licence",
+        "number": "LC-2026-000123",
+        "version": 1,
+        "verification_id": "q3Zk9fXb2LwPz0cVt1rYs8Ue",
+        "issued_at": _PAID_AT,
+        "valid_until": "2027-11-30",
+        "revoked_at": "2026-12-20T08:00:00Z",
+        "state": "revoked",
+        "reason": {"ar": "ألغيت الرخصة بقرار اللجنة", "en": "The committee cancelled the licence"},
     },
 }
 

@@ -7,6 +7,26 @@
 # refuses a uv.lock that no longer matches pyproject.toml: run `make lock` after changing the
 # dependencies (and commit uv.lock).
 set -euo pipefail
+# Debian packages the documents need (services/common/documents): Pango and HarfBuzz (WeasyPrint
+# shapes Arabic with them; harfbuzz-subset embeds only the glyphs used), the Amiri font, and
+# poppler-utils (pdftotext, pdftoppm: the documents' tests read the PDFs back). Installed with
+# apt-get when missing (as root, as CI runs); otherwise the command to run is printed.
+DEBIAN_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fontconfig
+  fonts-hosny-amiri fonts-dejavu-core poppler-utils)
+missing=()
+for package in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "[setup] installing Debian packages: ${missing[*]}" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "[setup] ERROR: missing Debian packages; run: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PYTHON_BIN="${PYTHON_BIN:-python3}"

@@ -36,8 +36,9 @@ _DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 _STYLE_BLOCK = re.compile(r"<style>(.*?)</style>", re.DOTALL)
 
 
-def page_csp(html: str) -> str:
-    """A CSP for `html` allowing only its own inline `<style>` blocks (by hash)."""
+def page_csp(html: str, form_action: str | None = None) -> str:
+    """A CSP for `html` allowing only its own inline `<style>` blocks (by hash), and forms posting
+    to `form_action` when given (e.g. `'self'`; else `'none'`)."""
     hashes = sorted(
         {
             "'sha256-" + base64.b64encode(hashlib.sha256(block.encode()).digest()).decode() + "'"
@@ -45,19 +46,30 @@ def page_csp(html: str) -> str:
         }
     )
     style = f"; style-src {' '.join(hashes)}" if hashes else ""
-    return STRICT_CSP + style
+    csp = STRICT_CSP
+    if form_action is not None:
+        csp = csp.replace("form-action 'none'", f"form-action {form_action}")
+    return csp + style
 
 
 class HtmlPage(HTMLResponse):
     """An HTML page of the service's own, with the strict CSP its inline styles need."""
 
     def __init__(
-        self, content: str, status_code: int = 200, headers: Mapping[str, str] | None = None
+        self,
+        content: str,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        *,
+        form_action: str | None = None,
     ) -> None:
         super().__init__(
             content,
             status_code=status_code,
-            headers={"Content-Security-Policy": page_csp(content), **(headers or {})},
+            headers={
+                "Content-Security-Policy": page_csp(content, form_action),
+                **(headers or {}),
+            },
         )
 
 

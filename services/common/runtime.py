@@ -52,6 +52,9 @@ from services.common.broker import (
 from services.common.calendar import WorkingCalendar
 from services.common.clock import Clock, FileClock, SystemClock
 from services.common.consumer import INBOX_INDEXES, ConsumerRunner, EventConsumer, Inbox
+from services.common.documents import api as documents_api
+from services.common.documents import store as documents_store
+from services.common.documents.store import DocumentIssuer, DocumentsSpec, DocumentStore
 from services.common.headers import SecurityHeaders
 from services.common.idempotency_http import IdempotencyStore
 from services.common.mongo import (
@@ -66,7 +69,7 @@ from services.common.mongo import (
 from services.common.openapi import install_openapi
 from services.common.outbox import Outbox, OutboxRelay, outbox_indexes
 from services.common.problems import install_problem_handlers
-from services.common.settings import ServiceSettings
+from services.common.settings import Environment, ServiceSettings
 from services.common.sweeper import DeadlineHandler, DeadlineSweeper
 from services.common.telemetry import configure_logging, configure_tracing
 
@@ -116,6 +119,9 @@ class Runtime:
     readiness: Callable[[Runtime], dict[str, tuple[bool, Any]]] | None = None
     # The dead letters of `consumer_queues`, for the staff API (None without consumers).
     dead_letters: deadletters.DeadLetters | None = None
+    # The service's documents (`spec.documents`) and the loop that issues them.
+    documents: DocumentStore | None = None
+    issuer: DocumentIssuer | None = None
 
     def sweeper(
         self,
@@ -177,6 +183,9 @@ class ServiceSpec:
     # The service's own readiness checks, by name: (ready?, what to report). `/health/ready`
     # adds them to its checks and answers 503 while one is not ready.
     readiness: Callable[[Runtime], dict[str, tuple[bool, Any]]] | None = None
+    # The documents the service issues (services/common/documents): mounts `/v1/documents` and
+    # `/v1/verify`, and runs the issuer loop; `documents` becomes an outbox collection.
+    documents: DocumentsSpec | None = None
 
 
 _PROMETHEUS_MIDDLEWARE: RabbitPrometheusMiddleware | None = None
@@ -237,6 +246,9 @@ def create_app(
     app.include_router(_operations_router(serve_metrics=settings.metrics_port is None))
     for router in spec.routers:
         app.include_router(router)
+    if spec.documents is not None:
+        documents_public_url(settings)  # production refuses to start without it
+        app.include_router(documents_api.router)
     app.include_router(deadletters.router)
     _install_http_metrics(app)
     app.add_middleware(ForwardedPrefix)
@@ -255,11 +267,20 @@ async def _start(
 ) -> Runtime:
     client = make_client(settings.mongo_url, spec.name)
     db = client[settings.database_name]
+    outbox_collections = list(spec.outbox_collections)
+    document_indexes: list[IndexSpec] = []
+    if spec.documents is not None:
+        outbox_collections.append(documents_store.DOCUMENTS)
+        document_indexes = [
+            *documents_store.INDEXES,
+            *documents_store.due_indexes(spec.documents.collections),
+        ]
     await ensure_indexes(
         db,
         [
             *spec.indexes,
-            *outbox_indexes(spec.outbox_collections),
+            *document_indexes,
+            *outbox_indexes(outbox_collections),
             *INBOX_INDEXES,
             *deadletters.AUDIT_INDEXES,
         ],
@@ -286,6 +307,17 @@ async def _start(
         inbox=Inbox(db, clock),
         idempotency=IdempotencyStore(),
     )
+    if spec.documents is not None:
+        runtime.documents = DocumentStore(
+            db, spec.name, spec.documents, clock, runtime.outbox, documents_public_url(settings)
+        )
+        runtime.issuer = DocumentIssuer(
+            runtime.documents,
+            [db[name] for name in spec.documents.collections],
+            clock,
+            poll_seconds=settings.outbox_poll_seconds,
+            lease_seconds=settings.sweeper_lease_seconds,
+        )
     if spec.setup is not None:
         runtime.service = spec.setup(runtime)
     consumers = [_suffixed(consumer, settings.queue_suffix) for consumer in spec.consumers(runtime)]
@@ -309,10 +341,10 @@ async def _start(
     await broker.connect()
     await declare_topology(broker, settings, [*(c.binding for c in consumers), *extra_bindings])
     await broker.start()
-    if spec.outbox_collections:
+    if outbox_collections:
         runtime.relay = OutboxRelay(
             db,
-            spec.outbox_collections,
+            outbox_collections,
             publisher,
             runtime.outbox,
             clock,
@@ -321,9 +353,11 @@ async def _start(
             on_published=spec.on_published,
         )
     runtime.sweepers = list(spec.sweepers(runtime))
-    loops: list[OutboxRelay | DeadlineSweeper] = [*runtime.sweepers]
+    loops: list[OutboxRelay | DeadlineSweeper | DocumentIssuer] = [*runtime.sweepers]
     if runtime.relay is not None:
         loops.insert(0, runtime.relay)
+    if runtime.issuer is not None:
+        loops.append(runtime.issuer)
     runtime.tasks = [
         asyncio.create_task(loop.run(), name=f"{spec.name}:{type(loop).__name__}") for loop in loops
     ]
@@ -358,6 +392,8 @@ async def _stop_loops(runtime: Runtime) -> None:
 
 
 async def _stop(runtime: Runtime) -> None:
+    if runtime.issuer is not None:
+        runtime.issuer.stop()
     for sweeper in runtime.sweepers:
         sweeper.stop()
     if runtime.relay is not None:
@@ -372,6 +408,18 @@ async def _stop(runtime: Runtime) -> None:
     await runtime.broker.stop()
     await runtime.client.close()
     logger.info("service %s stopped", runtime.settings.service_name)
+
+
+def documents_public_url(settings: ServiceSettings) -> str:
+    """The address the QR codes and events name for this service's verification pages:
+    `DOCUMENTS_PUBLIC_URL` + `HTTP_ROOT_PATH`; outside production, unset, the service's own
+    address. Production refuses to start a service with documents without it."""
+    if settings.documents_public_url:
+        return settings.documents_public_url.rstrip("/") + settings.http_root_path
+    if settings.environment is Environment.PRODUCTION:
+        raise ValueError("a service that issues documents needs DOCUMENTS_PUBLIC_URL in production")
+    host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "::") else settings.http_host
+    return f"http://{host}:{settings.http_port}{settings.http_root_path}"
 
 
 def _suffixed_binding(binding: QueueBinding, suffix: str) -> QueueBinding:

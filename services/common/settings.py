@@ -102,6 +102,14 @@ class ServiceSettings(BaseSettings):
     # ignored. Per-address rate limits (contractors) key on that client address.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    # The public origin citizens and verifiers reach the services at (e.g.
+    # `https://eservices.amman.jo`): a document's QR code and its events name
+    # `<DOCUMENTS_PUBLIC_URL><HTTP_ROOT_PATH>/v1/verify/<id>`. Required in production by a service
+    # that issues documents.
+    documents_public_url: str | None = Field(
+        default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$"
+    )
+
     otel_exporter_otlp_endpoint: str | None = None
     log_level: str = "INFO"
     graceful_timeout_seconds: float = Field(default=15.0, gt=0)

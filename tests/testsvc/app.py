@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -15,14 +15,18 @@ from pydantic_settings import SettingsConfigDict
 from pymongo.errors import DuplicateKeyError
 
 from contracts import REGISTRY, Applicant, CloudEvent, ContractModel, EventSpec, new_event
+from contracts.documents import document_specs
+from services.common import documents
 from services.common import idempotency as idempotency_keys
-from services.common.auth import CurrentUser, ensure_owner
+from services.common.auth import CurrentUser, ensure_owner, require_roles
 from services.common.broker import QueueBinding
 from services.common.consumer import EventConsumer
+from services.common.documents import DocumentKind, DocumentsSpec, Due, Row
+from services.common.formatting import format_jod
 from services.common.idempotency_http import Idempotency, IdempotencyKey
-from services.common.mongo import IndexSpec
+from services.common.mongo import IndexSpec, request_number
 from services.common.outbox import OutboxEntry
-from services.common.problems import NotFound
+from services.common.problems import Conflict, NotFound
 from services.common.runtime import Runtime, ServiceSpec, create_app
 from services.common.settings import ServiceSettings
 from services.common.sweeper import DeadlineSweeper, deadline_index
@@ -48,6 +52,14 @@ TEST_REGISTRY = REGISTRY.copy()
 TEST_REGISTRY.register(
     EventSpec(NOTE_CREATED, NoteCreated, producer="testsvc", summary="A note was stored")
 )
+for _spec in document_specs("testsvc"):
+    TEST_REGISTRY.register(_spec)
+
+# The first user of the shared document machinery (services/common/documents).
+STAFF = "testsvc.staff"
+NOTE_CERTIFICATE = DocumentKind(
+    "note_certificate", "Note certificate", "شهادة ملاحظة", staff_roles=(STAFF,)
+)
 
 
 class TestSettings(ServiceSettings):
@@ -61,6 +73,8 @@ class TestSettings(ServiceSettings):
     # Fault injection for the idempotency test: exit the process right after a note is stored,
     # before its Idempotency-Key is recorded as done.
     testsvc_exit_after_store: bool = False
+    # Fault injection for the documents' crash tests: exit right after this step of an issue.
+    testsvc_document_exit: Literal["", "rendered", "stored", "recorded"] = ""
 
 
 class NoteCreate(BaseModel):
@@ -72,6 +86,23 @@ class NoteCreate(BaseModel):
 class NotePublic(BaseModel):
     id: str
     text: str
+
+
+class CertificateAsk(BaseModel):
+    holder: str = Field(min_length=1, max_length=100)
+    fee_fils: int = Field(default=12500, ge=0)
+    valid_until: date | None = None
+    # The same `once` twice (a redelivery, a retry) issues one document.
+    once: str | None = Field(default=None, max_length=50)
+
+
+class CertificateRevoke(BaseModel):
+    reason_en: str = Field(min_length=1, max_length=200)
+    reason_ar: str = Field(min_length=1, max_length=200)
+
+
+class CertificateAsked(BaseModel):
+    number: str
 
 
 class Notes:
@@ -116,6 +147,53 @@ class Notes:
         if self.exit_after_store:
             os._exit(18)
         return NotePublic(id=note_id, text=body.text)
+
+    async def certify(self, note: dict[str, Any], ask: CertificateAsk) -> str:
+        """Ask for the note's certificate (again: a new version), staged in the note's write."""
+        now = self.runtime.clock.now()
+        number = note.get("number") or await request_number(self.runtime.db, "NT", now)
+        amount = format_jod(ask.fee_fils)
+        due = documents.issue(
+            NOTE_CERTIFICATE,
+            number,
+            owner=note["owner"],
+            holder=ask.holder,
+            rows=[
+                Row("Note", "الملاحظة", note["text"]),
+                Row("Fee paid", "الرسم المدفوع", f"{amount} JOD"),
+                Row("Statement", "البيان", f"ملاحظة رقم {number} بمبلغ {amount} دينار أردني"),
+            ],
+            issued_at=now,
+            valid_until=ask.valid_until,
+            once=ask.once,
+        )
+        await self._stage(note, {"$set": {"number": number}}, due)
+        return str(number)
+
+    async def revoke_certificate(self, note_id: str, body: CertificateRevoke) -> None:
+        note = await self.notes.find_one({"_id": note_id})
+        if note is None or "number" not in note:
+            raise NotFound("no such certificate", "لا توجد شهادة لهذه الملاحظة")
+        due = documents.revoke(
+            NOTE_CERTIFICATE,
+            note["number"],
+            reason_en=body.reason_en,
+            reason_ar=body.reason_ar,
+            at=self.runtime.clock.now(),
+        )
+        await self._stage(note, {}, due)
+
+    async def _stage(self, note: dict[str, Any], update: dict[str, Any], due: Due) -> None:
+        # The change and the document it asks for, in one write guarded by the version.
+        staged = documents.stage_documents(update, [due])
+        staged.setdefault("$set", {})["version"] = note["version"] + 1
+        result = await self.notes.update_one(
+            {"_id": note["_id"], "version": note["version"]}, staged
+        )
+        if result.matched_count != 1:
+            raise Conflict("the note changed meanwhile", "تغيرت الملاحظة في الأثناء")
+        assert self.runtime.documents is not None
+        self.runtime.documents.written(NOTES, note["_id"])
 
     async def created_under(self, key_id: str) -> tuple[int, Any] | None:
         document = await idempotency_keys.find_stamped(self.notes, key_id)
@@ -192,6 +270,35 @@ async def get_note(
     return jsonable_encoder(document)
 
 
+@router.post("/notes/{note_id}/certificate", status_code=202, response_model=CertificateAsked)
+async def ask_certificate(
+    note_id: str,
+    body: CertificateAsk,
+    user: CurrentUser,
+    notes: Annotated[Notes, Depends(get_notes)],
+) -> CertificateAsked:
+    """Ask for the note's certificate (a PDF, issued by the document machinery); asking again
+    issues a new version, which replaces the previous one."""
+    note = await notes.notes.find_one({"_id": note_id})
+    if note is None:
+        raise NotFound("no such note", "لا توجد ملاحظة بهذا الرقم")
+    ensure_owner(user, note["owner"])
+    return CertificateAsked(number=await notes.certify(note, body))
+
+
+@router.post(
+    "/notes/{note_id}/certificate/revocation",
+    status_code=202,
+    dependencies=[Depends(require_roles(STAFF))],
+)
+async def revoke_certificate(
+    note_id: str, body: CertificateRevoke, notes: Annotated[Notes, Depends(get_notes)]
+) -> dict[str, str]:
+    """Revoke the note's current certificate (staff)."""
+    await notes.revoke_certificate(note_id, body)
+    return {"status": "accepted"}
+
+
 @router.get("/tally")
 async def tally(notes: Annotated[Notes, Depends(get_notes)]) -> dict[str, int]:
     """How many distinct note events this instance has applied."""
@@ -222,6 +329,10 @@ def build(settings: TestSettings) -> FastAPI:
         notes: Notes = runtime.service
         return [runtime.sweeper("reminders", notes.notes, notes.remind, field="remind_at")]
 
+    async def document_step(step: str, due: Due) -> None:
+        if step == settings.testsvc_document_exit:
+            os._exit(19)
+
     spec = ServiceSpec(
         name="testsvc",
         title="Test service",
@@ -237,5 +348,11 @@ def build(settings: TestSettings) -> FastAPI:
         consumers=consumers,
         sweepers=sweepers,
         on_published=exit_after_publish if settings.testsvc_exit_after_publish else None,
+        documents=DocumentsSpec(
+            kinds=[NOTE_CERTIFICATE],
+            collections=[NOTES],
+            registry=TEST_REGISTRY,
+            on_step=document_step if settings.testsvc_document_exit else None,
+        ),
     )
     return create_app(spec, settings)

@@ -43,6 +43,7 @@ PURE_COMMON = {
     "services.common.calendar",
     "services.common.formatting",
     "services.common.text",
+    "services.common.documents.model",
 }
 IO_PREFIXES = (
     "fastapi",

@@ -58,6 +58,7 @@ from contracts.personal import minimised
 from tests.unit.contractors.test_contract import CONTRACTOR_SAMPLES
 from tests.unit.courses.test_contract import COURSE_SAMPLES
 from tests.unit.licensing.test_contract import LICENSING_SAMPLES
+from tests.unit.test_documents import DOCUMENT_SAMPLES
 from tests.unit.training.test_contract import TRAINING_SAMPLES
 
 NOW = datetime(2026, 11, 28, 7, 30, 12, tzinfo=UTC)
@@ -227,6 +228,7 @@ SAMPLES.update(COURSE_SAMPLES)
 SAMPLES.update(CONTRACTOR_SAMPLES)
 SAMPLES.update(LICENSING_SAMPLES)
 SAMPLES.update(TRAINING_SAMPLES)
+SAMPLES.update(DOCUMENT_SAMPLES)
 
 
 def bill_issued(**changes: Any) -> BillIssued:
