@@ -3,14 +3,15 @@
 - `notifier.events`, bound to `amman.events` with exactly the event types of the catalogue's
   event templates, each handled by `enveloped_handler(ContractModel, record_event)`: one use
   case serves every event type (it reads the template by the envelope's type);
-- `notifier.commands`, bound to `amman.commands` with `notifier.sms.send.#` (the command's
-  routing key `notifier.sms.send`, and its versioned type's): one-time codes and
-  other texts no event describes (secrets never travel on the shared exchange). The command has
-  its own registry (the events' and the command's specs).
+- `notifier.commands`, bound to `amman.commands` (a direct exchange) with `notifier.sms.send`:
+  the routing key senders publish the command with. Its handler is registered under the
+  envelope's type, `notifier.sms.send.v1` (what the consumer looks handlers up by). One-time
+  codes and other texts no event describes (secrets never travel on the shared exchange). The
+  command has its own registry (the events' and the command's specs).
 
 Each handler only records the message; the sender sends it. A message that can never be
-recorded (no template, a value missing, too long) is refused by the use case (`Unsendable`, a
-`DomainError`) and dead-lettered with the reason, the platform's one policy.
+recorded (no template, a value missing, too long) is refused by the use case (`NotifierError`, a
+`RuleBroken`) and dead-lettered with the reason, the platform's one policy.
 """
 
 from __future__ import annotations
@@ -32,11 +33,6 @@ for _spec in COMMAND_SPECS:
     COMMAND_REGISTRY.register(_spec)
 COMMAND_REGISTRY.freeze()
 
-# Senders publish the command with the routing key `notifier.sms.send`; its envelope's type makes
-# it `notifier.sms.send.v1`, the key the handler is registered under. `#` takes zero or more words:
-# the binding takes both, so the handler, the binding and the registry agree.
-COMMAND_BINDING = f"{SEND_SMS_ROUTING_KEY}.#"
-
 
 def consumers(runtime: Runtime) -> list[EventConsumer]:
     notifier: Notifier = runtime.service
@@ -48,7 +44,7 @@ def consumers(runtime: Runtime) -> list[EventConsumer]:
             QueueBinding(EVENTS_QUEUE, event_types), dict.fromkeys(event_types, on_event)
         ),
         EventConsumer(
-            QueueBinding(COMMANDS_QUEUE, [COMMAND_BINDING], exchange=COMMANDS),
+            QueueBinding(COMMANDS_QUEUE, [SEND_SMS_ROUTING_KEY], exchange=COMMANDS),
             {SEND_SMS_COMMAND: enveloped_handler(SendSms, notifier.record_command)},
             registry=COMMAND_REGISTRY,
         ),

@@ -273,7 +273,7 @@ async def list_refunds(
     paging: Paging,
     status: RefundStatus = RefundStatus.PENDING_APPROVAL,
 ) -> Page[RefundPublic]:
-    """Refunds in a status (by default those waiting for approval), oldest request first, for
+    """Refunds in a status (by default those waiting for approval), newest request first, for
     finance staff."""
     found, total = await payments.store.refunds(status, skip=paging.skip, limit=paging.limit)
     return paging.page_of([RefundPublic.of(bill, refund) for bill, refund in found], total)

@@ -209,7 +209,7 @@ class BillStore:
     async def refunds(
         self, status: RefundStatus, *, skip: int, limit: int
     ) -> tuple[list[tuple[Bill, Refund]], int]:
-        """A page of the refunds in `status`, each with its bill, oldest request first, and how
+        """A page of the refunds in `status`, each with its bill, newest request first, and how
         many there are in all."""
         each: list[Document] = [
             {"$match": {"refunds.status": str(status)}},
@@ -220,7 +220,7 @@ class BillStore:
         counted = [row async for row in await self.bills.aggregate([*each, {"$count": "n"}])]
         total = int(counted[0]["n"]) if counted else 0
         ordered: list[Document] = [
-            {"$sort": {"refunds.requested_at": 1, "refunds.refund_reference": 1}},
+            {"$sort": {"refunds.requested_at": -1, "refunds.refund_reference": -1}},
             {"$skip": skip},
             {"$limit": limit},
         ]

@@ -222,7 +222,6 @@ def _progress_update(progress: Progress) -> dict[str, Any]:
     history = [_step_document(step) for step in progress.steps]
     update: dict[str, Any] = {
         "$set": set_,
-        "$inc": {"version": 1},
         "$push": {"history": {"$each": history}},
     }
     if unset:
