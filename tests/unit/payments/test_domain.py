@@ -310,6 +310,39 @@ def test_deciding_an_unknown_refund_is_unknown() -> None:
         )
 
 
+def test_every_timeline_line_records_who_acted_and_under_which_role() -> None:
+    bill = domain.request_refund(paid(), refund(), NOW).bill
+    bill = domain.decide_refund(
+        bill,
+        refund().refund_reference,
+        approve=True,
+        actor=Actor("fa-1", APPROVER),
+        note="ok",
+        now=NOW,
+    ).bill
+    cancelled = domain.cancel(issued(), "withdrawn", NOW).bill
+    expired = domain.expire(issued(), DUE + timedelta(seconds=1)).bill
+
+    lines = [(line.action, line.by, line.role) for line in bill.history]
+    assert lines == [
+        ("issue", "training", "system"),
+        ("pay", "efawateercom", "payment.provider"),
+        ("refund.request", "training", "system"),
+        ("refund.approve", "fa-1", "finance.approver"),
+    ]
+    assert bill.history[-1].source == "refund pending_approval"
+    assert bill.history[-1].target == "refund approved"
+    assert (cancelled.history[-1].by, cancelled.history[-1].role) == ("training", "system")
+    assert (expired.history[-1].by, expired.history[-1].role) == ("system", "system")
+    assert cancelled.closed_at == NOW and cancelled.history[-1].why == "withdrawn"
+
+
+def test_a_move_the_state_does_not_allow_is_refused() -> None:
+    with pytest.raises(domain.NotAllowedNow):
+        # `moved` checks the table: a paid bill has no `expire` row.
+        domain.bill.moved(paid(), BILL_WORKFLOW, "expire", Actor("x", frozenset({"system"})), NOW)
+
+
 # ---- what others see -----------------------------------------------------------------------
 
 
