@@ -151,7 +151,7 @@ class BillPublic(BaseModel):
             issued_at=bill.issued_at,
             due_at=bill.due_at,
             closed_at=bill.closed_at,
-            next_step=bill.next_step(),
+            next_step=_next_step(bill),
             payment=None
             if bill.payment is None
             else PaymentPublic(**bill.payment.model_dump(include=set(PaymentPublic.model_fields))),
@@ -169,6 +169,17 @@ class BillPublic(BaseModel):
                 for entry in bill.history
             ],
         )
+
+
+def _next_step(bill: Bill) -> LocalizedText | None:
+    """What the payer does next, in both languages: only a new bill asks for anything."""
+    if bill.status is BillStatus.NEW:
+        due = bill.due_at.isoformat()
+        return LocalizedText(
+            en=f"Pay with e-payment number {bill.e_payment_number} by {due}",
+            ar=f"ادفع باستخدام رقم الدفع الإلكتروني {bill.e_payment_number} قبل {due}",
+        )
+    return None
 
 
 def _label(workflow: tuple[domain.Step, ...], *, target: str) -> LocalizedText:

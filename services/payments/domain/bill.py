@@ -163,15 +163,6 @@ class Bill(Record):
     def refund(self, refund_reference: str) -> Refund | None:
         return next((r for r in self.refunds if r.refund_reference == refund_reference), None)
 
-    def next_step(self) -> LocalizedText | None:
-        if self.status is BillStatus.NEW:
-            due = self.due_at.isoformat()
-            return LocalizedText(
-                en=f"Pay with e-payment number {self.e_payment_number} by {due}",
-                ar=f"ادفع باستخدام رقم الدفع الإلكتروني {self.e_payment_number} قبل {due}",
-            )
-        return None
-
 
 @dataclass(frozen=True)
 class Change:
