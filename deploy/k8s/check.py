@@ -93,7 +93,7 @@ SETTINGS = {
     "training": "services.training.settings:TrainingSettings",
     "exams": "services.exams.settings:ExamsSettings",
     "payments": "services.payments.settings:PaymentsSettings",
-    "notifier": "services.notifier.app:NotifierSettings",
+    "notifier": "services.notifier.settings:NotifierSettings",
 }
 
 

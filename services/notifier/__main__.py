@@ -1,5 +1,6 @@
 from services.common.runtime import serve
-from services.notifier.app import NotifierSettings, build
+from services.notifier.app import build
+from services.notifier.settings import NotifierSettings
 
 settings = NotifierSettings()
 serve(build(settings), settings)

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.common.auth import CurrentUser, Principal, ensure_owner
+from services.common.listing import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE, Page, PageRequest
 from services.common.openapi import SIGNED_CALLER_RESPONSES
 from services.common.problems import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from services.common.text import IsoAwareDateTime, Phone, SafeText
@@ -120,13 +121,6 @@ class MessageDetail(MessagePublic):
         )
 
 
-class MessagesPublic(BaseModel):
-    items: list[MessagePublic]
-    total: int
-    limit: int
-    offset: int
-
-
 class MessageFilters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -135,8 +129,11 @@ class MessageFilters(BaseModel):
     status: Status | None = None
     created_from: IsoAwareDateTime | None = Field(default=None, description="Inclusive.")
     created_to: IsoAwareDateTime | None = Field(default=None, description="Exclusive.")
-    limit: int = Field(default=20, ge=1, le=100)
-    offset: int = Field(default=0, ge=0, le=10_000)
+    # The page (`paging`): declared here too, so that the filters refuse only unknown names.
+    page: int = Field(default=1, ge=1, le=MAX_PAGE, description="Page number, from 1.")
+    page_size: int = Field(
+        default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="Items per page."
+    )
 
 
 class DeliveryReceipt(BaseModel):
@@ -161,12 +158,12 @@ def _label(status: Status) -> Label:
 # ---- routes --------------------------------------------------------------------------------------
 
 
-@router.get("/messages", response_model=MessagesPublic)
+@router.get("/messages", response_model=Page[MessagePublic])
 async def search_messages(
     user: CurrentUser,
     notifier: NotifierDep,
     filters: Annotated[MessageFilters, Query()],
-) -> MessagesPublic:
+) -> Page[MessagePublic]:
     """Search messages, newest first: staff search all, a citizen only their own."""
     criteria = MessageCriteria(
         phone=_phone_filter(filters.phone),
@@ -176,13 +173,9 @@ async def search_messages(
         created_to=filters.created_to,
         owner_subject=_visible_owner(user),
     )
-    found, total = await notifier.store.search(criteria, limit=filters.limit, offset=filters.offset)
-    return MessagesPublic(
-        items=[MessagePublic.of(message) for message in found],
-        total=total,
-        limit=filters.limit,
-        offset=filters.offset,
-    )
+    paging = PageRequest(filters.page, filters.page_size)
+    found, total = await notifier.store.search(criteria, skip=paging.skip, limit=paging.limit)
+    return paging.page_of([MessagePublic.of(message) for message in found], total)
 
 
 _NO_SUCH_MESSAGE = NotFound("There is no such message.", "لا توجد رسالة بهذا الرقم.")

@@ -1,25 +1,28 @@
 """The notifier's two queues: the domain events that have an SMS template, and the command.
 
 - `notifier.events`, bound to `amman.events` with exactly the event types of the catalogue's
-  event templates;
-- `notifier.commands`, bound to `amman.commands` with `notifier.sms.send`: one-time codes and
-  other texts no event describes (secrets never travel on the shared exchange).
+  event templates, each handled by `enveloped_handler(ContractModel, record_event)`: one use
+  case serves every event type (it reads the template by the envelope's type);
+- `notifier.commands`, bound to `amman.commands` (a direct exchange) with `notifier.sms.send`:
+  the routing key senders publish the command with. Its handler is registered under the
+  envelope's type, `notifier.sms.send.v1` (what the consumer looks handlers up by). One-time
+  codes and other texts no event describes (secrets never travel on the shared exchange). The
+  command has its own registry (the events' and the command's specs).
 
 Each handler only records the message; the sender sends it. A message that can never be
-recorded (no template, a value missing, too long) is dead-lettered with the reason.
+recorded (no template, a value missing, too long) is refused by the use case (`NotifierError`, a
+`RuleBroken`) and dead-lettered with the reason, the platform's one policy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
-from contracts import REGISTRY, CloudEvent
-from contracts.notifier import COMMAND_SPECS, SEND_SMS_COMMAND, SEND_SMS_ROUTING_KEY
+from contracts import REGISTRY, ContractModel
+from contracts.notifier import COMMAND_SPECS, SEND_SMS_COMMAND, SEND_SMS_ROUTING_KEY, SendSms
 from services.common.broker import COMMANDS, QueueBinding
-from services.common.consumer import EventConsumer, Handler, Reject
-from services.notifier.catalogue import TemplateError, UnknownTemplate
-from services.notifier.service import Notifier, NotifierError
+from services.common.consumer import EventConsumer, Handler, enveloped_handler
+from services.common.runtime import Runtime
+from services.notifier import catalogue
+from services.notifier.service import Notifier
 
 EVENTS_QUEUE = "notifier.events"
 COMMANDS_QUEUE = "notifier.commands"
@@ -31,26 +34,18 @@ for _spec in COMMAND_SPECS:
 COMMAND_REGISTRY.freeze()
 
 
-def _rejecting(record: Callable[[CloudEvent, Any], Awaitable[None]]) -> Handler:
-    async def handle(event: CloudEvent, data: Any) -> None:
-        try:
-            await record(event, data)
-        except (NotifierError, TemplateError, UnknownTemplate) as error:
-            raise Reject(str(error)) from error
-
-    return handle
-
-
-def consumers(notifier: Notifier) -> list[EventConsumer]:
-    on_event = _rejecting(notifier.record_event)
-    event_types = notifier.catalogue.event_types()
+def consumers(runtime: Runtime) -> list[EventConsumer]:
+    notifier: Notifier = runtime.service
+    # The event types with a template: what the catalogue (templates/) declares.
+    event_types = catalogue.load().event_types()
+    on_event: Handler = enveloped_handler(ContractModel, notifier.record_event)
     return [
         EventConsumer(
             QueueBinding(EVENTS_QUEUE, event_types), dict.fromkeys(event_types, on_event)
         ),
         EventConsumer(
             QueueBinding(COMMANDS_QUEUE, [SEND_SMS_ROUTING_KEY], exchange=COMMANDS),
-            {SEND_SMS_COMMAND: _rejecting(notifier.record_command)},
+            {SEND_SMS_COMMAND: enveloped_handler(SendSms, notifier.record_command)},
             registry=COMMAND_REGISTRY,
         ),
     ]

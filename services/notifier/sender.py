@@ -31,7 +31,7 @@ from datetime import timedelta
 from prometheus_client import Counter
 
 from services.common.clock import Clock
-from services.common.mongo import Document, purpose
+from services.common.mongo import Document
 from services.notifier.store import MessageStore
 
 logger = logging.getLogger(__name__)
@@ -146,8 +146,7 @@ class Sender:
         since_scan = time.monotonic() - self._last_scan
         if since_scan >= self._poll_seconds * (10 if hinted else 1):
             self._last_scan = time.monotonic()
-            with purpose("sender.scan"):
-                due = await self._store.due(self._clock.now(), self._batch)
+            due = await self._store.due(self._clock.now(), self._batch)
             sent += await self._send_all(due)
         return sent
 

@@ -10,10 +10,11 @@ replicas share the work.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -22,14 +23,21 @@ from nacl.public import PrivateKey
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from prometheus_client import Counter, Histogram
-from pydantic import BaseModel
 
-from contracts import Applicant, CloudEvent, SmsFailed, new_event
+from contracts import Applicant, CloudEvent, ContractModel, SmsFailed, new_event
 from contracts.notifier import SendSms
+from services.common.change import EVENT, ChangedMeanwhile, StaleVersion, change
 from services.common.clock import Clock
 from services.common.codeseal import SealError, open_values
+from services.common.errors import RuleBroken
 from services.common.mongo import Document
-from services.notifier.catalogue import Catalogue, command_context, event_context
+from services.notifier.catalogue import (
+    Catalogue,
+    TemplateError,
+    UnknownTemplate,
+    command_context,
+    event_context,
+)
 from services.notifier.domain import (
     FINAL,
     MASK,
@@ -72,8 +80,12 @@ GATEWAY_SECONDS = Histogram(
 )
 
 
-class NotifierError(ValueError):
-    """A message that can never be recorded (the consumer dead-letters it with this reason)."""
+class NotifierError(RuleBroken):
+    """A message that can never be recorded: the consumer dead-letters it with this reason (the
+    platform's policy for an event the rules refuse)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, f"لا يمكن تسجيل هذه الرسالة: {detail}")
 
 
 class UnknownMessage(LookupError):
@@ -147,13 +159,14 @@ class Notifier:
 
     # ---- recording ---------------------------------------------------------------------------
 
-    async def record_event(self, event: CloudEvent, data: BaseModel) -> None:
+    async def record_event(self, event: CloudEvent, data: ContractModel) -> None:
         """The SMS of a domain event, in the applicant's language, from the event's template."""
         applicant = getattr(data, "applicant", None)
         if not isinstance(applicant, Applicant):
             raise NotifierError(f"{event.routing_key} names no applicant to send an SMS to")
-        template = self.catalogue.entry(event.routing_key, "event").name
-        text = self.catalogue.render(template, applicant.lang, event_context(data))
+        with _unsendable():
+            template = self.catalogue.entry(event.routing_key, "event").name
+            text = self.catalogue.render(template, applicant.lang, event_context(data))
         request_number = getattr(data, "request_number", None) or event.subject
         # Not every event carries it yet: without it, only staff see the message (README).
         owner = event.data.get("owner_subject")
@@ -177,12 +190,13 @@ class Notifier:
     async def record_command(self, event: CloudEvent, command: SendSms) -> None:
         """The SMS a service asked for; a sensitive one is kept masked and its text sealed."""
         if command.template is not None:
-            template = self.catalogue.entry(command.template, "command").name
-            values = {**command.values, **self._opened(command)}
-            context = command_context(values, command.expires_at)
-            text = self.catalogue.render(template, command.lang, context)
-            masked = command_context(dict.fromkeys(values, MASK), command.expires_at)
-            kept = self.catalogue.render(template, command.lang, masked)
+            with _unsendable():
+                template = self.catalogue.entry(command.template, "command").name
+                values = {**command.values, **self._opened(command)}
+                context = command_context(values, command.expires_at)
+                text = self.catalogue.render(template, command.lang, context)
+                masked = command_context(dict.fromkeys(values, MASK), command.expires_at)
+                kept = self.catalogue.render(template, command.lang, masked)
         else:
             assert command.text is not None  # the contract requires text or template
             template, text, kept = FREE_TEXT, command.text, MASK
@@ -352,43 +366,64 @@ class Notifier:
         self, reference: str, receipt: ReceiptStatus, reason: str | None = None
     ) -> Status:
         """Apply the provider's delivery receipt for a message; its status afterwards."""
-        for _ in range(3):
+
+        async def load() -> Message:
             message = await self.store.get(reference)
             if message is None:
                 raise UnknownMessage(reference)
-            progress = after_receipt(
+            return message
+
+        def decide(message: Message) -> Progress | None:
+            # None: late, repeated or out of turn, nothing to change.
+            return after_receipt(
                 message.state, receipt, self._clock.now(), self._policy, self._jitter(), reason
             )
-            if progress is None:
-                return message.status  # late, repeated or out of turn: nothing to change
-            if await self._finish(message, progress):
-                return progress.status
-        raise ReceiptConflict(reference)
+
+        async def save(message: Message, progress: Progress) -> Status:
+            await self._store_progress(message, progress)
+            return progress.status
+
+        try:
+            status = await change(load, decide, save, attempts=EVENT)
+        except ChangedMeanwhile:
+            raise ReceiptConflict(reference) from None
+        return status if status is not None else (await load()).status
 
     # ---- recording an outcome ----------------------------------------------------------------
 
     async def _finish(
         self, message: Message, progress: Progress, *, provider_id: str | None = None
     ) -> bool:
-        recorded = await self.store.record(
+        """Record `progress`; False if the message changed meanwhile (a receipt, another
+        replica): it is then left to whoever changed it, and looked at again later."""
+        try:
+            await self._store_progress(message, progress, provider_id=provider_id)
+        except StaleVersion:
+            return False
+        return True
+
+    async def _store_progress(
+        self, message: Message, progress: Progress, *, provider_id: str | None = None
+    ) -> None:
+        """Record `progress` over the version `message` was read at (`StaleVersion` if it
+        moved), with the failure event of a message that failed."""
+        await self.store.record(
             message,
             progress,
             events=self._failure_events(message, progress),
             provider_id=provider_id,
             forget_sealed_text=progress.status in FINAL,
         )
-        if recorded:
-            _count(progress)
-            logger.info(
-                "SMS %s to %s: %s (attempt %d)%s",
-                message.id,
-                message.phone_masked,
-                " -> ".join(step.status for step in progress.steps),
-                progress.attempts,
-                f": {progress.reason}" if progress.reason else "",
-                extra={"sms_id": message.id, "sms_status": str(progress.status)},
-            )
-        return recorded
+        _count(progress)
+        logger.info(
+            "SMS %s to %s: %s (attempt %d)%s",
+            message.id,
+            message.phone_masked,
+            " -> ".join(step.status for step in progress.steps),
+            progress.attempts,
+            f": {progress.reason}" if progress.reason else "",
+            extra={"sms_id": message.id, "sms_status": str(progress.status)},
+        )
 
     def _failure_events(self, message: Message, progress: Progress) -> list[CloudEvent]:
         if not progress.has_failed:
@@ -415,6 +450,16 @@ class Notifier:
                 traceparent=message.traceparent,
             )
         ]
+
+
+@contextlib.contextmanager
+def _unsendable() -> Iterator[None]:
+    """A template missing or not renderable with the values given: the message can never be
+    recorded (`NotifierError`)."""
+    try:
+        yield
+    except (TemplateError, UnknownTemplate) as error:
+        raise NotifierError(str(error)) from error
 
 
 def _count(progress: Progress) -> None:

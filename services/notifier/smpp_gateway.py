@@ -41,14 +41,11 @@ import ssl
 import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from prometheus_client import Counter, Gauge
-from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 from smpplib import smpp as smpplib_pdu
 
-from services.common.mongo import Database, IndexSpec
 from services.notifier import smpp
 from services.notifier.domain import (
     Accepted,
@@ -59,6 +56,7 @@ from services.notifier.domain import (
     mask_phone,
 )
 from services.notifier.gateways import OutgoingSms, RateLimiter
+from services.notifier.store.smpp import DatabaseError, SmppStore
 
 logger = logging.getLogger(__name__)
 
@@ -71,9 +69,6 @@ UNANSWERED = Counter(
 Unanswered = Literal["hold", "resubmit"]
 ApplyReceipt = Callable[[str, ReceiptStatus, str | None], Awaitable[Any]]
 
-PARTS = "smpp_parts"
-HELD = "smpp_held"
-INDEXES = [IndexSpec(HELD, [("phone", 1), ("held_at", 1)])]
 _MAX_PDU = 64 * 1024
 _NOT_BOUND = -1  # `_submit`'s answer when no link came up within the bind wait
 
@@ -354,77 +349,6 @@ class _Bare:
     command: str = "unreadable"
 
 
-class SmppStore:
-    """Which message each SMSC message id belongs to, and the messages held unanswered."""
-
-    def __init__(self, db: Database) -> None:
-        self.parts = db[PARTS]
-        self.held = db[HELD]
-
-    async def accepted(self, reference: str, smsc_ids: list[str]) -> None:
-        """One write a message: a document a part, each naming all the parts."""
-        now = datetime.now(UTC)
-        documents = [
-            {"_id": smsc_id, "message": reference, "ids": smsc_ids, "at": now}
-            for smsc_id in smsc_ids
-        ]
-        with contextlib.suppress(BulkWriteError):  # already recorded (a repeated id)
-            await self.parts.insert_many(documents, ordered=False)
-
-    async def hold(self, reference: str, phone: str, parts: int) -> None:
-        """`parts` of the message went unanswered; each may still bring a receipt. No text is
-        kept: a one-time code would be readable here."""
-        await self.held.update_one(
-            {"_id": reference},
-            {"$set": {"phone": phone, "held_at": datetime.now(UTC), "remaining": parts}},
-            upsert=True,
-        )
-
-    async def not_held(self, reference: str) -> None:
-        """A message sent again (after a retry) is no longer waiting as held."""
-        if await self.held.find_one({"_id": reference}, {"_id": 1}) is not None:
-            await self.release(reference)
-
-    async def release(self, reference: str) -> None:
-        await self.held.delete_one({"_id": reference})
-
-    async def message_of(self, receipt: smpp.Receipt) -> tuple[str, list[str]] | None:
-        """The message reference and all its parts' ids, by the receipt's SMSC id, or else the
-        oldest message held for the receipt's number."""
-        found = await self.parts.find_one({"_id": receipt.smsc_message_id})
-        if found is not None:
-            return str(found["message"]), [str(part) for part in found["ids"]]
-        if not receipt.phone:
-            return None
-        held = await self.held.find_one_and_update(
-            {"phone": receipt.phone, "remaining": {"$gt": 0}},
-            {"$inc": {"remaining": -1}},
-            sort=[("held_at", 1)],
-        )
-        if held is None:
-            return None
-        reference = str(held["_id"])
-        ids = [receipt.smsc_message_id]
-        # Known from now on: the same receipt sent again finds its message by its id.
-        with contextlib.suppress(DuplicateKeyError):
-            await self.parts.insert_one(
-                {"_id": receipt.smsc_message_id, "message": reference, "ids": ids, "held": True}
-            )
-        return reference, ids
-
-    async def all_delivered(self, smsc_id: str, ids: list[str]) -> bool:
-        if len(ids) <= 1:
-            return True
-        await self.parts.update_one({"_id": smsc_id}, {"$set": {"state": "DELIVRD"}})
-        # One read by primary key a part: a MongoDB-protocol server without usable secondary
-        # indexes (FerretDB v1) reads the whole collection for an `$in` (measured: 70 ms).
-        for part in ids:
-            found = await self.parts.find_one({"_id": part}, {"state": 1})
-            if found is None or found.get("state") != "DELIVRD":
-                return False
-        return True
-
-
 class SmppGateway:
     """`NOTIFIER_GATEWAY=smpp`: see the module's docstring."""
 
@@ -675,7 +599,7 @@ class SmppGateway:
         if self._store is None or self._apply is None:
             return smpp.ESME_RX_T_APPN
         try:
-            found = await self._find(receipt)
+            found = await self._message_of(receipt)
             if found is None:
                 # Perhaps another replica's submit, not recorded yet: the SMSC sends it again.
                 logger.warning(
@@ -690,7 +614,7 @@ class SmppGateway:
             ):
                 return smpp.ESME_ROK  # more parts to come
             await self._apply(reference, status, receipt.reason)
-        except (PyMongoError, LookupError, RuntimeError):
+        except (DatabaseError, LookupError, RuntimeError):
             logger.warning("SMPP: a receipt could not be recorded; the SMSC will send it again")
             return smpp.ESME_RX_T_APPN
         return smpp.ESME_ROK
@@ -699,7 +623,7 @@ class SmppGateway:
         if smsc_id:
             self._recording.setdefault(smsc_id, asyncio.Event())
 
-    async def _find(self, receipt: smpp.Receipt) -> tuple[str, list[str]] | None:
+    async def _message_of(self, receipt: smpp.Receipt) -> tuple[str, list[str]] | None:
         """The receipt may overtake the recording of its own submit's answer (same link, next
         PDU): then it waits for that recording."""
         assert self._store is not None

@@ -16,8 +16,10 @@ from pydantic import BaseModel, Field
 
 from contracts import Applicant, LocalizedText
 from services.common.auth import CurrentUser, Principal, ensure_owner, require_roles
+from services.common.listing import Page, Paging
 from services.common.problems import NotFound
 from services.common.text import IsoDate, SafeMultiline
+from services.common.workflow import Actor
 from services.payments import domain, reports
 from services.payments.domain import (
     BILL_WORKFLOW,
@@ -33,8 +35,6 @@ from services.payments.domain import (
 from services.payments.service import Payments
 from services.payments.store import BillQuery
 
-MAX_PAGE_SIZE = 100
-
 
 def get_payments(request: Request) -> Payments:
     payments: Payments = request.app.state.runtime.service
@@ -47,8 +47,6 @@ RefundDecider = Annotated[
     Principal,
     Depends(require_roles(*domain.roles_for(REFUND_WORKFLOW, RefundAction.APPROVE))),
 ]
-Page = Annotated[int, Query(ge=1, le=10_000, description="Page number, from 1.")]
-PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
 
 
 def bill_not_found(number: str) -> NotFound:
@@ -153,7 +151,7 @@ class BillPublic(BaseModel):
             issued_at=bill.issued_at,
             due_at=bill.due_at,
             closed_at=bill.closed_at,
-            next_step=bill.next_step(),
+            next_step=_next_step(bill),
             payment=None
             if bill.payment is None
             else PaymentPublic(**bill.payment.model_dump(include=set(PaymentPublic.model_fields))),
@@ -173,6 +171,17 @@ class BillPublic(BaseModel):
         )
 
 
+def _next_step(bill: Bill) -> LocalizedText | None:
+    """What the payer does next, in both languages: only a new bill asks for anything."""
+    if bill.status is BillStatus.NEW:
+        due = bill.due_at.isoformat()
+        return LocalizedText(
+            en=f"Pay with e-payment number {bill.e_payment_number} by {due}",
+            ar=f"ادفع باستخدام رقم الدفع الإلكتروني {bill.e_payment_number} قبل {due}",
+        )
+    return None
+
+
 def _label(workflow: tuple[domain.Step, ...], *, target: str) -> LocalizedText:
     move = next(m for m in workflow if m.target == target)
     return LocalizedText(en=move.label_en, ar=move.label_ar)
@@ -186,17 +195,6 @@ def _label_of_action(action: str) -> LocalizedText:
     )
     move = domain.step(workflow, name)
     return LocalizedText(en=move.label_en, ar=move.label_ar)
-
-
-class BillsPublic(BaseModel):
-    items: list[BillPublic]
-    page: int
-    page_size: int
-    total: int
-
-
-class RefundsPublic(BaseModel):
-    items: list[RefundPublic]
 
 
 class RefundDecision(BaseModel):
@@ -229,13 +227,6 @@ class PaymentExceptionPublic(PaymentPublic):
         )
 
 
-class PaymentExceptionsPublic(BaseModel):
-    items: list[PaymentExceptionPublic]
-    page: int
-    page_size: int
-    total: int
-
-
 class ReportFormat(StrEnum):
     JSON = "json"
     CSV = "csv"
@@ -246,18 +237,17 @@ class ReportFormat(StrEnum):
 router = APIRouter(prefix="/v1")
 
 
-@router.get("/bills", response_model=BillsPublic, tags=["bills"])
+@router.get("/bills", response_model=Page[BillPublic], tags=["bills"])
 async def list_bills(
     user: CurrentUser,
     payments: PaymentsDep,
+    paging: Paging,
     status: BillStatus | None = None,
     service: Annotated[str | None, Query(description="Requesting service, e.g. exams.")] = None,
     service_type: Annotated[str | None, Query(description="Fee kind, e.g. exams.exam_fee.")] = None,
     issued_from: Annotated[IsoDate | None, Query(description="First day (Amman) of issue.")] = None,
     issued_to: Annotated[IsoDate | None, Query(description="Last day (Amman) of issue.")] = None,
-    page: Page = 1,
-    page_size: PageSize = 20,
-) -> BillsPublic:
+) -> Page[BillPublic]:
     """A citizen's own bills; for finance staff, every bill, filtered. Newest first."""
     for_staff = user.has_any(*FINANCE_READERS)
     query = BillQuery(
@@ -268,13 +258,8 @@ async def list_bills(
         issued_to=None if issued_to is None else reports.day_window(issued_to)[1],
         owner_subject=None if for_staff else user.subject,
     )
-    bills, total = await payments.store.search(query, skip=(page - 1) * page_size, limit=page_size)
-    return BillsPublic(
-        items=[BillPublic.of(bill, for_staff=for_staff) for bill in bills],
-        page=page,
-        page_size=page_size,
-        total=total,
-    )
+    bills, total = await payments.store.search(query, skip=paging.skip, limit=paging.limit)
+    return paging.page_of([BillPublic.of(bill, for_staff=for_staff) for bill in bills], total)
 
 
 @router.get("/bills/{e_payment_number}", response_model=BillPublic, tags=["bills"])
@@ -292,26 +277,17 @@ async def get_bill(e_payment_number: str, user: CurrentUser, payments: PaymentsD
     return BillPublic.of(bill, for_staff=user.has_any(*FINANCE_READERS))
 
 
-@router.get("/refunds", response_model=RefundsPublic, tags=["refunds"])
+@router.get("/refunds", response_model=Page[RefundPublic], tags=["refunds"])
 async def list_refunds(
     user: FinanceReader,
     payments: PaymentsDep,
+    paging: Paging,
     status: RefundStatus = RefundStatus.PENDING_APPROVAL,
-    page: Page = 1,
-    page_size: PageSize = 20,
-) -> RefundsPublic:
-    """Refunds in a status (by default those waiting for approval), for finance staff."""
-    bills, _ = await payments.store.search(
-        BillQuery(has_refund_status=status), skip=(page - 1) * page_size, limit=page_size
-    )
-    return RefundsPublic(
-        items=[
-            RefundPublic.of(bill, refund)
-            for bill in bills
-            for refund in bill.refunds
-            if refund.status is status
-        ]
-    )
+) -> Page[RefundPublic]:
+    """Refunds in a status (by default those waiting for approval), newest request first, for
+    finance staff."""
+    found, total = await payments.store.refunds(status, skip=paging.skip, limit=paging.limit)
+    return paging.page_of([RefundPublic.of(bill, refund) for bill, refund in found], total)
 
 
 @router.get("/refunds/{refund_reference}", response_model=RefundPublic, tags=["refunds"])
@@ -329,9 +305,9 @@ async def get_refund(
 async def _decide(
     payments: Payments, refund_reference: str, user: Principal, note: str | None, approve: bool
 ) -> RefundPublic:
-    refund = await payments.decide_refund(refund_reference, approve=approve, user=user, note=note)
-    bill = await payments.store.by_refund_reference(refund_reference)
-    assert bill is not None
+    bill, refund = await payments.decide_refund(
+        refund_reference, approve=approve, actor=Actor(user.subject, user.roles), note=note
+    )
     return RefundPublic.of(bill, refund)
 
 
@@ -351,28 +327,24 @@ async def reject_refund(
     return await _decide(payments, refund_reference, user, body.note, approve=False)
 
 
-@router.get("/payment-exceptions", response_model=PaymentExceptionsPublic, tags=["reconciliation"])
+@router.get(
+    "/payment-exceptions", response_model=Page[PaymentExceptionPublic], tags=["reconciliation"]
+)
 async def list_payment_exceptions(
     user: FinanceReader,
     payments: PaymentsDep,
+    paging: Paging,
     received_from: Annotated[IsoDate | None, Query(description="First day (Amman).")] = None,
     received_to: Annotated[IsoDate | None, Query(description="Last day (Amman).")] = None,
-    page: Page = 1,
-    page_size: PageSize = 20,
-) -> PaymentExceptionsPublic:
+) -> Page[PaymentExceptionPublic]:
     """Payments received that could not be applied to a bill: each is money to give back."""
     items, total = await payments.store.exceptions(
         start=None if received_from is None else reports.day_window(received_from)[0],
         end=None if received_to is None else reports.day_window(received_to)[1],
-        skip=(page - 1) * page_size,
-        limit=page_size,
+        skip=paging.skip,
+        limit=paging.limit,
     )
-    return PaymentExceptionsPublic(
-        items=[PaymentExceptionPublic.of(item) for item in items],
-        page=page,
-        page_size=page_size,
-        total=total,
-    )
+    return paging.page_of([PaymentExceptionPublic.of(item) for item in items], total)
 
 
 @router.get(

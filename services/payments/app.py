@@ -21,7 +21,9 @@ def build(settings: PaymentsSettings | None = None) -> FastAPI:
     settings = settings or PaymentsSettings()
 
     def setup(runtime: Runtime) -> Payments:
-        return Payments(store.BillStore(runtime.db), runtime.outbox, runtime.clock, settings)
+        return Payments(
+            store.BillStore(runtime.db, runtime.outbox), runtime.outbox, runtime.clock, settings
+        )
 
     def sweepers(runtime: Runtime) -> list[DeadlineSweeper]:
         payments: Payments = runtime.service

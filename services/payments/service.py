@@ -1,25 +1,32 @@
 """The use cases: load a bill, let the domain decide, store the result with its events.
 
 Consumers, the provider adapter and the people's API all come here; each use case is one short
-method. Concurrency is optimistic: a change is written only over the version it was decided on,
-and on a clash the bill is reloaded and the rule applied again (the second of two racing payments
-then sees a paid bill).
+method over the shared change loop (`services.common.change`). Concurrency is optimistic: a
+change is written only over the version it was decided on, and on a clash the bill is reloaded and
+the rule applied again (the second of two racing payments then sees a paid bill); a finance
+approver's decision is tried once, then answered 409 (they decided on what they saw).
+
+An event the rules refuse (a bill already past its due time, a refund of an unpaid bill, a
+cancellation of a payment never requested) raises its `DomainError`, and the consumer
+dead-letters it with the reason; what normal running brings again (a redelivery, a cancellation
+after the bill was paid) is a no-op.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import date, datetime
 from functools import partial
 
 from prometheus_client import Counter
 
 from contracts import CloudEvent, PaymentCancelled, PaymentRequested, RefundRequested
-from services.common.auth import Principal
+from services.common.change import PERSON, ChangedMeanwhile, change
 from services.common.clock import Clock
 from services.common.mongo import Document
 from services.common.outbox import Outbox, new_events
+from services.common.workflow import Actor
 from services.payments import domain, reports
 from services.payments.domain import (
     Bill,
@@ -34,23 +41,19 @@ from services.payments.domain import (
 )
 from services.payments.numbers import new_e_payment_number
 from services.payments.settings import PaymentsSettings
-from services.payments.store import BILLS, BillStore, payment_key, refund_key
+from services.payments.store import BillStore, payment_key, refund_key
 
 logger = logging.getLogger(__name__)
 
 SOURCE = "payments"
-# Racing writers on one bill: each clash means another writer changed it, so this bounds the
-# number of concurrent changes one call can lose to, not a wait.
-MAX_ATTEMPTS = 20
+# Numbers drawn for one bill at most: a drawn number is another bill's about 1 in 10^11.
+NUMBER_DRAWS = 20
 # Bills by what became of them; the alerts compare expired to issued (deploy/k8s, PrometheusRule).
 BILL_OUTCOMES = Counter(
     "payments_bills_total", "Bills issued, paid, expired and cancelled", ["outcome"]
 )
 for _outcome in ("issued", "paid", "expired", "cancelled"):
     BILL_OUTCOMES.labels(_outcome)
-
-Load = Callable[[], Awaitable[Bill | None]]
-Decide = Callable[[Bill | None, datetime], Change]
 
 
 class Payments:
@@ -84,7 +87,7 @@ class Payments:
         The reference is bound to a number first, then the bill is inserted under it: a crash in
         between leaves the binding, and the redelivered request finishes the same bill."""
         key = payment_key(request.payment_reference)
-        for _ in range(MAX_ATTEMPTS):
+        for _ in range(NUMBER_DRAWS):
             drawn = self._draw_number()
             number = await self.store.bind(key, drawn)
             if number != drawn:
@@ -98,14 +101,11 @@ class Payments:
                     continue
             change = domain.issue_bill(request, self._issue(request, number))
             if await self.store.add(change.bill, self._envelopes(change)):
-                self.outbox.written(BILLS, number)
                 BILL_OUTCOMES.labels("issued").inc()
                 logger.info("bill %s issued for %s", number, request.payment_reference)
                 return change.bill
-        raise NotAllowedNow(
-            f"could not issue a bill for {request.payment_reference}; will retry",
-            f"تعذر إصدار فاتورة للدفعة {request.payment_reference}",
-        )
+        # Lost every race for a number: the consumer retries the request later.
+        raise ChangedMeanwhile()
 
     def _issue(self, request: PaymentRequested, number: str) -> Issue:
         settings = self.settings
@@ -120,29 +120,36 @@ class Payments:
             now=self.now(),
         )
 
-    async def cancel_bill(self, cancelled: PaymentCancelled) -> Change:
-        def decide(bill: Bill | None, now: datetime) -> Change:
+    async def cancel_bill(self, cancelled: PaymentCancelled) -> Bill | None:
+        """Cancel the unpaid bill of a withdrawn request; None if it had already ended (paid,
+        expired, cancelled). Unknown (dead-lettered) if the payment was never requested."""
+
+        def decide(bill: Bill | None) -> Change | None:
             if bill is None:
                 raise Unknown(
                     f"no bill for payment {cancelled.payment_reference}",
                     f"لا توجد فاتورة للدفعة {cancelled.payment_reference}",
                 )
-            return domain.cancel(bill, cancelled.reason, now)
+            return domain.cancel(bill, cancelled.reason, self.now())
 
-        change = await self._apply(
-            partial(self.store.by_reference, cancelled.payment_reference), decide
+        saved = await change(
+            partial(self.store.by_reference, cancelled.payment_reference), decide, self._save
         )
-        BILL_OUTCOMES.labels("cancelled").inc()
-        return change
+        if saved is not None:
+            BILL_OUTCOMES.labels("cancelled").inc()
+        return saved
 
-    async def request_refund(self, request: RefundRequested) -> Change:
-        change = await self._apply(
-            partial(self.store.by_reference, request.payment_reference),
-            lambda bill, now: domain.request_refund(bill, request, now),
+    async def request_refund(self, request: RefundRequested) -> Bill | None:
+        """Record a refund of a paid bill; None if it is recorded already (a redelivery)."""
+        load = partial(self.store.by_reference, request.payment_reference)
+        saved = await change(
+            load, lambda bill: domain.request_refund(bill, request, self.now()), self._save
         )
         # After the refund is stored (a redelivery binds it if a crash came in between).
-        await self.store.bind(refund_key(request.refund_reference), change.bill.e_payment_number)
-        return change
+        bill = saved or await load()
+        assert bill is not None  # request_refund raised Unknown otherwise
+        await self.store.bind(refund_key(request.refund_reference), bill.e_payment_number)
+        return saved
 
     # ---- the deadline sweeper --------------------------------------------------------------
 
@@ -150,13 +157,13 @@ class Payments:
         """Called by the sweeper for a bill whose `expires_at` has come."""
         number = str(document["_id"])
 
-        def decide(bill: Bill | None, now: datetime) -> Change:
+        def decide(bill: Bill | None) -> Change | None:
             if bill is None:
                 raise Unknown(f"no bill {number}", f"لا توجد فاتورة {number}")
-            return domain.expire(bill, now)
+            return domain.expire(bill, self.now())
 
-        await self._apply(partial(self.store.by_number, number), decide)
-        BILL_OUTCOMES.labels("expired").inc()
+        if await change(partial(self.store.by_number, number), decide, self._save) is not None:
+            BILL_OUTCOMES.labels("expired").inc()
 
     # ---- the payment provider --------------------------------------------------------------
 
@@ -169,11 +176,13 @@ class Payments:
         if previous is not None:
             return self._repeated(previous, notice)
         try:
-            await self._apply(
+            paid = await change(
                 partial(self.store.by_number, notice.e_payment_number),
-                lambda bill, now: domain.pay(bill, notice, now),
+                lambda bill: domain.pay(bill, notice, self.now()),
+                self._save,
             )
-            BILL_OUTCOMES.labels("paid").inc()
+            if paid is not None:
+                BILL_OUTCOMES.labels("paid").inc()
             record = domain.accepted_notification(notice, self.now())
         except PaymentRefused as refused:
             record = domain.refused_notification(notice, refused, self.now())
@@ -208,29 +217,30 @@ class Payments:
     # ---- finance staff ---------------------------------------------------------------------
 
     async def decide_refund(
-        self, refund_reference: str, *, approve: bool, user: Principal, note: str | None
-    ) -> Refund:
-        def decide(bill: Bill | None, now: datetime) -> Change:
+        self, refund_reference: str, *, approve: bool, actor: Actor, note: str | None
+    ) -> tuple[Bill, Refund]:
+        """A finance approver's decision: tried once (`ChangedMeanwhile`, 409, if the bill changed
+        meanwhile); the bill as saved and the refund decided."""
+
+        def decide(bill: Bill | None) -> Change:
             if bill is None:
                 raise Unknown(
                     f"no refund {refund_reference}", f"لا يوجد استرداد {refund_reference}"
                 )
             return domain.decide_refund(
-                bill,
-                refund_reference,
-                approve=approve,
-                by=user.subject,
-                roles=user.roles,
-                note=note,
-                now=now,
+                bill, refund_reference, approve=approve, actor=actor, note=note, now=self.now()
             )
 
-        change = await self._apply(
-            partial(self.store.by_refund_reference, refund_reference), decide
+        saved = await change(
+            partial(self.store.by_refund_reference, refund_reference),
+            decide,
+            self._save,
+            attempts=PERSON,
         )
-        refund = change.bill.refund(refund_reference)
+        assert saved is not None  # domain.decide_refund always changes the bill
+        refund = saved.refund(refund_reference)
         assert refund is not None
-        return refund
+        return saved, refund
 
     async def daily_report(self, day: date) -> reports.DailyReport:
         start, end = reports.day_window(day)
@@ -240,18 +250,10 @@ class Payments:
 
     # ---- machinery -------------------------------------------------------------------------
 
-    async def _apply(self, load: Load, decide: Decide) -> Change:
-        for _ in range(MAX_ATTEMPTS):
-            change = decide(await load(), self.now())
-            if change.is_noop:
-                return change
-            if await self.store.save(change.bill, self._envelopes(change)):
-                self.outbox.written(BILLS, change.bill.e_payment_number)
-                return change
-        raise NotAllowedNow(
-            "the bill is being changed by others right now; try again",
-            "الفاتورة قيد التعديل الآن؛ حاول مرة أخرى",
-        )
+    async def _save(self, before: Bill | None, decided: Change) -> Bill:
+        """The decided bill over the version it was decided on (`StaleVersion` if it moved)."""
+        assert before is not None  # a rule that changes a bill had one
+        return await self.store.save(before.version, decided.bill, self._envelopes(decided))
 
     def _envelopes(self, change: Change) -> list[CloudEvent]:
         return new_events(

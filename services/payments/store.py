@@ -29,7 +29,16 @@ from contracts import CloudEvent
 from services.common.mongo import Collection, Database, Document, IndexSpec
 from services.common.outbox import OUTBOX_FIELD, Outbox
 from services.common.sweeper import deadline_index
-from services.payments.domain import Bill, BillStatus, Notification, RefundStatus
+from services.payments.domain import (
+    PAYMENT_PROVIDER,
+    SYSTEM,
+    Bill,
+    BillAction,
+    BillStatus,
+    Notification,
+    Refund,
+    RefundStatus,
+)
 
 BILLS = "bills"
 KEYS = "bill_keys"
@@ -98,11 +107,25 @@ def to_document(bill: Bill) -> Document:
 
 def to_bill(document: Document) -> Bill:
     # The outbox's, the sweeper's and `expires_at` fields are not the bill's: ignored.
-    return Bill.model_validate({**document, "e_payment_number": document["_id"]})
+    history = [{"role": _role_of(entry), **entry} for entry in document.get("history", ())]
+    return Bill.model_validate(
+        {**document, "e_payment_number": document["_id"], "history": history}
+    )
+
+
+def _role_of(entry: Document) -> str:
+    """The role of a timeline line stored before lines recorded one: only the provider pays, and
+    a finance approver decides refunds; the rest is the system."""
+    if entry.get("action") == BillAction.PAY:
+        return PAYMENT_PROVIDER
+    if entry.get("action") in ("refund.approve", "refund.reject"):
+        return "finance.approver"
+    return SYSTEM
 
 
 class BillStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, outbox: Outbox) -> None:
+        self.outbox = outbox
         self.bills: Collection = db[BILLS]
         self.keys: Collection = db[KEYS]
         self.notifications: Collection = db[NOTIFICATIONS]
@@ -139,21 +162,23 @@ class BillStore:
             await self.bills.insert_one(Outbox.stage_new(to_document(bill), events))
         except DuplicateKeyError:
             return False
+        if events:
+            self.outbox.written(BILLS, bill.e_payment_number)
         return True
 
-    async def save(self, bill: Bill, events: Sequence[CloudEvent]) -> bool:
-        """Write `bill` over the stored version it was derived from; False if someone else
-        changed it first (optimistic concurrency: reload and decide again)."""
+    async def save(self, version: int, bill: Bill, events: Sequence[CloudEvent]) -> Bill:
+        """Write `bill` over the stored `version` it was decided on, with its events; the bill
+        as stored (at the next version). `StaleVersion` if someone else changed it first."""
         document = to_document(bill)
         document.pop("_id")
-        document["version"] = bill.version + 1
-        update: dict[str, Any] = {"$set": {k: v for k, v in document.items() if k != "outbox"}}
+        document.pop("version")
+        update: dict[str, Any] = {"$set": document}
         if bill.expires_at is None:
             update["$unset"] = {EXPIRES_AT: ""}
-        result = await self.bills.update_one(
-            {"_id": bill.e_payment_number, "version": bill.version}, Outbox.stage(update, events)
+        saved = await self.outbox.save_versioned(
+            self.bills, bill.e_payment_number, version, update, events
         )
-        return result.modified_count == 1
+        return bill.model_copy(update={"version": saved})
 
     async def by_number(self, e_payment_number: str) -> Bill | None:
         document = await self.bills.find_one({"_id": e_payment_number}, {OUTBOX_FIELD: 0})
@@ -180,6 +205,32 @@ class BillStore:
             .limit(limit)
         )
         return [to_bill(document) async for document in cursor], total
+
+    async def refunds(
+        self, status: RefundStatus, *, skip: int, limit: int
+    ) -> tuple[list[tuple[Bill, Refund]], int]:
+        """A page of the refunds in `status`, each with its bill, newest request first, and how
+        many there are in all."""
+        each: list[Document] = [
+            {"$match": {"refunds.status": str(status)}},
+            {"$project": {"refunds": 1}},
+            {"$unwind": "$refunds"},
+            {"$match": {"refunds.status": str(status)}},
+        ]
+        counted = [row async for row in await self.bills.aggregate([*each, {"$count": "n"}])]
+        total = int(counted[0]["n"]) if counted else 0
+        ordered: list[Document] = [
+            {"$sort": {"refunds.requested_at": -1, "refunds.refund_reference": -1}},
+            {"$skip": skip},
+            {"$limit": limit},
+        ]
+        found = []
+        async for row in await self.bills.aggregate([*each, *ordered]):
+            bill = await self.by_number(str(row["_id"]))
+            refund = None if bill is None else bill.refund(str(row["refunds"]["refund_reference"]))
+            if bill is not None and refund is not None:
+                found.append((bill, refund))
+        return found, total
 
     async def touched_between(self, start: datetime, end: datetime) -> list[Bill]:
         """Bills issued, closed, or with a refund decided in [start, end): a day's movements."""

@@ -177,7 +177,7 @@ class Platform:
             "notifier",
             "/v1/messages",
             as_=("staff-1", "notifier.staff"),
-            params={"request_number": request_number, "limit": 100},
+            params={"request_number": request_number, "page_size": 100},
             expect=200,
         )
         items: list[dict[str, Any]] = response.json()["items"]

@@ -496,7 +496,7 @@ class BasePlatform:
             "GET",
             "/v1/messages",
             self.token("notifier-staff", NOTIFIER_STAFF),
-            params={"request_number": number, "limit": 100},
+            params={"request_number": number, "page_size": 100},
             timeout=10,
         )
         assert response.status_code == 200, response.text

@@ -31,7 +31,7 @@ def request() -> PaymentRequested:
 @pytest.fixture
 async def store(mongo: Any, database_name: str) -> BillStore:
     await ensure_indexes(mongo[database_name], INDEXES)
-    return BillStore(mongo[database_name])
+    return BillStore(mongo[database_name], Outbox())
 
 
 def payments(store: BillStore, *drawn: str) -> Payments:

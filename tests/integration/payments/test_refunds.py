@@ -45,6 +45,12 @@ async def test_a_refund_needing_approval_waits_and_only_a_finance_approver_appro
 
     waiting = (await eventually(pending, message="the refund waits for approval"))[0]
     assert waiting["status"] == "pending_approval" and waiting["amount_fils"] == 75000
+    # One page of refunds (not of bills): the newest request first, with the total of them all.
+    first = (await payments.get("/v1/refunds", staff, page_size=1)).json()
+    assert [item["refund_reference"] for item in first["items"]] == [reference]
+    assert first["page"] == 1 and first["page_size"] == 1 and first["total"] >= 1
+    past_the_end = (await payments.get("/v1/refunds", staff, page=first["total"] + 1)).json()
+    assert past_the_end["items"] == [] and past_the_end["total"] == first["total"]
     path = f"/v1/refunds/{reference}/approval"
     assert (await payments.post(path, staff, {})).status_code == 403
     assert (await payments.post(path, citizen, {})).status_code == 403

@@ -13,10 +13,11 @@ import pytest
 from services.common import runtime as runtime_module
 from services.common.clock import ManualClock
 from services.common.runtime import Runtime, ServiceSpec
-from services.notifier.app import NotifierSettings, build
+from services.notifier.app import build
 from services.notifier.domain import Accepted
 from services.notifier.gateways import OutgoingSms
 from services.notifier.service import Notifier
+from services.notifier.settings import NotifierSettings
 from services.notifier.store import MESSAGES
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)

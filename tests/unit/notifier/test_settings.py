@@ -9,7 +9,7 @@ from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
 from services.common.codeseal import new_key_pair
-from services.notifier.app import NotifierSettings
+from services.notifier.settings import NotifierSettings
 
 PRODUCTION: dict[str, Any] = {
     "environment": "production",

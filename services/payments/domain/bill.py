@@ -1,20 +1,19 @@
-"""Bills and their refunds: states, the workflow table, and the rules. Pure: no I/O.
+"""The bill and its refunds: the aggregate, and the rules that change it. Pure: no I/O.
 
 A bill answers one payment request (one payment reference). It is `new` until exactly one of:
 paid (by a provider's notification for the exact amount, before the due time), expired (the due
 time passed) or cancelled (the requesting service withdrew the request). A paid bill may then carry
 refunds, which the requesting service asks for and, when the refund needs approval, a finance
 approver decides. Each function takes the current bill and what happened, and returns the new bill
-with the events to publish (a `Change`), or raises one of the errors below.
+with the events to publish (a `Change`), None when there is nothing to do, or raises one of the
+errors below.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from enum import StrEnum
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,164 +23,29 @@ from contracts import (
     BillExpired,
     BillIssued,
     BillPaid,
-    ContractModel,
     LocalizedText,
     PaymentRequested,
     RefundApproved,
     RefundRejected,
     RefundRequested,
+    reference_parts,
 )
-from services.common.errors import DomainError as DomainError
-from services.common.errors import NotAllowedNow as NotAllowedNow
-from services.common.errors import NotPermitted as NotPermitted
-from services.common.errors import RuleBroken as RuleBroken
-from services.common.errors import Unknown as Unknown
-from services.common.workflow import roles_for as roles_for
-from services.common.workflow import state_diagram as state_diagram
-
-FINANCE_APPROVER = "finance.approver"
-FINANCE_STAFF = "finance.staff"
-# Who may read every bill, refund, exception and report.
-FINANCE_READERS = (FINANCE_STAFF, FINANCE_APPROVER)
-SYSTEM = "system"
-
-# Mongo keeps milliseconds: a bill is payable up to and including `due_at`, and expires at the
-# first instant the database can tell apart from it.
-EXPIRY_RESOLUTION = timedelta(milliseconds=1)
-
-
-class BillStatus(StrEnum):
-    NEW = "new"
-    PAID = "paid"
-    EXPIRED = "expired"
-    CANCELLED = "cancelled"
-
-
-class BillAction(StrEnum):
-    ISSUE = "issue"
-    PAY = "pay"
-    EXPIRE = "expire"
-    CANCEL = "cancel"
-
-
-class RefundStatus(StrEnum):
-    PENDING_APPROVAL = "pending_approval"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-
-
-class RefundAction(StrEnum):
-    REQUEST = "request"
-    APPROVE_AT_ONCE = "approve_at_once"
-    APPROVE = "approve"
-    REJECT = "reject"
-
-
-class ExceptionKind(StrEnum):
-    """Why a payment notification was not applied to a bill (the money is flagged for refund)."""
-
-    UNKNOWN_BILL = "unknown-bill"
-    AMOUNT_MISMATCH = "amount-mismatch"
-    BILL_EXPIRED = "bill-expired"
-    BILL_CANCELLED = "bill-cancelled"
-    ALREADY_PAID = "already-paid"
-
-
-# ---- the workflows, as data ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Step:
-    """One allowed move: `action` takes a bill (or refund) from `source` to `target`."""
-
-    action: str
-    source: str | None
-    target: str
-    by: str
-    label_en: str
-    label_ar: str
-    roles: tuple[str, ...] = ()
-
-
-BILL_WORKFLOW: tuple[Step, ...] = (
-    Step(
-        BillAction.ISSUE,
-        None,
-        BillStatus.NEW,
-        "requesting service: <service>.payment.requested.v1",
-        "Bill issued",
-        "صدرت الفاتورة",
-    ),
-    Step(
-        BillAction.PAY,
-        BillStatus.NEW,
-        BillStatus.PAID,
-        "payment provider: signed payment notification, exact amount, by the due time",
-        "Bill paid",
-        "دُفعت الفاتورة",
-    ),
-    Step(
-        BillAction.EXPIRE,
-        BillStatus.NEW,
-        BillStatus.EXPIRED,
-        "system: the due time passed unpaid",
-        "Bill expired",
-        "انتهت صلاحية الفاتورة",
-    ),
-    Step(
-        BillAction.CANCEL,
-        BillStatus.NEW,
-        BillStatus.CANCELLED,
-        "requesting service: <service>.payment.cancelled.v1",
-        "Bill cancelled",
-        "أُلغيت الفاتورة",
-    ),
+from services.common.errors import DomainError, NotAllowedNow, RuleBroken, Unknown
+from services.common.workflow import Actor, Raised, TimelineEntry, find_step, moved, system
+from services.payments.domain.workflow import (
+    BILL_WORKFLOW,
+    EXPIRY_RESOLUTION,
+    PAYMENT_PROVIDER,
+    REFUND_WORKFLOW,
+    SYSTEM,
+    BillAction,
+    BillStatus,
+    ExceptionKind,
+    RefundAction,
+    RefundStatus,
+    Step,
+    step,
 )
-
-REFUND_WORKFLOW: tuple[Step, ...] = (
-    Step(
-        RefundAction.REQUEST,
-        None,
-        RefundStatus.PENDING_APPROVAL,
-        "requesting service: <service>.refund.requested.v1, needs_approval true",
-        "Refund requested, awaiting approval",
-        "طُلب استرداد المبلغ بانتظار الموافقة",
-    ),
-    Step(
-        RefundAction.APPROVE_AT_ONCE,
-        None,
-        RefundStatus.APPROVED,
-        "requesting service: <service>.refund.requested.v1, needs_approval false",
-        "Refund approved",
-        "تمت الموافقة على الاسترداد",
-    ),
-    Step(
-        RefundAction.APPROVE,
-        RefundStatus.PENDING_APPROVAL,
-        RefundStatus.APPROVED,
-        "finance approver",
-        "Refund approved",
-        "تمت الموافقة على الاسترداد",
-        roles=(FINANCE_APPROVER,),
-    ),
-    Step(
-        RefundAction.REJECT,
-        RefundStatus.PENDING_APPROVAL,
-        RefundStatus.REJECTED,
-        "finance approver",
-        "Refund rejected",
-        "رُفض الاسترداد",
-        roles=(FINANCE_APPROVER,),
-    ),
-)
-
-
-def step(workflow: tuple[Step, ...], action: str) -> Step:
-    for candidate in workflow:
-        if candidate.action == action:
-            return candidate
-    raise KeyError(action)
-
 
 # ---- errors ----------------------------------------------------------------------------------
 
@@ -255,17 +119,6 @@ class Refund(Record):
     note: str | None = None
 
 
-class Transition(Record):
-    """One line of the bill's timeline: appended, never rewritten."""
-
-    at: datetime
-    action: str
-    source: str | None
-    target: str
-    by: str
-    why: str | None = None
-
-
 class Bill(Record):
     e_payment_number: str
     payment_reference: str
@@ -285,7 +138,7 @@ class Bill(Record):
     closed_at: datetime | None = None
     payment: Payment | None = None
     refunds: tuple[Refund, ...] = ()
-    history: tuple[Transition, ...] = ()
+    history: tuple[TimelineEntry, ...] = ()
     version: int = 0
 
     @property
@@ -310,29 +163,13 @@ class Bill(Record):
     def refund(self, refund_reference: str) -> Refund | None:
         return next((r for r in self.refunds if r.refund_reference == refund_reference), None)
 
-    def next_step(self) -> LocalizedText | None:
-        if self.status is BillStatus.NEW:
-            due = self.due_at.isoformat()
-            return LocalizedText(
-                en=f"Pay with e-payment number {self.e_payment_number} by {due}",
-                ar=f"ادفع باستخدام رقم الدفع الإلكتروني {self.e_payment_number} قبل {due}",
-            )
-        return None
-
-
-@dataclass(frozen=True)
-class Raised:
-    """An event a change produced: its routing key and its contract data."""
-
-    routing_key: str
-    data: ContractModel
-
 
 @dataclass(frozen=True)
 class Change:
+    """A bill as a rule changed it, with the events to publish in the same write."""
+
     bill: Bill
     events: tuple[Raised, ...] = ()
-    is_noop: bool = False
 
 
 @dataclass(frozen=True)
@@ -355,21 +192,9 @@ def _about(bill: Bill) -> dict[str, object]:
     }
 
 
-def _moved(bill: Bill, action: str, *, at: datetime, by: str, why: str | None = None) -> Bill:
-    move = step(BILL_WORKFLOW, action)
-    if move.source != bill.status:
-        raise NotAllowedNow(
-            f"a bill that is {bill.status} cannot be {move.target}",
-            f"لا يمكن تغيير فاتورة حالتها {bill.status} إلى {move.target}",
-        )
-    entry = Transition(at=at, action=action, source=bill.status, target=move.target, by=by, why=why)
-    return bill.model_copy(
-        update={
-            "status": BillStatus(move.target),
-            "closed_at": at,
-            "history": (*bill.history, entry),
-        }
-    )
+def provider(notice: PaymentNotice) -> Actor:
+    """The payment provider, acting on a bill through its notification."""
+    return Actor(notice.provider, frozenset({PAYMENT_PROVIDER}))
 
 
 # ---- issue -----------------------------------------------------------------------------------
@@ -384,7 +209,15 @@ def provider_service_type(service_type: str, mapping: Mapping[str, str], default
 
 
 def requesting_service(payment_reference: str) -> str:
-    return payment_reference.split(":", 1)[0]
+    """The service a payment reference (`<service>:<request number>:<purpose>`) belongs to."""
+    parts = reference_parts(payment_reference)
+    if parts is None:
+        raise RuleBroken(
+            f"{payment_reference} is not a payment reference",
+            f"{payment_reference} ليس مرجع دفع صالحاً",
+            field="payment_reference",
+        )
+    return parts[0]
 
 
 def issue_bill(request: PaymentRequested, issue: Issue) -> Change:
@@ -393,11 +226,12 @@ def issue_bill(request: PaymentRequested, issue: Issue) -> Change:
             f"the due time {request.due_at.isoformat()} has already passed",
             "موعد استحقاق الفاتورة قد مضى",
         )
+    service = requesting_service(request.payment_reference)
     bill = Bill(
         e_payment_number=issue.e_payment_number,
         payment_reference=request.payment_reference,
         request_number=request.request_number,
-        requesting_service=requesting_service(request.payment_reference),
+        requesting_service=service,
         service_type=request.service_type,
         provider_service_type=issue.provider_service_type,
         biller_code=issue.biller_code,
@@ -410,12 +244,8 @@ def issue_bill(request: PaymentRequested, issue: Issue) -> Change:
         issued_at=issue.now,
         due_at=request.due_at,
         history=(
-            Transition(
-                at=issue.now,
-                action=BillAction.ISSUE,
-                source=None,
-                target=BillStatus.NEW,
-                by=requesting_service(request.payment_reference),
+            _entry(
+                BILL_WORKFLOW, BillAction.ISSUE, None, system(service), issue.now, BillStatus.NEW
             ),
         ),
     )
@@ -433,7 +263,32 @@ def issue_bill(request: PaymentRequested, issue: Issue) -> Change:
 # ---- pay -------------------------------------------------------------------------------------
 
 
-def pay(bill: Bill | None, notice: PaymentNotice, now: datetime) -> Change:
+def _entry(
+    workflow: tuple[Step, ...],
+    action: str,
+    source: str | None,
+    actor: Actor,
+    now: datetime,
+    target: str,
+    *,
+    prefix: str = "",
+    why: str | None = None,
+) -> TimelineEntry:
+    """A timeline line for a move `moved` does not make (the bill's first, a refund's): the
+    actor's role for the row of `action` from `source` (NotPermitted if it has none)."""
+    row = find_step(workflow, action, source)
+    return TimelineEntry(
+        at=now,
+        action=f"{prefix}{action}",
+        source=None if source is None else f"{prefix.rstrip('.')} {source}".lstrip(),
+        target=target,
+        by=actor.subject,
+        role=actor.role_for(row),
+        why=why,
+    )
+
+
+def pay(bill: Bill | None, notice: PaymentNotice, now: datetime) -> Change | None:
     """Apply a payment notification, or refuse it with the exception kind to record.
 
     The same provider transaction applied again is a no-op (the provider repeats a notification
@@ -448,7 +303,7 @@ def pay(bill: Bill | None, notice: PaymentNotice, now: datetime) -> Change:
             f"لا توجد فاتورة بالرقم {number}",
         )
     if bill.payment is not None and notice.key == _key_of(bill.payment):
-        return Change(bill, is_noop=True)
+        return None
     if bill.status is BillStatus.PAID:
         raise PaymentRefused(
             ExceptionKind.ALREADY_PAID,
@@ -485,8 +340,9 @@ def pay(bill: Bill | None, notice: PaymentNotice, now: datetime) -> Change:
         payment_method=notice.payment_method,
         received_at=now,
     )
-    paid = _moved(bill, BillAction.PAY, at=now, by=notice.provider)
-    paid = paid.model_copy(update={"payment": payment})
+    paid = moved(
+        bill, BILL_WORKFLOW, BillAction.PAY, provider(notice), now, closed_at=now, payment=payment
+    )
     event = BillPaid(
         **_about(bill),
         amount_fils=notice.paid_amount_fils,
@@ -504,21 +360,29 @@ def _key_of(payment: Payment) -> str:
 # ---- expire and cancel -----------------------------------------------------------------------
 
 
-def expire(bill: Bill, now: datetime) -> Change:
-    """Expire a new bill whose due time has passed; anything else is left as it is."""
+def expire(bill: Bill, now: datetime) -> Change | None:
+    """Expire a new bill whose due time has passed; anything else is left as it is (None)."""
     if bill.status is not BillStatus.NEW or now <= bill.due_at:
-        return Change(bill, is_noop=True)
-    expired = _moved(bill, BillAction.EXPIRE, at=now, by=SYSTEM)
+        return None
+    expired = moved(bill, BILL_WORKFLOW, BillAction.EXPIRE, system(SYSTEM), now, closed_at=now)
     event = BillExpired(**_about(bill), at=now)
     return Change(expired, (Raised("payments.bill.expired.v1", event),))
 
 
-def cancel(bill: Bill, why: str, now: datetime) -> Change:
-    """Cancel an unpaid bill. A paid, expired or already cancelled one stays as it is: its own
-    event (paid, expired, cancelled) already told the requesting service how it ended."""
+def cancel(bill: Bill, why: str, now: datetime) -> Change | None:
+    """Cancel an unpaid bill. A paid, expired or already cancelled one stays as it is (None): its
+    own event (paid, expired, cancelled) already told the requesting service how it ended."""
     if bill.status is not BillStatus.NEW:
-        return Change(bill, is_noop=True)
-    cancelled = _moved(bill, BillAction.CANCEL, at=now, by=bill.requesting_service, why=why)
+        return None
+    cancelled = moved(
+        bill,
+        BILL_WORKFLOW,
+        BillAction.CANCEL,
+        system(bill.requesting_service),
+        now,
+        why=why,
+        closed_at=now,
+    )
     event = BillCancelled(**_about(bill), at=now)
     return Change(cancelled, (Raised("payments.bill.cancelled.v1", event),))
 
@@ -542,13 +406,13 @@ def _refund_event(bill: Bill, refund: Refund) -> Raised:
     return Raised("payments.refund.rejected.v1", RefundRejected.model_validate(fields))
 
 
-def request_refund(bill: Bill | None, request: RefundRequested, now: datetime) -> Change:
+def request_refund(bill: Bill | None, request: RefundRequested, now: datetime) -> Change | None:
     """Record a refund of a paid bill; one not needing approval is approved at once."""
     reference = request.payment_reference
     if bill is None:
         raise Unknown(f"no bill for payment {reference}", f"لا توجد فاتورة للدفعة {reference}")
     if bill.refund(request.refund_reference) is not None:
-        return Change(bill, is_noop=True)
+        return None
     if bill.status is not BillStatus.PAID:
         raise RuleBroken(
             f"the bill for {reference} is {bill.status}, not paid: there is nothing to refund",
@@ -579,12 +443,14 @@ def request_refund(bill: Bill | None, request: RefundRequested, now: datetime) -
             update={"decided_at": now, "decided_by": SYSTEM, "decided_by_role": SYSTEM}
         )
         events = (_refund_event(bill, refund),)
-    entry = Transition(
-        at=now,
-        action=f"refund.{action}",
-        source=None,
-        target=f"refund {refund.status}",
-        by=bill.requesting_service,
+    entry = _entry(
+        REFUND_WORKFLOW,
+        action,
+        None,
+        system(bill.requesting_service),
+        now,
+        f"refund {refund.status}",
+        prefix="refund.",
         why=request.refund_reference,
     )
     changed = bill.model_copy(
@@ -598,20 +464,14 @@ def decide_refund(
     refund_reference: str,
     *,
     approve: bool,
-    by: str,
-    roles: frozenset[str],
+    actor: Actor,
     note: str | None,
     now: datetime,
 ) -> Change:
     """A finance approver approves or rejects a refund that waits for approval."""
     action = RefundAction.APPROVE if approve else RefundAction.REJECT
     move = step(REFUND_WORKFLOW, action)
-    allowed = [role for role in move.roles if role in roles]
-    if not allowed:
-        raise NotPermitted(
-            f"deciding a refund needs the role {', '.join(move.roles)}",
-            f"البت في الاسترداد يتطلب صلاحية {'، '.join(move.roles)}",
-        )
+    role = actor.role_for(move)
     refund = bill.refund(refund_reference)
     if refund is None:
         raise Unknown(f"no refund {refund_reference}", f"لا يوجد استرداد {refund_reference}")
@@ -624,101 +484,21 @@ def decide_refund(
         update={
             "status": RefundStatus(move.target),
             "decided_at": now,
-            "decided_by": by,
-            "decided_by_role": allowed[0],
+            "decided_by": actor.subject,
+            "decided_by_role": role,
             "note": note,
         }
     )
-    entry = Transition(
-        at=now,
-        action=f"refund.{action}",
-        source=f"refund {refund.status}",
-        target=f"refund {decided.status}",
-        by=by,
+    entry = _entry(
+        REFUND_WORKFLOW,
+        action,
+        refund.status,
+        actor,
+        now,
+        f"refund {decided.status}",
+        prefix="refund.",
         why=note,
     )
     refunds = tuple(decided if r.refund_reference == refund_reference else r for r in bill.refunds)
     changed = bill.model_copy(update={"refunds": refunds, "history": (*bill.history, entry)})
     return Change(changed, (_refund_event(bill, decided),))
-
-
-# ---- what the provider and the people see ----------------------------------------------------
-
-
-def mask_name(name: str) -> str:
-    """Each word's first letter and stars: enough for a payer to recognise, not to identify."""
-    return " ".join(word[0] + "*" * min(max(len(word) - 1, 1), 3) for word in name.split())
-
-
-def presentable(
-    bill: Bill | None, *, number: str, provider_service_type: str | None, biller_code: str | None
-) -> Bill:
-    """The bill a provider asks about, if it is ours and of the service type it names.
-
-    A mismatch answers exactly like a missing number, so an inquiry cannot learn more."""
-    if (
-        bill is None
-        or (
-            provider_service_type is not None
-            and provider_service_type != bill.provider_service_type
-        )
-        or (biller_code is not None and biller_code != bill.biller_code)
-    ):
-        raise Unknown(f"no bill has the number {number}", f"لا توجد فاتورة بالرقم {number}")
-    return bill
-
-
-def status_for_provider(bill: Bill, now: datetime) -> BillStatus:
-    """What a bill inquiry answers: a new bill past its due time is already expired to a payer,
-    even if the sweeper has not recorded it yet."""
-    if bill.status is BillStatus.NEW and now > bill.due_at:
-        return BillStatus.EXPIRED
-    return bill.status
-
-
-class Notification(Record):
-    """A provider's payment notification and what we answered: the reconciliation record."""
-
-    notice: PaymentNotice
-    received_at: datetime
-    # What the notice said, hashed at receipt: the same transaction id with other content is not
-    # a repetition but a conflict.
-    fingerprint: str
-    accepted: bool
-    exception: ExceptionKind | None = None
-    detail: str | None = None
-    detail_ar: str | None = None
-    # Money we received that we must give back (the whole amount of a refused payment).
-    refund_due_fils: int = 0
-
-    @property
-    def key(self) -> str:
-        return self.notice.key
-
-
-def fingerprint(notice: PaymentNotice) -> str:
-    return hashlib.sha256(notice.model_dump_json().encode()).hexdigest()
-
-
-def accepted_notification(notice: PaymentNotice, now: datetime) -> Notification:
-    return Notification(
-        notice=notice,
-        received_at=now,
-        fingerprint=fingerprint(notice),
-        accepted=True,
-    )
-
-
-def refused_notification(
-    notice: PaymentNotice, refused: PaymentRefused, now: datetime
-) -> Notification:
-    return Notification(
-        notice=notice,
-        received_at=now,
-        fingerprint=fingerprint(notice),
-        accepted=False,
-        exception=refused.kind,
-        detail=refused.detail,
-        detail_ar=refused.detail_ar,
-        refund_due_fils=notice.paid_amount_fils,
-    )

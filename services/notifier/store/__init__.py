@@ -18,7 +18,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from contracts import CloudEvent
-from services.common.mongo import Database, Document, IndexSpec
+from services.common.mongo import Database, Document, IndexSpec, purpose
 from services.common.outbox import Outbox
 from services.common.sweeper import deadline_index
 from services.notifier.domain import Message, Progress, Status, Step
@@ -109,8 +109,9 @@ class MessageStore:
         events: Sequence[CloudEvent] = (),
         provider_id: str | None = None,
         forget_sealed_text: bool = False,
-    ) -> bool:
-        """Record `progress` on `message` if nobody changed it since it was read.
+    ) -> int:
+        """Record `progress` on `message` if nobody changed it since it was read (its version
+        afterwards); `StaleVersion` if somebody did.
 
         Any state but `sending` also ends a sender's claim on the message (in the same write):
         none of them leaves the message due at once, so no second sender can take it early.
@@ -124,23 +125,22 @@ class MessageStore:
             update["$set"]["provider_id"] = provider_id
         if forget_sealed_text:
             update.setdefault("$unset", {})["sealed_text"] = ""
-        result = await self.messages.update_one(
-            {"_id": message.id, "version": message.version}, Outbox.stage(update, events)
+        return await self._outbox.save_versioned(
+            self.messages, message.id, message.version, update, events
         )
-        if result.modified_count and events:
-            self._outbox.written(MESSAGES, message.id)
-        return result.modified_count == 1
 
     # ---- the sender's queries ----------------------------------------------------------------
 
     async def due(self, now: datetime, limit: int) -> list[str]:
-        """The ids of the messages due for sending now and not held by a sender, oldest first."""
-        cursor = (
-            self.messages.find({NEXT_ATTEMPT: {"$lte": now}, **_lease_free(now)}, {"_id": 1})
-            .sort([(NEXT_ATTEMPT, 1)])
-            .limit(limit)
-        )
-        return [document["_id"] async for document in cursor]
+        """The ids of the messages due for sending now and not held by a sender, oldest first.
+        Its commands are counted under the purpose `sender.scan` (`mongo_commands_total`)."""
+        with purpose("sender.scan"):
+            cursor = (
+                self.messages.find({NEXT_ATTEMPT: {"$lte": now}, **_lease_free(now)}, {"_id": 1})
+                .sort([(NEXT_ATTEMPT, 1)])
+                .limit(limit)
+            )
+            return [document["_id"] async for document in cursor]
 
     async def claim(
         self, message_id: str, now: datetime, owner: str, until: datetime, holder: str = ""
@@ -181,13 +181,14 @@ class MessageStore:
         )
 
     async def search(
-        self, criteria: MessageCriteria, *, limit: int, offset: int
+        self, criteria: MessageCriteria, *, skip: int, limit: int
     ) -> tuple[list[Message], int]:
+        """A page of the messages matching, newest first, and how many match in all."""
         query = criteria.query()
         cursor = (
             self.messages.find(query, {"outbox": 0})
             .sort([("created_at", -1), ("_id", 1)])
-            .skip(offset)
+            .skip(skip)
             .limit(limit)
         )
         found = [from_document(document) async for document in cursor]
@@ -221,7 +222,6 @@ def _progress_update(progress: Progress) -> dict[str, Any]:
     history = [_step_document(step) for step in progress.steps]
     update: dict[str, Any] = {
         "$set": set_,
-        "$inc": {"version": 1},
         "$push": {"history": {"$each": history}},
     }
     if unset:
