@@ -20,8 +20,9 @@ rows differ (a `by` text instead of a `trigger`, no branches) uses them too. A s
 where the rows have them.
 
 It also holds the records several aggregates store the same way: a timeline line (`TimelineEntry`,
-with the role; `HistoryEntry`, with a reason), a fee (`Fee`) and the system as an actor
-(`system(subject)`). Their field names are what the documents in MongoDB hold: do not rename them.
+with the role; `stored_line` reads the lines stored before it had one), a fee (`Fee`) and the
+system as an actor (`system(subject)`). Their field names are what the documents in MongoDB
+hold: do not rename them.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -153,15 +154,21 @@ class TimelineEntry(StoredRecord):
     why: str | None = None
 
 
-class HistoryEntry(StoredRecord):
-    """One transition: who, when, from, to, why. Appended, never rewritten."""
-
-    at: datetime
-    action: str
-    source: str | None
-    target: str
-    by: str
-    reason: str | None = None
+def stored_line(workflow: Sequence[StepLike], line: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A stored timeline line as `TimelineEntry` reads it. A line stored before the timeline
+    carried the role (`by` and `reason`, no `role`: the services' first history records) keeps
+    its reason as `why` and gets the first role of the row that made its move, or `system` when
+    the system made it (`by` is `system` or `payments`) or no row has a role. Only for reading: a
+    stored line is never rewritten."""
+    if "role" in line:
+        return line
+    upgraded = {key: value for key, value in line.items() if key != "reason"}
+    upgraded["why"] = line.get("why", line.get("reason"))
+    move = move_of(workflow, line.get("action", ""), line.get("source"), line.get("target", ""))
+    roles = move.roles if move is not None else ()
+    by_system = line.get("by") in (SYSTEM, "payments") or not roles
+    upgraded["role"] = SYSTEM if by_system else roles[0]
+    return upgraded
 
 
 class Fee(StoredRecord):

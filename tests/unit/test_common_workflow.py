@@ -13,7 +13,6 @@ from services.common.errors import NotPermitted
 from services.common.workflow import (
     Actor,
     Fee,
-    HistoryEntry,
     State,
     Step,
     TimelineEntry,
@@ -24,6 +23,7 @@ from services.common.workflow import (
     state_diagram,
     states_table,
     steps,
+    stored_line,
     system,
     transitions_table,
 )
@@ -165,7 +165,6 @@ def test_the_shared_records_keep_the_field_names_of_the_stored_documents() -> No
     assert list(TimelineEntry.model_fields) == [
         "at", "action", "source", "target", "by", "role", "why"
     ]  # fmt: skip
-    assert list(HistoryEntry.model_fields) == ["at", "action", "source", "target", "by", "reason"]
     assert list(Fee.model_fields) == [
         "payment_reference", "amount_fils", "due_at", "e_payment_number", "paid_at",
         "refund_requested_at",
@@ -183,6 +182,13 @@ def test_a_shared_record_reads_a_stored_document_back_and_is_immutable() -> None
         entry.why = "changed"  # type: ignore[misc]
     fee = Fee(payment_reference="exams:EX-2026-000001:fee", amount_fils=25_000, due_at=NOW)
     assert (fee.e_payment_number, fee.paid_at, fee.refund_requested_at) == (None, None, None)
-    assert (
-        HistoryEntry(at=NOW, action="submit", source=None, target="review", by="u1").reason is None
-    )
+
+
+def test_a_line_stored_before_the_timeline_had_roles_reads_with_its_steps_role() -> None:
+    old = {"at": NOW, "action": "approve", "source": "review", "target": "billing", "by": "u1"}
+    line = TimelineEntry.model_validate(stored_line(WORKFLOW, {**old, "reason": "ok"}))
+    assert (line.role, line.why) == ("reviewer", "ok")
+    by_payments = stored_line(WORKFLOW, {**old, "by": "payments"})
+    assert by_payments["role"] == "system"
+    current = {**old, "role": "clerk", "why": None}
+    assert stored_line(WORKFLOW, current) is current
