@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from contracts import LocalizedText
 from services.common.documents.model import DocumentKind, Due, Row, issue
 from services.common.formatting import amman_time, format_jod
 from services.courses.domain.workflow import STAFF_ROLES, RequestStatus
@@ -33,22 +34,25 @@ CONFIRMED = "confirmed"
 
 
 def rows(course: Course) -> list[Row]:
-    """What the confirmation attests: the course in both languages, its code, start, schedule and
-    place, and the fee paid (none for a free course). Nothing of the applicant but the name the
-    document shows as its holder."""
+    """What the confirmation attests: the course, its start, schedule and place, and the fee paid
+    (none for a free course). Nothing of the applicant but the name it shows as its holder.
+
+    The course's texts are shown in both languages on one line, the Arabic first (`أساسيات
+    البرمجة / Programming basics`): one row each keeps the page to one A4 sheet with its QR code;
+    a row per language did not fit."""
     found = [
-        Row("Course", "الدورة", course.title.ar),
-        Row("Course, in English", "اسم الدورة بالإنجليزية", course.title.en),
-        Row("Course code", "رمز الدورة", course.code),
+        Row("Course", "الدورة", _both(course.title)),
         Row("Starts on", "موعد البدء", amman_time(course.starts_at)),
-        Row("Schedule", "المواعيد", course.schedule.ar),
-        Row("Schedule, in English", "المواعيد بالإنجليزية", course.schedule.en),
-        Row("Place", "المكان", course.place.ar),
-        Row("Place, in English", "المكان بالإنجليزية", course.place.en),
+        Row("Schedule", "المواعيد", _both(course.schedule)),
+        Row("Place", "المكان", _both(course.place)),
     ]
     if not course.is_free:
         found.append(Row("Fee paid", "الرسوم المدفوعة", f"{format_jod(course.fee_fils)} JOD"))
     return found
+
+
+def _both(text: LocalizedText) -> str:
+    return f"{text.ar} / {text.en}"
 
 
 def confirmation(request: CourseRequest, course: Course, now: datetime, *, once: str) -> Due:
