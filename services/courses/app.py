@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.common.documents import DocumentsSpec
 from services.common.runtime import Runtime, ServiceSpec, create_app
 from services.common.sweeper import DeadlineSweeper
 from services.courses import api, consumers, store
+from services.courses.domain import ENROLMENT_CONFIRMATION
 from services.courses.service import Courses
 from services.courses.settings import CoursesSettings
 
@@ -16,14 +18,16 @@ Staff create and publish courses (free or paid, with or without a prerequisite a
 test, a minimum number of participants and a capacity). Citizens ask to attend; the decision waits
 for the minimum, then each request is decided by its branch. A course whose start comes without
 its minimum is rescheduled; unpaid requests are cancelled at the start; after the course is held,
-each participant gets the evaluation link."""
+each participant gets the evaluation link. A confirmed booking is a PDF the citizen keeps (the
+enrolment confirmation, `/v1/documents`), checked by anyone on its public verification page."""
 
 
 def build(settings: CoursesSettings | None = None) -> FastAPI:
     settings = settings or CoursesSettings()
 
     def setup(runtime: Runtime) -> Courses:
-        return Courses(store.CourseStore(runtime.db, runtime.outbox), runtime.clock, settings)
+        courses_store = store.CourseStore(runtime.db, runtime.outbox, runtime.documents)
+        return Courses(courses_store, runtime.clock, settings)
 
     def sweepers(runtime: Runtime) -> list[DeadlineSweeper]:
         courses: Courses = runtime.service
@@ -52,5 +56,7 @@ def build(settings: CoursesSettings | None = None) -> FastAPI:
         setup=setup,
         consumers=consumers.consumers,
         sweepers=sweepers,
+        # The enrolment confirmation, staged by the request's change that approves it.
+        documents=DocumentsSpec(kinds=[ENROLMENT_CONFIRMATION], collections=[store.REQUESTS]),
     )
     return create_app(spec, settings)

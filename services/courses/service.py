@@ -285,7 +285,8 @@ class Courses:
                 self.clock.now(),
             )  # fmt: skip
         events = self._events(request.number, decided.events)
-        return await self.store.save_request(request, decided.request, events), decided
+        saved = await self.store.save_request(request, decided.request, events, decided.documents)
+        return saved, decided
 
     async def _release_seat(self, request: CourseRequest) -> None:
         await change(

@@ -17,6 +17,7 @@ from pymongo.errors import DuplicateKeyError
 
 from contracts import CloudEvent
 from services.common import idempotency
+from services.common.documents import DocumentStore, Due, stage_documents
 from services.common.files import FileBucket
 from services.common.mongo import Collection, Database, Document, IndexSpec, request_number
 from services.common.outbox import Outbox
@@ -80,8 +81,9 @@ def request_from(document: Document) -> CourseRequest:
 
 
 class CourseStore:
-    def __init__(self, db: Database, outbox: Outbox) -> None:
+    def __init__(self, db: Database, outbox: Outbox, documents: DocumentStore | None) -> None:
         self._db = db
+        self._documents = documents
         self.courses: Collection = db[COURSES]
         self.requests: Collection = db[REQUESTS]
         self.passes = db[PASSES]
@@ -168,13 +170,20 @@ class CourseStore:
         return None if document is None else request_from(document)
 
     async def save_request(
-        self, before: CourseRequest, after: CourseRequest, events: Sequence[CloudEvent]
+        self,
+        before: CourseRequest,
+        after: CourseRequest,
+        events: Sequence[CloudEvent],
+        documents: Sequence[Due] = (),
     ) -> CourseRequest:
-        """Write `after` with its events over the version `before` was loaded at
-        (`StaleVersion` if it moved)."""
+        """Write `after` with its events and the documents it issues over the version `before`
+        was loaded at (`StaleVersion` if it moved), then wake the document issuer."""
+        update = stage_documents(_update(before, after), documents)
         version = await self._outbox.save_versioned(
-            self.requests, before.number, before.version, _update(before, after), events
+            self.requests, before.number, before.version, update, events
         )
+        if documents and self._documents is not None:
+            self._documents.written(REQUESTS, before.number)
         return after.model_copy(update={"version": version})
 
     async def requests_of_course(

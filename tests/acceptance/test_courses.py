@@ -1,12 +1,15 @@
 """Courses, as its README's walkthrough goes: a paid course, the request, the bill paid by the
-bank, the booking SMS; then time passes to the course's start (the clock file) and staff mark it
-held: the evaluation SMS."""
+bank, the booking SMS and the enrolment confirmation (its PDF, its verification page); then time
+passes to the course's start (the clock file) and staff mark it held: the evaluation SMS."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, timedelta
 from zoneinfo import ZoneInfo
+
+import httpx
 
 from tests.acceptance.conftest import Platform
 
@@ -71,6 +74,20 @@ def test_a_paid_course_from_request_to_evaluation(platform: Platform) -> None:
     )
     approved = platform.until("courses", path, CITIZEN, lambda b: b["status"] == "approved")
     assert approved["pending_bill"] is None
+
+    # The booking confirmed is a document the citizen keeps: listed, downloaded as a PDF, and
+    # checked by anyone at the address its QR code holds, without logging in.
+    listed = platform.until("courses", "/v1/documents", CITIZEN, lambda b: b["total"] == 1)
+    [confirmation] = listed["items"]
+    assert (confirmation["kind"], confirmation["number"]) == ("enrolment_confirmation", number)
+    assert (confirmation["title_ar"], confirmation["state"]) == ("تأكيد التسجيل في دورة", "valid")
+    pdf = platform.call("GET", "courses", confirmation["pdf_url"], as_=CITIZEN, expect=200)
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert hashlib.sha256(pdf.content).hexdigest() == confirmation["sha256"]
+    page = httpx.get(confirmation["verification_url"], timeout=30)
+    assert page.status_code == 200 and number in page.text and "صالحة" in page.text
+    twin = httpx.get(confirmation["verification_url"], params={"format": "json"}, timeout=30)
+    assert (twin.json()["state"], twin.json()["holder"]) == ("valid", "ليلى أ.")
 
     # The course's day comes (the clock file), and staff mark it held.
     platform.move_clock(starts.astimezone(UTC) + timedelta(hours=3))

@@ -2,12 +2,14 @@
 
 Pure: no I/O. `workflow` holds the two tables and what names them, `course` the course (the
 arbiter of its seats and of the minimum), `request` a request and its branches. Each function
-takes the current values and returns the new ones with the events to raise, None when there is
-nothing to do, or raises a `DomainError`.
+takes the current values and returns the new ones with the events to raise (and the documents to
+issue: `confirmation` the enrolment confirmation), None when there is nothing to do, or raises a
+`DomainError`.
 """
 
 from services.common.errors import DomainError, NotAllowedNow, RuleBroken, Unknown
 from services.common.workflow import Actor, Raised, TimelineEntry, roles_for, state_diagram
+from services.courses.domain.confirmation import ENROLMENT_CONFIRMATION
 from services.courses.domain.course import (
     Course,
     Prerequisite,
@@ -69,6 +71,7 @@ __all__ = [
     "COURSES_STAFF",
     "COURSE_PREFIX",
     "COURSE_WORKFLOW",
+    "ENROLMENT_CONFIRMATION",
     "FINAL",
     "PAYMENTS",
     "PLACEMENT_TESTER",

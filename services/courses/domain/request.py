@@ -9,6 +9,10 @@ request is decided, once it is rescheduled an active request is told the new dat
 started an unpaid or untested request is cancelled, once it is held a booked participant is sent
 the evaluation link. Each of these moves is guarded by the request's own state, so running the
 sync twice (two replicas, a retried sweep) changes nothing the second time.
+
+The change that approves a request (free: approved; paid: the fee paid) also issues its enrolment
+confirmation (`confirmation.py`), a `Due` the store stages in the same write; the sync that tells an
+approved participant a new date issues a new version of it.
 """
 
 from __future__ import annotations
@@ -31,8 +35,15 @@ from contracts.courses import (
     PlacementTestRequired,
 )
 from contracts.payments import RefundRequested
+from services.common.documents.model import Due
 from services.common.errors import NotAllowedNow, RuleBroken
 from services.common.workflow import Actor, Raised, StoredRecord, TimelineEntry, moved, not_now
+from services.courses.domain.confirmation import (
+    CONFIRMED,
+    confirmation,
+    is_outdated,
+    reissue_once,
+)
 from services.courses.domain.course import Course
 from services.courses.domain.workflow import (
     ACTIVE,
@@ -79,6 +90,8 @@ class CourseRequest(StoredRecord):
     is_refund_requested: bool = False
     placement_passed: bool | None = None
     proof: Proof | None = None
+    # The course's `schedule_version` the enrolment confirmation shows (None: none issued).
+    confirmed_schedule_version: int | None = None
     # Set until the request holds its seat (see `SEAT_CHECK_AFTER`).
     seat_check_at: datetime | None = None
     history: tuple[TimelineEntry, ...] = ()
@@ -99,6 +112,8 @@ class Change:
     releases_seat: bool = False
     # The applicant passed the placement test: remember it for later courses.
     records_pass: bool = False
+    # The documents the change issues (the enrolment confirmation), staged in the same write.
+    documents: tuple[Due, ...] = ()
 
 
 def _move(
@@ -110,6 +125,16 @@ def _move(
         change.request, REQUEST_WORKFLOW, action, actor, now, branch=branch, why=why, **updates
     )
     return replace(change, request=request, events=(*change.events, *raised))
+
+
+def _confirmed(change: Change, course: Course, now: datetime, once: str) -> Change:
+    """`change`, whose request is approved, issuing its enrolment confirmation (the first, or a
+    new version showing the course's new dates)."""
+    request = change.request.model_copy(
+        update={"confirmed_schedule_version": course.schedule_version}
+    )
+    due = confirmation(request, course, now, once=once)
+    return replace(change, request=request, documents=(*change.documents, due))
 
 
 def record_bill(request: CourseRequest, reference: str, e_payment_number: str) -> Change | None:
@@ -174,10 +199,11 @@ def _book_or_bill(
             applicant=request.applicant,
             owner_subject=request.owner_subject,
         )
-        return _move(
+        booked = _move(
             change, action, actor, now, Raised("courses.request.approved.v1", approved),
             branch=FREE,
         )  # fmt: skip
+        return _confirmed(booked, course, now, CONFIRMED)
     reference = payment_reference(request.number)
     payment = PaymentRequested(
         payment_reference=reference,
@@ -259,10 +285,11 @@ def pay(
             applicant=request.applicant,
             owner_subject=request.owner_subject,
         )
-        return _move(
+        booked = _move(
             Change(request), RequestAction.PAY, BY_PAYMENTS, now,
             Raised("courses.request.paid.v1", paid), e_payment_number=e_payment_number,
         )  # fmt: skip
+        return _confirmed(booked, course, now, CONFIRMED)
     if request.status is RequestStatus.CANCELLED and not request.is_refund_requested:
         # Paid after the cancellation crossed the bill's withdrawal: the money goes back.
         refund = RefundRequested(
@@ -344,6 +371,10 @@ def sync_request(
             schedule_version=course.schedule_version,
         )  # fmt: skip
     current = change.request if change else request
+    if is_outdated(current, course):
+        # Confirmed before the new date: a new version of the confirmation replaces the old.
+        change = _confirmed(change or Change(current), course, now, reissue_once(course))
+    current = change.request if change else request
     if course.is_started and current.status in (
         RequestStatus.AWAITING_PAYMENT,
         RequestStatus.AWAITING_TEST,
@@ -380,6 +411,7 @@ def _merge(first: Change | None, second: Change) -> Change:
         (*first.events, *second.events),
         first.releases_seat or second.releases_seat,
         first.records_pass or second.records_pass,
+        (*first.documents, *second.documents),
     )
 
 
