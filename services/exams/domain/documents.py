@@ -120,9 +120,9 @@ def collection_statement(request: ExamRequest) -> LocalizedText:
     name, centre, documents = request.exam.name, request.centre, request.documents
     hours = centre.working_hours
     return LocalizedText(
-        ar=f"شهادة امتحان {name.ar} جاهزة للاستلام من {centre.name.ar} خلال الدوام الرسمي، "
+        ar=f"شهادة {name.ar} جاهزة للاستلام من {centre.name.ar} خلال الدوام الرسمي، "
         f"{hours.ar}، مع إحضار {documents.ar}",
-        en=f"The certificate of the {name.en} exam is ready for collection from "
+        en=f"The certificate for {name.en} is ready for collection from "
         f"{centre.name.en} during working hours, {hours.en}; bring {documents.en}",
     )
 
