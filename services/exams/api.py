@@ -33,6 +33,7 @@ from services.exams import views
 from services.exams.domain import (
     CITIZEN,
     COORDINATOR,
+    OUTCOME_LABELS,
     REQUEST_WORKFLOW,
     SESSION_WORKFLOW,
     ApplicationForm,
@@ -311,7 +312,7 @@ class RequestPublic(BaseModel):
             if request.result is None
             else ResultPublic(
                 outcome=request.result.outcome,
-                outcome_label=views.OUTCOME_LABELS[request.result.outcome],
+                outcome_label=OUTCOME_LABELS[request.result.outcome],
                 score=request.result.score,
                 recorded_at=request.result.recorded_at,
                 note=request.result.note if for_staff else None,

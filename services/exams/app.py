@@ -10,9 +10,10 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
+from services.common.documents import DocumentsSpec
 from services.common.runtime import Runtime, ServiceSpec, create_app
 from services.common.sweeper import DeadlineSweeper
-from services.exams import api, catalogue, consumers, store
+from services.exams import api, catalogue, consumers, domain, store
 from services.exams.service import Exams
 from services.exams.settings import ExamsSettings
 
@@ -24,7 +25,11 @@ e-payment number arrives by SMS. Once paid, a **trial** exam can be taken any ti
 hours; an **official** exam waits until its session has the minimum of paid candidates, then a
 coordinator sets the date agreed with the granting body (within one working week) and every
 candidate gets it by SMS. Coordinators (`exams.coordinator`) record attendance, results and the
-certificate's collection. The request-inquiry screen is `GET /v1/requests/{number}`."""
+certificate's collection. The request-inquiry screen is `GET /v1/requests/{number}`.
+
+The candidate keeps two PDFs (`GET /v1/documents`): the result slip, issued when the result is
+recorded, and the notice that the certificate is ready, issued with a pass and revoked once the
+certificate is collected; anyone shown one checks it at `GET /v1/verify/{id}`, its QR code."""
 
 
 def build(settings: ExamsSettings | None = None) -> FastAPI:
@@ -32,8 +37,9 @@ def build(settings: ExamsSettings | None = None) -> FastAPI:
     exam_catalogue = catalogue.load(settings.exams_catalogue_file)
 
     def setup(runtime: Runtime) -> Exams:
+        assert runtime.documents is not None  # the spec declares documents
         return Exams(
-            store.ExamStore(runtime.db, runtime.outbox),
+            store.ExamStore(runtime.db, runtime.outbox, runtime.documents),
             exam_catalogue,
             runtime.clock,
             runtime.calendar,
@@ -65,5 +71,8 @@ def build(settings: ExamsSettings | None = None) -> FastAPI:
         setup=setup,
         consumers=consumers.consumers,
         sweepers=sweepers,
+        # The result slip and the certificate-ready notice (domain/documents.py), staged in the
+        # requests' own writes.
+        documents=DocumentsSpec(kinds=domain.KINDS, collections=[store.REQUESTS]),
     )
     return create_app(spec, settings)

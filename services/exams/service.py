@@ -399,7 +399,9 @@ class Exams:
 
     async def _save_request(self, before: ExamRequest, decided: RequestChange) -> ExamRequest:
         after = decided.request
-        saved = await self.store.save_request(after, self._envelopes(after.request_number, decided))
+        saved = await self.store.save_request(
+            after, self._envelopes(after.request_number, decided), decided.documents
+        )
         _count("request", before.history, after.history)
         return saved
 

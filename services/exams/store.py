@@ -2,8 +2,9 @@
 
 Three collections:
 - `requests`: one document per request, `_id` = the request number (`EX-2026-000123`). Its
-  timeline lives inside it, so a transition and the events it raises are one document update
-  (the outbox), guarded by the request's `version`.
+  timeline lives inside it, so a transition, the events it raises (the outbox) and the documents
+  it issues or revokes (`documents_due`, done by the shared issuer) are one document update,
+  guarded by the request's `version`.
 - `sessions`: one document per official exam session, `_id` = the session number
   (`ES-2026-000012`), holding its candidates' request numbers; guarded by its `version` the same
   way. `overdue_check_at` is the overdue sweeper's field: set while the session waits for a date
@@ -28,6 +29,7 @@ from pymongo.errors import DuplicateKeyError
 
 from contracts import CloudEvent
 from services.common import idempotency
+from services.common.documents import DocumentStore, Due, stage_documents
 from services.common.mongo import Collection, Database, Document, IndexSpec, request_number
 from services.common.outbox import OUTBOX_FIELD, Outbox
 from services.common.sweeper import deadline_index
@@ -149,9 +151,10 @@ async def _page(
 
 
 class ExamStore:
-    def __init__(self, db: Database, outbox: Outbox) -> None:
+    def __init__(self, db: Database, outbox: Outbox, documents: DocumentStore) -> None:
         self._db = db
         self._outbox = outbox
+        self._documents = documents
         self.requests: Collection = db[REQUESTS]
         self.sessions: Collection = db[SESSIONS]
         self.accepting: Collection = db[ACCEPTING]
@@ -174,15 +177,22 @@ class ExamStore:
         self._outbox.written(REQUESTS, request.request_number)
 
     async def save_request(
-        self, request: ExamRequest, events: Sequence[CloudEvent] = ()
+        self,
+        request: ExamRequest,
+        events: Sequence[CloudEvent] = (),
+        documents: Sequence[Due] = (),
     ) -> ExamRequest:
-        """Write `request` over the stored version it was derived from, with its events, and
-        return it at its new version; `StaleVersion` if someone else changed it first."""
+        """Write `request` over the stored version it was derived from, with its events and the
+        documents it asks for, and return it at its new version; `StaleVersion` if someone else
+        changed it first."""
         document = _request_document(request)
         del document["_id"], document["version"]
+        update = stage_documents({"$set": document}, documents)
         version = await self._outbox.save_versioned(
-            self.requests, request.request_number, request.version, {"$set": document}, events
+            self.requests, request.request_number, request.version, update, events
         )
+        if documents:
+            self._documents.written(REQUESTS, request.request_number)
         return request.model_copy(update={"version": version})
 
     async def request(self, number: str) -> ExamRequest | None:

@@ -23,7 +23,6 @@ from services.exams.domain import (
     ExamRequest,
     ExamSession,
     ExamType,
-    Outcome,
     RequestStatus,
     SessionStatus,
 )
@@ -33,11 +32,6 @@ EXAM_TYPE_LABELS: Mapping[ExamType, LocalizedText] = {
         en="Official exam (accredited certificate)", ar="امتحان رسمي (شهادة معتمدة)"
     ),
     ExamType.TRIAL: LocalizedText(en="Trial (commercial) exam", ar="امتحان تجريبي (تجاري)"),
-}
-
-OUTCOME_LABELS: Mapping[Outcome, LocalizedText] = {
-    Outcome.PASSED: LocalizedText(en="Passed", ar="ناجح"),
-    Outcome.FAILED: LocalizedText(en="Did not pass", ar="لم يحالفه النجاح"),
 }
 
 

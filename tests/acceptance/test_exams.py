@@ -1,10 +1,16 @@
 """Exams, as its README's walkthrough goes: a trial exam request, its bill, paid by the bank after
-time moved on, then attendance, result and collection."""
+time moved on, then attendance, result and collection; the candidate downloads the result slip
+and the certificate-ready notice and opens their verification pages, and the notice's page says
+revoked once the certificate is collected."""
 
 from __future__ import annotations
 
+import hashlib
+import time
 import uuid
 from datetime import timedelta
+
+import httpx
 
 from tests.acceptance.conftest import Platform
 
@@ -68,6 +74,36 @@ def test_a_trial_exam_from_request_to_certificate(platform: Platform) -> None:
         expect=200,
     )
     platform.sms(number, "exams.request.result_recorded.v1")
+
+    # The candidate's documents: the result slip and the notice that the certificate is ready.
+    listed = platform.until("exams", "/v1/documents", CITIZEN, lambda body: body["total"] == 2)
+    documents = {item["kind"]: item for item in listed["items"]}
+    assert set(documents) == {"exam_result_slip", "certificate_notice"}
+    for document in documents.values():
+        assert document["number"] == number and document["state"] == "valid"
+        pdf = platform.call("GET", "exams", document["pdf_url"], as_=CITIZEN, expect=200)
+        assert pdf.headers["content-type"] == "application/pdf"
+        assert pdf.content.startswith(b"%PDF-")
+        assert hashlib.sha256(pdf.content).hexdigest() == document["sha256"]
+        # The verification page its QR code opens: public, no login.
+        page = httpx.get(document["verification_url"], timeout=30)
+        assert page.status_code == 200 and 'data-state="valid"' in page.text
+    notice = documents["certificate_notice"]
+
     platform.call("POST", "exams", f"{path}/collection", as_=COORDINATOR, json={}, expect=200)
     final = platform.call("GET", "exams", path, as_=CITIZEN, expect=200).json()
     assert final["status"] == "certificate_collected"
+
+    # Collected: the notice has done its job, and its page says so (the slip stays valid).
+    deadline = time.monotonic() + 30
+    while (state := _state(notice["verification_url"])) != "revoked":
+        assert time.monotonic() < deadline, f"the notice's page still says {state}"
+        time.sleep(0.3)
+    assert _state(documents["exam_result_slip"]["verification_url"]) == "valid"
+
+
+def _state(verification_url: str) -> str:
+    """The state the verification page's JSON twin gives (`?format=json`)."""
+    twin = httpx.get(verification_url, params={"format": "json"}, timeout=30)
+    assert twin.status_code == 200, twin.text
+    return str(twin.json()["state"])

@@ -14,10 +14,12 @@
 | `application.py` | the request form: every field checked and normalised at once |
 | `request.py` | the request aggregate `ExamRequest` and each of its moves |
 | `session.py` | the official session aggregate `ExamSession` and each of its moves |
+| `documents.py` | the documents a request issues (the result slip, the certificate-ready notice) |
 
 A move takes the aggregate and what happened, and returns the change (the new aggregate with the
-events to publish), None when there is nothing to do, or raises a `services.common.errors`
-refusal. The use cases (`services/exams/service.py`) load, let these decide, and save.
+events to publish and the documents to issue or revoke), None when there is nothing to do, or
+raises a `services.common.errors` refusal. The use cases (`services/exams/service.py`) load,
+let these decide, and save.
 """
 
 from services.exams.domain.application import (
@@ -32,6 +34,7 @@ from services.exams.domain.application import (
     normalise_phone,
 )
 from services.exams.domain.catalogue import Catalogue, CatalogueExam, Centre, Subject
+from services.exams.domain.documents import CERTIFICATE_NOTICE, KINDS, RESULT_SLIP
 from services.exams.domain.request import (
     REQUEST_PREFIX,
     ExamRequest,
@@ -68,6 +71,7 @@ from services.exams.domain.workflow import (
     CITIZEN,
     COORDINATOR,
     DATE_SLA_WORKING_DAYS,
+    OUTCOME_LABELS,
     REQUEST_STATES,
     REQUEST_WORKFLOW,
     SERVICE,
@@ -83,12 +87,16 @@ from services.exams.domain.workflow import (
 )
 
 __all__ = [
+    "CERTIFICATE_NOTICE",
     "CITIZEN",
     "COORDINATOR",
     "DATE_SLA_WORKING_DAYS",
+    "KINDS",
+    "OUTCOME_LABELS",
     "REQUEST_PREFIX",
     "REQUEST_STATES",
     "REQUEST_WORKFLOW",
+    "RESULT_SLIP",
     "SERVICE",
     "SESSION_PREFIX",
     "SESSION_STATES",

@@ -35,6 +35,7 @@ from contracts.exams import (
     ExamResultRecorded,
 )
 from services.common.calendar import WorkingCalendar
+from services.common.documents.model import Due
 from services.common.errors import NotAllowedNow, RuleBroken
 from services.common.formatting import AMMAN, amman_date
 from services.common.workflow import (
@@ -49,6 +50,7 @@ from services.common.workflow import (
 )
 from services.exams.domain.application import Application, IdType, documents_for
 from services.exams.domain.catalogue import Catalogue, CatalogueExam
+from services.exams.domain.documents import certificate_notice, notice_done, result_slip
 from services.exams.domain.workflow import (
     PAYMENTS,
     REQUEST_WORKFLOW,
@@ -114,10 +116,12 @@ class ExamRequest(StoredRecord):
 
 @dataclass(frozen=True)
 class RequestChange:
-    """A decided change of a request: the request as it becomes, and the events it raises."""
+    """A decided change of a request: the request as it becomes, the events it raises, and the
+    documents it issues or revokes (`domain/documents.py`), all saved in one write."""
 
     request: ExamRequest
     events: tuple[Raised, ...] = ()
+    documents: tuple[Due, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -485,7 +489,8 @@ def record_result(
     note: str | None,
 ) -> RequestChange:
     """Seed 004, step 4: the reviewed result. Passed: the certificate is ready for collection.
-    Failed (the seed is silent): the candidate is told too."""
+    Failed (the seed is silent): the candidate is told too. Either way the result slip is
+    issued; with a pass, the notice that the certificate is ready too."""
     result = Result(outcome=outcome, score=score, note=note, recorded_at=now)
     recorded = moved(
         request,
@@ -505,13 +510,19 @@ def record_result(
         documents=request.documents,
         recorded_at=now,
     )
-    return RequestChange(recorded, (Raised("exams.request.result_recorded.v1", event),))
+    documents = [result_slip(recorded, now)]
+    if outcome is Outcome.PASSED:
+        documents.append(certificate_notice(recorded, now))
+    return RequestChange(
+        recorded, (Raised("exams.request.result_recorded.v1", event),), tuple(documents)
+    )
 
 
 def record_collection(
     request: ExamRequest, actor: Actor, now: datetime, *, collected_by: str | None
 ) -> RequestChange:
-    """The certificate was handed over: to the candidate, unless staff name a delegate."""
+    """The certificate was handed over: to the candidate, unless staff name a delegate. The
+    notice that it was ready has done its job: it is revoked."""
     receiver = collected_by or request.applicant.name
     collected = moved(
         request,
@@ -524,4 +535,8 @@ def record_collection(
         collected_by=receiver,
     )
     event = ExamCertificateCollected(**_about(request), collected_at=now, collected_by=receiver)
-    return RequestChange(collected, (Raised("exams.request.certificate_collected.v1", event),))
+    return RequestChange(
+        collected,
+        (Raised("exams.request.certificate_collected.v1", event),),
+        (notice_done(collected, now),),
+    )

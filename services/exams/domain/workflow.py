@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
+from contracts import LocalizedText
 from services.common.workflow import State, Step
 
 # The service, as the `source` of its events and as the actor of its own moves (`system(SERVICE)`).
@@ -38,6 +39,13 @@ class ExamType(StrEnum):
 class Outcome(StrEnum):
     PASSED = "passed"
     FAILED = "failed"
+
+
+# A result as the inquiry and the result slip say it.
+OUTCOME_LABELS: Mapping[Outcome, LocalizedText] = {
+    Outcome.PASSED: LocalizedText(en="Passed", ar="ناجح"),
+    Outcome.FAILED: LocalizedText(en="Did not pass", ar="لم يحالفه النجاح"),
+}
 
 
 class RequestStatus(StrEnum):
