@@ -77,6 +77,7 @@ def request_public(
         is_staff=is_staff,
         now=licensing.now(),
         verification_url=licensing.verification_url,
+        document_url=licensing.document_verification_url,
     )
 
 
@@ -233,7 +234,7 @@ async def verify_licence(
     format: Annotated[Literal["html", "json"] | None, Query()] = None,
 ) -> Response:
     """The issued licence, by its unguessable link: a bilingual page, or JSON (`?format=json`
-    or `Accept: application/json`)."""
+    or `Accept: application/json`); both give the address of its PDF's verification page."""
     found = await licensing.licence(token)
     assert found.licence is not None
     is_valid = licensing.now() <= found.licence.valid_until
@@ -241,9 +242,10 @@ async def verify_licence(
         format is None and "application/json" in request.headers.get("accept", "")
     )
     headers = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
+    document_url = licensing.document_verification_url
     if wants_json:
-        return JSONResponse(licence_json(found, is_valid), headers=headers)
-    return HtmlPage(licence_page(found, is_valid), headers=headers)
+        return JSONResponse(licence_json(found, is_valid, document_url), headers=headers)
+    return HtmlPage(licence_page(found, is_valid, document_url), headers=headers)
 
 
 # ---- the applicant -----------------------------------------------------------------------------

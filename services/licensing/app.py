@@ -6,10 +6,11 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from services.common.documents import DocumentsSpec
 from services.common.runtime import Runtime, ServiceSpec, create_app
 from services.common.sweeper import DeadlineSweeper
 from services.licensing import api, consumers, store
-from services.licensing.domain import ReferenceData
+from services.licensing.domain import LICENCE, ReferenceData
 from services.licensing.service import Licensing
 from services.licensing.settings import LicensingSettings
 
@@ -19,7 +20,8 @@ Individuals and businesses apply with the occupancy permit and a lease contract 
 housing-unit allocation document; the clerk checks the documents, the inspector inspects the
 premises, the committee decides (after other authorities' approvals when needed); the approved fee
 (by profession and area, from the fee schedule) is billed by payments and the licence issued on
-payment, with a public verification link. Each step is an SMS to the applicant."""
+payment, with a public link; the licence is also a bilingual PDF with a QR code to its public
+verification page (`/v1/documents`, `/v1/verify`). Each step is an SMS to the applicant."""
 
 
 def build(settings: LicensingSettings | None = None) -> FastAPI:
@@ -28,7 +30,7 @@ def build(settings: LicensingSettings | None = None) -> FastAPI:
 
     def setup(runtime: Runtime) -> Licensing:
         return Licensing(
-            store.LicensingStore(runtime.db, runtime.outbox),
+            store.LicensingStore(runtime.db, runtime.outbox, runtime.documents),
             data,
             runtime.clock,
             runtime.calendar,
@@ -53,6 +55,8 @@ def build(settings: LicensingSettings | None = None) -> FastAPI:
         setup=setup,
         consumers=consumers.consumers,
         sweepers=sweepers,
+        # The licence's PDF, staged by step 9 in the request's own write (`domain/licence.py`).
+        documents=DocumentsSpec(kinds=[LICENCE], collections=[store.REQUESTS]),
     )
     app = create_app(spec, settings)
     _publish_codes(app, data)

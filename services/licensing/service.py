@@ -118,7 +118,7 @@ class Licensing:
     async def _save(self, before: LicenceRequest, decided: Change) -> LicenceRequest:
         number = before.number
         saved = await self.store.save_request(
-            before, decided.request, self._events(number, decided.events)
+            before, decided.request, self._events(number, decided.events), decided.documents
         )
         for entry in saved.history[len(before.history) :]:
             TRANSITIONS.labels(entry.action).inc()
@@ -273,6 +273,11 @@ class Licensing:
 
     def verification_url(self, token: str) -> str:
         return f"{self.settings.licensing_public_base_url.rstrip('/')}/v1/licences/{token}"
+
+    def document_verification_url(self, verification_id: str) -> str:
+        """The public verification page of the licence's PDF (its QR code)."""
+        assert self.store.documents is not None, "the service issues documents"
+        return self.store.documents.verification_url(verification_id)
 
     async def licence(self, token: str) -> LicenceRequest:
         number = await self.store.request_of_token(token)

@@ -1,8 +1,11 @@
 """Every query of the licensing service, and the indexes they need.
 
-Collections: `requests` (one per licence request, carrying its events in the outbox; its
-`sla_check_at` is swept), `licences` (the public verification token -> the request number, read
-by `_id` only) and the GridFS bucket `documents` (the attachments). Frequent reads are by `_id`
+Collections: `requests` (one per licence request, carrying its events in the outbox and the
+documents its changes issue, `documents_due`; its `sla_check_at` is swept), `licences` (the
+public verification token -> the request number, read by `_id` only) and the GridFS bucket
+`documents` (the attachments, under ObjectIds; the issued licence PDFs share the bucket under
+their documents' hex ids, with the shared `documents` collection of their records:
+`services/common/documents`). Frequent reads are by `_id`
 (FerretDB uses its primary key only for a plain `_id` filter); the staff lists filter on `status`
 and the citizen's list on `owner_subject`.
 """
@@ -17,6 +20,7 @@ from pymongo.errors import DuplicateKeyError
 
 from contracts import CloudEvent
 from services.common import idempotency
+from services.common.documents import DocumentStore, Due, stage_documents
 from services.common.files import FileBucket
 from services.common.mongo import Database, Document, IndexSpec, request_number
 from services.common.outbox import Outbox
@@ -60,11 +64,12 @@ def request_from(document: Document) -> LicenceRequest:
 
 
 class LicensingStore:
-    def __init__(self, db: Database, outbox: Outbox) -> None:
+    def __init__(self, db: Database, outbox: Outbox, documents: DocumentStore | None) -> None:
         self._db = db
         self.requests = db[REQUESTS]
         self.licences = db[LICENCES]
         self._outbox = outbox
+        self.documents = documents
         self.files = FileBucket(db, DOCUMENTS_BUCKET)
 
     # ---- requests --------------------------------------------------------------------------
@@ -94,17 +99,27 @@ class LicensingStore:
         return None if document is None else request_from(document)
 
     async def save_request(
-        self, before: LicenceRequest, after: LicenceRequest, events: Sequence[CloudEvent]
+        self,
+        before: LicenceRequest,
+        after: LicenceRequest,
+        events: Sequence[CloudEvent],
+        documents: Sequence[Due] = (),
     ) -> LicenceRequest:
-        """`after` over `before`'s version, its new timeline lines appended and its events in the
-        outbox in the same write (`StaleVersion` if someone changed it first)."""
+        """`after` over `before`'s version, its new timeline lines appended, its events in the
+        outbox and the documents it issues staged, all in the same write (`StaleVersion` if
+        someone changed it first); then the document issuer is woken."""
         entries = after.history[len(before.history) :]
         update: dict[str, Any] = {"$set": _fields(after)}
         if entries:
             update["$push"] = {"history": {"$each": _entries(entries)}}
+        if documents and self.documents is None:
+            raise RuntimeError("documents staged by a store without the document machinery")
         version = await self._outbox.save_versioned(
-            self.requests, before.number, before.version, update, events
-        )
+            self.requests, before.number, before.version, stage_documents(update, documents),
+            events,
+        )  # fmt: skip
+        if documents and self.documents is not None:
+            self.documents.written(REQUESTS, before.number)
         return after.model_copy(update={"version": version})
 
     async def _page(

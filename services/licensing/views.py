@@ -49,7 +49,17 @@ class LicencePublic(BaseModel):
     number: str
     issued_at: datetime
     valid_until: datetime
-    verification_url: str
+    verification_url: str = Field(description="The licence's own page (the SMS's link).")
+    document_id: str | None = Field(
+        description="The licence's PDF in `/v1/documents` (null: issued before licences were PDFs)."
+    )
+    pdf_url: str | None = Field(
+        description="Where the holder (or staff) downloads the PDF, relative to the service; "
+        "404 for the few seconds before it is rendered."
+    )
+    document_verification_url: str | None = Field(
+        description="The PDF's public verification page (its QR code)."
+    )
 
 
 class SlaPublic(BaseModel):
@@ -158,8 +168,10 @@ def request_public(
     is_staff: bool,
     now: datetime,
     verification_url: Callable[[str], str],
+    document_url: Callable[[str], str],
 ) -> RequestPublic:
-    """The inquiry of `request`; `verification_url(token)` is the licence's link."""
+    """The inquiry of `request`; `verification_url(token)` is the licence's link,
+    `document_url(verification_id)` its PDF's verification page."""
     state = STATES[request.status]
     licence = request.licence
     return RequestPublic(
@@ -194,6 +206,9 @@ def request_public(
         licence=None if licence is None else LicencePublic(
             number=licence.number, issued_at=licence.issued_at, valid_until=licence.valid_until,
             verification_url=verification_url(licence.token),
+            document_id=licence.document_id,
+            pdf_url=f"/v1/documents/{licence.document_id}/pdf" if licence.document_id else None,
+            document_verification_url=_document_url(licence, document_url),
         ),
         sla=SlaPublic(
             target_working_days=domain.SLA_WORKING_DAYS,
@@ -209,18 +224,20 @@ def request_public(
 # ---- the licence, by its link ------------------------------------------------------------------
 
 
-def _holder(request: LicenceRequest) -> str:
-    return request.business.establishment_name if request.business else request.applicant.name
+def _document_url(licence: domain.Licence, document_url: Callable[[str], str]) -> str | None:
+    return document_url(licence.verification_id) if licence.verification_id else None
 
 
-def licence_json(request: LicenceRequest, is_valid: bool) -> dict[str, Any]:
+def licence_json(
+    request: LicenceRequest, is_valid: bool, document_url: Callable[[str], str]
+) -> dict[str, Any]:
     licence = request.licence
     assert licence is not None
     return {
         "licence_number": licence.number,
         "request_number": request.number,
         "trade_name": request.trade_name,
-        "holder": _holder(request),
+        "holder": domain.licence_holder(request),
         "profession": request.profession.model_dump(),
         "camp": request.camp.model_dump(),
         "address": request.address,
@@ -230,14 +247,17 @@ def licence_json(request: LicenceRequest, is_valid: bool) -> dict[str, Any]:
         "is_valid": is_valid,
         "fee_fils": request.fee_fils,
         "e_payment_number": licence.e_payment_number,
+        "document_verification_url": _document_url(licence, document_url),
     }
 
 
-def licence_page(request: LicenceRequest, is_valid: bool) -> str:
+def licence_page(
+    request: LicenceRequest, is_valid: bool, document_url: Callable[[str], str]
+) -> str:
     licence = request.licence
     assert licence is not None
     e = html.escape
-    holder = _holder(request)
+    holder = domain.licence_holder(request)
     issued = licence.issued_at.astimezone(UTC).strftime("%Y-%m-%d")
     until = licence.valid_until.strftime("%Y-%m-%d")
     status_ar, status_en = ("سارية", "Valid") if is_valid else ("منتهية", "Expired")
@@ -269,5 +289,20 @@ td[lang=en],th[lang=en]{{direction:ltr;text-align:left}}</style></head>
 <body><h1>أمانة عمّان الكبرى - رخصة مهن داخل المخيمات</h1>
 <h2 lang="en" dir="ltr">Greater Amman Municipality - Professional licence inside the camps</h2>
 <table>{table}</table>
-<p>رقم الطلب / Request: {e(request.number)}</p></body></html>
+<p>رقم الطلب / Request: {e(request.number)}</p>{_document_links(licence, document_url)}
+</body></html>
 """
+
+
+def _document_links(licence: domain.Licence, document_url: Callable[[str], str]) -> str:
+    """Where the licence's PDF is checked (its QR code's page), and where its holder gets it."""
+    url = _document_url(licence, document_url)
+    if url is None:
+        return ""
+    e = html.escape
+    return f"""
+<p id="document"><a href="{e(url)}">التحقق من الرخصة الورقية (PDF)</a> /
+<a lang="en" dir="ltr" href="{e(url)}">Verify the printed licence (PDF)</a></p>
+<p>يحمّل صاحب الرخصة ملف PDF من حسابه في قائمة وثائقه /
+<span lang="en" dir="ltr">The holder, signed in, downloads the PDF from their documents.</span>
+</p>"""

@@ -1,9 +1,11 @@
 """Licensing, as its README's walkthrough goes: a draft with its two documents, submitted; the
 clerk's check; the inspection booked and, when its day comes (the clock file), passed; the
-committee's approval; the bill paid by the bank; the licence by its link."""
+committee's approval; the bill paid by the bank; the licence by its link; the licence's PDF from
+the citizen's documents, and its public verification page."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime, time, timedelta
 
@@ -131,3 +133,29 @@ def test_a_professional_licence_from_draft_to_licence(platform: Platform) -> Non
         expect=200,
     ).json()
     assert shown["licence_number"] == licence["number"] and shown["is_valid"] is True
+
+    # The licence is also a PDF: in the citizen's documents, downloaded, and checked by anyone
+    # on the page its QR code opens (the address the inquiry gives).
+    documents = platform.until(
+        "licensing", "/v1/documents", CITIZEN, lambda body: body["items"], timeout=90
+    )
+    [document] = documents["items"]
+    assert (document["kind"], document["number"], document["state"]) == (
+        "licence",
+        licence["number"],
+        "valid",
+    )
+    assert document["pdf_url"] == licence["pdf_url"]
+    pdf = platform.call("GET", "licensing", licence["pdf_url"], as_=CITIZEN, expect=200)
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert hashlib.sha256(pdf.content).hexdigest() == document["sha256"]
+    verification = licence["document_verification_url"]
+    assert verification == document["verification_url"]
+    page_path = verification.split(platform.url("licensing"), 1)[1]
+    page = platform.call("GET", "licensing", page_path, expect=200)
+    assert 'data-state="valid"' in page.text and licence["number"] in page.text
+    checked = platform.call("GET", "licensing", page_path, params={"format": "json"}, expect=200)
+    assert checked.json()["state"] == "valid" and checked.json()["holder"] == "محمود خ."
+    # Someone else does not get it.
+    other = ("citizen-lc-2", "citizen")
+    platform.call("GET", "licensing", licence["pdf_url"], as_=other, expect=404)

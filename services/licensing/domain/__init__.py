@@ -19,6 +19,7 @@ service's bill or an old bill changes nothing.
 | `moves.py` | draft, documents, submission, document check, inspection, withdrawal |
 | `committee.py` | the committee's decision and the external approvals |
 | `billing.py` | the fee's bills, payment (the licence), expiry, a late payment's refund |
+| `licence.py` | the licence as a document: its kind and the PDF's rows (issued with step 9) |
 """
 
 from services.common.errors import DomainError as DomainError
@@ -45,6 +46,9 @@ from services.licensing.domain.committee import Decision as Decision
 from services.licensing.domain.committee import authorities_named as authorities_named
 from services.licensing.domain.committee import decide as decide
 from services.licensing.domain.committee import record_external as record_external
+from services.licensing.domain.licence import LICENCE as LICENCE
+from services.licensing.domain.licence import licence_document as licence_document
+from services.licensing.domain.licence import licence_holder as licence_holder
 from services.licensing.domain.moves import attach_document as attach_document
 from services.licensing.domain.moves import check_documents as check_documents
 from services.licensing.domain.moves import create as create

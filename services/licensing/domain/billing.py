@@ -9,7 +9,7 @@ normal running is never a refusal (a refusal of an event is dead-lettered).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from contracts.payments import RefundRequested
 from services.common.calendar import WorkingCalendar
 from services.common.errors import NotAllowedNow
 from services.common.workflow import Actor, Raised, system
+from services.licensing.domain.licence import licence_document
 from services.licensing.domain.moves import advance
 from services.licensing.domain.request import Change, Licence, LicenceRequest
 from services.licensing.domain.workflow import PAYMENTS, SERVICE, RequestAction, RequestStatus
@@ -115,8 +116,9 @@ def pay(
     now: datetime,
     calendar: WorkingCalendar,
 ) -> Change | None:
-    """Step 9: the bill was paid: the licence is issued. None: nothing to do (a redelivery, or a
-    bill that is not the current one). Paid after a withdrawal: the money goes back."""
+    """Step 9: the bill was paid: the licence is issued, and its PDF with it (staged in the same
+    write). None: nothing to do (a redelivery, or a bill that is not the current one). Paid
+    after a withdrawal: the money goes back."""
     if is_payable(request, reference):
         licence = Licence(
             number=licence_number,
@@ -124,6 +126,10 @@ def pay(
             issued_at=now,
             valid_until=end_of_year(calendar, now),
             e_payment_number=e_payment_number,
+        )
+        document = licence_document(request, licence)
+        licence = licence.model_copy(
+            update={"document_id": document.id, "verification_id": document.verification_id}
         )
         event = LicenceIssued.model_validate(
             {
@@ -135,11 +141,12 @@ def pay(
                 "e_payment_number": e_payment_number,
             }
         )
-        return advance(
+        issued = advance(
             request, A.PAY, system(PAYMENTS), now, calendar,
             Raised("licensing.licence.issued.v1", event),
             why=e_payment_number, licence=licence, e_payment_number=e_payment_number,
         )  # fmt: skip
+        return replace(issued, documents=(document,))
     if request.status is S.WITHDRAWN and not request.is_refund_requested:
         refund = RefundRequested(
             payment_reference=reference,

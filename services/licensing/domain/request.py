@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from contracts import Applicant, LocalizedText
 from contracts.licensing import LicensingRequestDetails
 from services.common import workflow
+from services.common.documents.model import Due
 from services.common.workflow import Raised, TimelineEntry
 from services.licensing.domain.workflow import REQUEST_WORKFLOW, SYSTEM, RequestStatus
 
@@ -84,6 +85,10 @@ class Licence(Record):
     issued_at: datetime
     valid_until: datetime
     e_payment_number: str
+    # The licence's PDF (issue #17): its document id (the PDF's address) and the id of its public
+    # verification page, known when the step stages it. None: issued before licences were PDFs.
+    document_id: str | None = None
+    verification_id: str | None = None
 
 
 class LicenceRequest(Record):
@@ -172,3 +177,5 @@ class Change:
     events: tuple[Raised, ...] = ()
     # The SLA target was missed by this change (the metric counts it once).
     breached: bool = False
+    # The documents the change issues (or revokes), staged in the same write.
+    documents: tuple[Due, ...] = ()
