@@ -15,7 +15,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from services.common.workflow import SYSTEM, Actor, TimelineEntry, find_step, move_of, system
+from services.common.workflow import (
+    SYSTEM,
+    Actor,
+    TimelineEntry,
+    find_step,
+    stored_line,
+    system,
+)
 
 COURSES_ADMIN = "courses.admin"
 COURSES_STAFF = "courses.staff"
@@ -250,22 +257,8 @@ def opening(workflow: Sequence[Step], action: str, actor: Actor, now: datetime) 
 
 
 def upgraded_lines(workflow: Sequence[Step], lines: Any) -> Any:
-    """Timeline lines as stored before they carried a role (`HistoryEntry`: `by` and `reason`),
-    read as `TimelineEntry`s: `reason` is `why`; the role is `system` for the system and
-    payments, else the first role of the row that made the move. Only for reading: a stored line
-    is never rewritten (a save appends the new ones)."""
+    """Timeline lines as stored, read as `TimelineEntry`s (`services.common.workflow.stored_line`
+    gives the lines stored before they carried a role the role of their row). Only for reading."""
     if not isinstance(lines, list | tuple):
         return lines
-    upgraded = []
-    for line in lines:
-        if isinstance(line, dict) and "role" not in line:
-            line = dict(line)
-            line.setdefault("why", line.pop("reason", None))
-            move = move_of(
-                workflow, line.get("action", ""), line.get("source"), line.get("target", "")
-            )
-            roles = move.roles if move is not None else ()
-            by_system = line.get("by") in (SYSTEM, PAYMENTS) or not roles
-            line["role"] = SYSTEM if by_system else roles[0]
-        upgraded.append(line)
-    return upgraded
+    return [stored_line(workflow, line) if isinstance(line, dict) else line for line in lines]

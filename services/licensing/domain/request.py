@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -13,7 +13,7 @@ from contracts.licensing import LicensingRequestDetails
 from services.common import workflow
 from services.common.documents.model import Due
 from services.common.workflow import Raised, TimelineEntry
-from services.licensing.domain.workflow import REQUEST_WORKFLOW, SYSTEM, RequestStatus
+from services.licensing.domain.workflow import REQUEST_WORKFLOW, RequestStatus
 
 S = RequestStatus
 
@@ -23,14 +23,6 @@ S = RequestStatus
 
 class Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-def _timeline_line(line: dict[str, Any]) -> dict[str, Any]:
-    if "role" in line:
-        return line
-    step = workflow.move_of(REQUEST_WORKFLOW, line["action"], line["source"], line["target"])
-    role = step.roles[0] if step is not None and step.roles else SYSTEM
-    return {**line, "role": role, "why": line.get("why", line.get("reason"))}
 
 
 DocumentKind = Literal["occupancy_permit", "lease_contract", "allocation_document"]
@@ -144,7 +136,10 @@ class LicenceRequest(Record):
         `reason`, no `role`) are read as timeline lines: the role is the step's first one."""
         if not isinstance(value, list | tuple):
             return value
-        return [_timeline_line(line) if isinstance(line, dict) else line for line in value]
+        return [
+            workflow.stored_line(REQUEST_WORKFLOW, line) if isinstance(line, dict) else line
+            for line in value
+        ]
 
     def document(self, kind: str) -> Document | None:
         return next((d for d in self.documents if d.kind == kind), None)
