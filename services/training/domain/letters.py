@@ -5,8 +5,10 @@ letter (`completion_letter`, issued when a training's period is over; a mission 
 
 Pure: the kinds, and the `Due` records a move returns with its change (the store stages them in
 the same write). The rows hold what a citizen shows and a verifier checks: the department, the
-course, the institution or the study, the period (dd/mm/yyyy), the fee paid, and one statement in
-each language; no phone, no national number.
+course, the nominating institution or the study, the dates (dd/mm/yyyy), the fee paid; no phone,
+no national number. Few enough that the letter, its QR code and its footer fit one A4 page (the
+shared template holds four rows besides its own with a last valid day, five without; a study
+subject or an institution name of several lines pushes the footer to a second page).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import datetime
 
 from services.common.documents.model import DocumentKind, Due, Row, issue, revoke
 from services.common.formatting import amman_date, format_jod
-from services.training.domain.application import ApplicantType, Kind
+from services.training.domain.application import ApplicantType
 from services.training.domain.request import TrainingRequest
 from services.training.domain.workflow import STAFF_ROLES
 
@@ -35,50 +37,35 @@ COMPLETED = "completed"
 
 
 def _facts(request: TrainingRequest) -> list[Row]:
+    """The department, and what the applicant came with: the course (paid GIS training), the
+    nominating institution, the study (a mission)."""
     app = request.application
     rows = [Row("Department", "الدائرة", app.department.ar)]
     if app.course is not None:
         rows.append(Row("Course", "الدورة", app.course.name.ar))
-        rows.append(Row("Hours", "عدد الساعات", str(app.course.hours)))
     if app.applicant_type is ApplicantType.NOMINATED and app.institution_name:
         rows.append(Row("Nominated by", "الجهة المنسِّبة", app.institution_name))
     if app.study_subject:
         rows.append(Row("Study subject", "موضوع الدراسة", app.study_subject))
-    rows.append(Row("From", "من تاريخ", amman_date(app.start_date)))
-    rows.append(Row("To", "إلى تاريخ", amman_date(app.end_date)))
     return rows
 
 
 def approval_letter(request: TrainingRequest, now: datetime) -> Due:
     """The approval letter of a request just approved (or paid), or just postponed (a new
-    version, which replaces the previous one: its dates changed). Valid until the period's
-    last day."""
+    version, which replaces the previous one: its dates changed). It holds for the period: its
+    last valid day (printed as "Valid until") is the period's last day."""
     app = request.application
-    start, end = amman_date(app.start_date), amman_date(app.end_date)
     rows = _facts(request)
-    if request.original_start_date is not None:
-        rows.append(Row("Postponed from", "مؤجل من تاريخ", amman_date(request.original_start_date)))
     if request.paid_at is not None and app.fee_fils:
         rows.append(Row("Fee paid", "الرسوم المدفوعة", f"{format_jod(app.fee_fils)} JOD"))
-    if app.kind is Kind.TRAINING:
-        ar = (
-            f"توافق أمانة عمّان الكبرى على تدريب صاحب الوثيقة لدى {app.department.ar} "
-            f"من {start} إلى {end}"
-        )
-        en = (
-            "The Greater Amman Municipality approves the training of the holder in the "
-            f"{app.department.en} from {start} to {end}"
-        )
+    if request.original_start_date is None:
+        rows.append(Row("Starts on", "تاريخ البدء", amman_date(app.start_date)))
     else:
-        ar = (
-            "توافق أمانة عمّان الكبرى على تسهيل مهمة صاحب الوثيقة لإجراء الدراسة المذكورة "
-            f"لدى {app.department.ar} من {start} إلى {end}"
-        )
-        en = (
-            "The Greater Amman Municipality approves facilitating the holder's mission for the "
-            f"study named, with the {app.department.en}, from {start} to {end}"
-        )
-    rows += [Row("Statement", "البيان", ar), Row("Statement (English)", "البيان بالإنجليزية", en)]
+        was = amman_date(request.original_start_date)
+        rows.append(
+            Row(f"Starts on, postponed from {was}", f"تاريخ البدء، مؤجلاً من {was}",
+                amman_date(app.start_date))
+        )  # fmt: skip
     return issue(
         APPROVAL_LETTER,
         request.number,
@@ -94,20 +81,10 @@ def approval_letter(request: TrainingRequest, now: datetime) -> Due:
 def completion_letter(request: TrainingRequest, now: datetime) -> Due:
     """The completion letter of a training whose period is over (no expiry)."""
     app = request.application
-    start, end = amman_date(app.start_date), amman_date(app.end_date)
-    ar = (
-        f"تشهد أمانة عمّان الكبرى بأن صاحب الوثيقة أنهى مدة التدريب لدى {app.department.ar} "
-        f"من {start} إلى {end}، ويُستلم تقرير التقييم باليد من الدائرة"
-    )
-    en = (
-        "The Greater Amman Municipality certifies that the holder completed the training "
-        f"period in the {app.department.en} from {start} to {end}; the evaluation report is "
-        "collected in person"
-    )
     rows = [
         *_facts(request),
-        Row("Statement", "البيان", ar),
-        Row("Statement (English)", "البيان بالإنجليزية", en),
+        Row("From", "من تاريخ", amman_date(app.start_date)),
+        Row("To", "إلى تاريخ", amman_date(app.end_date)),
     ]
     return issue(
         COMPLETION_LETTER,
