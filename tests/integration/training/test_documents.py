@@ -78,6 +78,8 @@ async def checked(
     number = document["number"]
     by_number = await call(url, "GET", "/v1/documents", other, params={"number": number})
     assert by_number.json()["total"] == 0
+    listed = await call(url, "GET", "/v1/documents", platform.reviewer, params={"number": number})
+    assert document["id"] in [item["id"] for item in listed.json()["items"]]
     return pdf
 
 
@@ -200,6 +202,7 @@ async def test_a_paid_letter_is_replaced_at_the_postponement_and_the_training_co
         assert second["valid_until"] == new_end.isoformat()
         twin = await verified(url, first)
         assert (twin["state"], twin["replaced_by_version"]) == ("replaced", 2)
+        assert await page_state(url, first) == "replaced"
         route = f"/v1/requests/{number}/approval-letter"
         pdf = await checked(platform, second, owner, other, route)
         text, png = read(pdf, tmp_path, "training-approval_letter-postponed-v2")
