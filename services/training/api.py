@@ -1,4 +1,5 @@
-"""The HTTP API of the training service: the catalogue, requests, staff actions, the letters.
+"""The HTTP API of the training service: the catalogue, requests, staff actions, the letters
+(PDFs, issued by the shared documents: `/v1/documents`, `/v1/verify`).
 
 Translation only: parse, authorise (the roles come from the workflow table), call the use case,
 shape the answer. A request is submitted as `multipart/form-data`: its fields and the attachment.
@@ -10,7 +11,6 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response
-from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contracts import Applicant, LocalizedText
@@ -18,14 +18,13 @@ from contracts.phones import jordan_mobile
 from contracts.training import GisCourse
 from services.common.auth import CurrentUser, Principal, ensure_owner, require_roles
 from services.common.formatting import PendingBillPublic
-from services.common.headers import HtmlPage
 from services.common.idempotency_http import Idempotency, IdempotencyKey
 from services.common.listing import Page, Paging
 from services.common.problems import Forbidden, NotFound
 from services.common.text import IsoDate, PersonName, Phone, SafeMultiline, SafeText
 from services.common.uploads import Upload, download, read_upload
 from services.common.workflow import Actor
-from services.training import domain, letters, views
+from services.training import domain, views
 from services.training.domain import (
     STAFF_ROLES,
     Action,
@@ -192,8 +191,12 @@ class RequestPublic(BaseModel):
     refund_status: str | None
     can_postpone: bool
     latest_start_date: date | None
-    approval_letter: str | None = Field(description="Where the approval letter is printed.")
-    completion_letter: str | None = Field(description="Where the completion letter is printed.")
+    approval_letter: str | None = Field(
+        description="The approval letter's PDF (its current version), while the approval stands."
+    )
+    completion_letter: str | None = Field(
+        description="The completion letter's PDF, once a training's period is over."
+    )
     timeline: list[TimelineEntry]
 
 
@@ -240,8 +243,9 @@ def request_public(
         refund_status=request.refund_status,
         can_postpone=request.status is Status.POSTPONEMENT_OFFERED,
         latest_start_date=request.latest_start_date,
-        approval_letter=f"{base}/approval-letter" if letters.has_approval(request) else None,
-        completion_letter=f"{base}/completion-letter" if letters.has_completion(request) else None,
+        approval_letter=f"{base}/approval-letter" if views.approval_letter_id(request) else None,
+        completion_letter=f"{base}/completion-letter"
+        if views.completion_letter_id(request) else None,
         timeline=[
             TimelineEntry(
                 at=entry.at,
@@ -412,28 +416,45 @@ async def postpone(
     return request_public(request, training, is_staff=False)
 
 
-@router.get("/requests/{number}/approval-letter", response_class=HTMLResponse, tags=["letters"])
+_PDF: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}}}}
+_NO_APPROVAL_LETTER = ("There is no approval letter for this request.",
+                       "لا يوجد كتاب موافقة لهذا الطلب.")  # fmt: skip
+_NO_COMPLETION_LETTER = ("There is no completion letter for this request.",
+                         "لا يوجد كتاب انتهاء تدريب لهذا الطلب.")  # fmt: skip
+
+
+def _pdf(filename: str, data: bytes) -> Response:
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@router.get("/requests/{number}/approval-letter", response_class=Response, responses=_PDF,
+            tags=["letters"])  # fmt: skip
 async def approval_letter(
     number: RequestNumber, user: CurrentUser, training: TrainingDep
-) -> HTMLResponse:
-    """The approval letter (bilingual HTML, printable): the owner or staff."""
+) -> Response:
+    """The approval letter, a PDF (its current version: a postponement issues a new one): the
+    owner or staff. 409 in the seconds between the approval and its issue."""
     request = await _owned(number, user, training)
-    if not letters.has_approval(request):
-        raise NotFound("There is no approval letter for this request.",
-                       "لا يوجد كتاب موافقة لهذا الطلب.")  # fmt: skip
-    return HtmlPage(letters.approval(request, training.clock.now()))
+    found = views.approval_letter_id(request)
+    return _pdf(*await training.letter_pdf(found, _NO_APPROVAL_LETTER))
 
 
-@router.get("/requests/{number}/completion-letter", response_class=HTMLResponse, tags=["letters"])
+@router.get("/requests/{number}/completion-letter", response_class=Response, responses=_PDF,
+            tags=["letters"])  # fmt: skip
 async def completion_letter(
     number: RequestNumber, user: CurrentUser, training: TrainingDep
-) -> HTMLResponse:
-    """The training completion letter (bilingual HTML, printable): the owner or staff."""
+) -> Response:
+    """The training completion letter, a PDF: the owner or staff."""
     request = await _owned(number, user, training)
-    if not letters.has_completion(request):
-        raise NotFound("There is no completion letter for this request.",
-                       "لا يوجد كتاب انتهاء تدريب لهذا الطلب.")  # fmt: skip
-    return HtmlPage(letters.completion(request, training.clock.now()))
+    found = views.completion_letter_id(request)
+    return _pdf(*await training.letter_pdf(found, _NO_COMPLETION_LETTER))
 
 
 # ---- staff -----------------------------------------------------------------------------------

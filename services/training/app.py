@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.common.documents import DocumentsSpec
 from services.common.runtime import Runtime, ServiceSpec, create_app
 from services.common.sweeper import DeadlineSweeper
 from services.training import api, consumers, store
+from services.training.domain.letters import KINDS
 from services.training.service import Training
 from services.training.settings import TrainingSettings
 
@@ -17,7 +19,8 @@ individual (with a copy of their certificate), asks to train in a department of 
 or to be helped with a study (a mission). Reviewers check the attachment, approve or reject;
 an individual's GIS training is paid per course; supervisors record attendance; a no-show at
 paid GIS training may be postponed once; at the end of the period the applicant is told what
-follows. Every step is an SMS."""
+follows. Every step is an SMS. The approval and completion letters are PDFs with a QR code that
+opens their public verification page (`/v1/documents`, `/v1/verify/{id}`)."""
 
 
 def build(settings: TrainingSettings | None = None) -> FastAPI:
@@ -25,8 +28,9 @@ def build(settings: TrainingSettings | None = None) -> FastAPI:
     catalogue = settings.catalogue()
 
     def setup(runtime: Runtime) -> Training:
+        assert runtime.documents is not None  # the spec declares the letters
         return Training(
-            store.TrainingStore(runtime.db, runtime.outbox),
+            store.TrainingStore(runtime.db, runtime.outbox, runtime.documents),
             catalogue,
             runtime.clock,
             runtime.calendar,
@@ -56,5 +60,7 @@ def build(settings: TrainingSettings | None = None) -> FastAPI:
         setup=setup,
         consumers=consumers.consumers,
         sweepers=sweepers,
+        # The approval and completion letters (domain/letters.py), staged in the request's write.
+        documents=DocumentsSpec(kinds=list(KINDS), collections=[store.REQUESTS]),
     )
     return create_app(spec, settings)

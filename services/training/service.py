@@ -122,6 +122,26 @@ class Training:
             raise Unknown("No attachment is stored.", "لا يوجد مرفق محفوظ.")
         return data, request.attachment.content_type
 
+    # ---- letters ---------------------------------------------------------------------------
+
+    async def letter_pdf(
+        self, document_id: str | None, missing: tuple[str, str]
+    ) -> tuple[str, bytes]:
+        """A request's letter (its current version): its file name and its PDF, as issued.
+        `Unknown` (with
+        `missing`) if the request has none; `NotAllowedNow` in the moment between the step
+        and the issue (the issuer renders it within seconds)."""
+        if document_id is None:
+            raise Unknown(*missing)
+        found = await self.store.letter(document_id)
+        if found is None:
+            raise NotAllowedNow(
+                "The letter is being issued; try again in a few seconds.",
+                "يجري إصدار الكتاب؛ يرجى المحاولة بعد ثوانٍ.",
+            )
+        record, data = found
+        return str(record["filename"]), data
+
     # ---- submission ------------------------------------------------------------------------
 
     def check(self, form: ApplicationForm) -> Application:
@@ -156,7 +176,7 @@ class Training:
 
         async def save(before: TrainingRequest, decided: Change) -> TrainingRequest:
             events = self._events(number, decided.events)
-            return await self.store.save(before, decided.request, events)
+            return await self.store.save(before, decided.request, events, decided.documents)
 
         return await change(lambda: self.request(number), decide, save, attempts=attempts)
 

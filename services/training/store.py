@@ -15,6 +15,7 @@ from typing import Any
 
 from contracts import CloudEvent
 from services.common import idempotency, workflow
+from services.common.documents import DocumentStore, Due, stage_documents
 from services.common.files import FileBucket
 from services.common.mongo import Database, Document, IndexSpec, request_number
 from services.common.outbox import Outbox
@@ -73,11 +74,12 @@ def request_from(document: Document) -> TrainingRequest:
 
 
 class TrainingStore:
-    def __init__(self, db: Database, outbox: Outbox) -> None:
+    def __init__(self, db: Database, outbox: Outbox, documents: DocumentStore) -> None:
         self._db = db
         self.requests = db[REQUESTS]
         self._outbox = outbox
         self.files = FileBucket(db, ATTACHMENTS_BUCKET)
+        self.documents = documents
 
     async def new_number(self, now: datetime) -> str:
         """The next request number of the year: `TR-2026-000001`."""
@@ -105,18 +107,34 @@ class TrainingStore:
         return None if document is None else request_from(document)
 
     async def save(
-        self, before: TrainingRequest, after: TrainingRequest, events: Sequence[CloudEvent]
+        self,
+        before: TrainingRequest,
+        after: TrainingRequest,
+        events: Sequence[CloudEvent],
+        documents: Sequence[Due] = (),
     ) -> TrainingRequest:
-        """`after` over `before`'s version, with its new timeline lines and its events;
+        """`after` over `before`'s version, with its new timeline lines, its events and the
+        documents it issues or revokes (the issuer does them after the write);
         `StaleVersion` if the request changed meanwhile."""
         update: dict[str, Any] = {"$set": _fields(after)}
         added = after.history[len(before.history) :]
         if added:
             update["$push"] = {"history": {"$each": [_bson(e.model_dump()) for e in added]}}
         version = await self._outbox.save_versioned(
-            self.requests, before.number, before.version, update, events
+            self.requests, before.number, before.version, stage_documents(update, documents), events
         )
+        if documents:
+            self.documents.written(REQUESTS, before.number)
         return after.model_copy(update={"version": version})
+
+    async def letter(self, document_id: str) -> tuple[Document, bytes] | None:
+        """An issued letter's record and its PDF, by the id the request keeps; None while the
+        issuer has not issued it yet."""
+        record = await self.documents.records.find_one({"_id": document_id}, {"outbox": 0})
+        if record is None:
+            return None
+        data = await self.documents.pdf(record)
+        return None if data is None else (record, data)
 
     async def _page(
         self, query: Document, order: int, skip: int, limit: int

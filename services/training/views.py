@@ -1,4 +1,4 @@
-"""The inquiry view: what the inquiry screen and the letters show of a request (the state's label,
+"""The inquiry view: what the inquiry screen shows of a request (the state's label,
 the next step with its dates and amounts filled in, the deadline, the timeline's labels). Not
 rules: wording and formatting, read off the workflow table."""
 
@@ -13,6 +13,7 @@ from services.common.calendar import WorkingCalendar
 from services.common.workflow import TimelineEntry
 from services.training.domain import (
     AMMAN,
+    LETTER_STATES,
     REVIEW_TARGET_WORKING_DAYS,
     STATES,
     WORKFLOW,
@@ -92,6 +93,17 @@ def inquiry(request: TrainingRequest, now: datetime, calendar: WorkingCalendar) 
         and now >= request.review_due_at
     )
     return Inquiry(request.status, state.label, next_step, deadline, is_overdue)
+
+
+def approval_letter_id(request: TrainingRequest) -> str | None:
+    """The approval letter the request shows: its current version, while the approval stands
+    (approved, postponed, attending, completed); a cancelled request's letter is revoked."""
+    return request.approval_letter_id if request.status in LETTER_STATES else None
+
+
+def completion_letter_id(request: TrainingRequest) -> str | None:
+    """The completion letter: a training whose period is over (a mission has none)."""
+    return request.completion_letter_id if request.status is Status.COMPLETED else None
 
 
 def entry_label(entry: TimelineEntry) -> LocalizedText:

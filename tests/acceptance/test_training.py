@@ -1,10 +1,15 @@
 """Training, as its README's walkthrough goes: an individual's GIS course with its attachment,
-approval, the fee paid by the bank, the approval SMS with the start date."""
+approval, the fee paid by the bank, the approval SMS with the start date, the approval letter
+(a PDF) downloaded and its verification page opened."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import timedelta
+from typing import Any
+
+import httpx
 
 from tests.acceptance.conftest import Platform
 
@@ -62,3 +67,26 @@ def test_a_gis_course_from_request_to_approval(platform: Platform) -> None:
     )
     final = platform.until("training", path, CITIZEN, lambda b: b["status"] == "approved")
     assert final["pending_bill"] is None
+
+    # The approval letter, a PDF the citizen keeps: in their documents, and on the inquiry.
+    def issued(body: dict[str, Any]) -> bool:
+        return any(item["number"] == number for item in body["items"])
+
+    documents = platform.until("training", "/v1/documents", CITIZEN, issued, timeout=60)
+    [letter] = [item for item in documents["items"] if item["number"] == number]
+    assert (letter["kind"], letter["version"], letter["state"]) == ("approval_letter", 1, "valid")
+    assert letter["title_ar"] == "كتاب موافقة" and letter["title_en"] == "Approval letter"
+    pdf = platform.call("GET", "training", letter["pdf_url"], as_=CITIZEN, expect=200)
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert hashlib.sha256(pdf.content).hexdigest() == letter["sha256"]
+    assert final["approval_letter"] == f"{path}/approval-letter"
+    printed = platform.call("GET", "training", final["approval_letter"], as_=CITIZEN, expect=200)
+    assert printed.content == pdf.content
+    platform.call("GET", "training", letter["pdf_url"], as_=("citizen-tr-2", "citizen"), expect=404)
+
+    # Whoever is shown it opens the address its QR code holds: no login, the state, masked name.
+    page = httpx.get(letter["verification_url"], timeout=30)
+    assert page.status_code == 200 and 'data-state="valid"' in page.text
+    assert "سامي خ." in page.text and "سامي خالد" not in page.text
+    twin = httpx.get(letter["verification_url"], params={"format": "json"}, timeout=30).json()
+    assert (twin["state"], twin["number"], twin["sha256"]) == ("valid", number, letter["sha256"])

@@ -26,6 +26,7 @@ from services.common.formatting import end_of_day
 from services.common.workflow import Actor, Raised, TimelineEntry, find_step, moved, not_now
 from services.training.domain.application import Application, Kind
 from services.training.domain.dates import add_months, day_start, local_date, period_end
+from services.training.domain.letters import approval_letter, completion_letter, revoke_approval
 from services.training.domain.request import (
     Attachment,
     Change,
@@ -56,6 +57,22 @@ def _change(
     """`request` moved along the table by `actor`, with `changes` and `events`."""
     after = moved(request, WORKFLOW, action, actor, now, branch=branch, why=why, **changes)
     return Change(after, events)
+
+
+def _with_approval_letter(change: Change, now: datetime) -> Change:
+    """The change, issuing the approval letter of the request it leaves (approved, or postponed:
+    a new version with the new dates)."""
+    letter = approval_letter(change.request, now)
+    after = change.request.model_copy(update={"approval_letter_id": letter.id})
+    return Change(after, change.events, (*change.documents, letter))
+
+
+def _revoking_approval_letter(change: Change, now: datetime) -> Change:
+    """An approved training cancelled: the change, revoking its approval letter."""
+    reason = change.request.cancel_reason
+    assert reason is not None
+    revoked = revoke_approval(change.request, reason.en, reason.ar, now)
+    return Change(change.request, change.events, (*change.documents, revoked))
 
 
 def _attachment_fits(application: Application, attachment: Attachment) -> None:
@@ -181,7 +198,7 @@ def approve(
             request, WORKFLOW, Action.APPROVE, actor, now, branch="free", why=note,
             review_due_at=None, due_at=period_end(request.application.end_date),
         )  # fmt: skip
-        return Change(after, (_approved(after, False),))
+        return _with_approval_letter(Change(after, (_approved(after, False),)), now)
     course = request.application.course
     assert course is not None
     reference = payment_reference(request.number)
@@ -237,7 +254,7 @@ def pay(
             request, WORKFLOW, Action.PAY, BY_PAYMENTS, now, e_payment_number=e_payment_number,
             paid_at=paid_at, due_at=period_end(request.application.end_date),
         )  # fmt: skip
-        return Change(after, (_approved(after, True),))
+        return _with_approval_letter(Change(after, (_approved(after, True),)), now)
     if (
         request.status is Status.CANCELLED
         and request.paid_at is None
@@ -339,8 +356,11 @@ def record_no_show(
             ar="عدم الحضور في موعد التدريب الجديد بعد التأجيل",
             en="no-show at the new training date after the postponement",
         )
-        return _cancel_with_refund(
-            request, Action.RECORD_NO_SHOW, now, actor, "no_show_after_postponement", reason
+        return _revoking_approval_letter(
+            _cancel_with_refund(
+                request, Action.RECORD_NO_SHOW, now, actor, "no_show_after_postponement", reason
+            ),
+            now,
         )
     if request.status is Status.APPROVED and request.is_paid_training and not request.is_postponed:
         original = request.application.start_date
@@ -357,7 +377,10 @@ def record_no_show(
             due_at=choose_by, latest_start_date=latest,
         )  # fmt: skip
     reason = LocalizedText(ar="عدم الحضور لمباشرة التدريب", en="no-show at the training")
-    return _cancelled(request, Action.RECORD_NO_SHOW, now, actor, "no_show", reason, branch="free")
+    cancelled = _cancelled(
+        request, Action.RECORD_NO_SHOW, now, actor, "no_show", reason, branch="free"
+    )
+    return _revoking_approval_letter(cancelled, now)
 
 
 def postpone(
@@ -390,11 +413,12 @@ def postpone(
     shifted = app.model_copy(update={"start_date": new_start, "end_date": new_end})
     updated = request.model_copy(update={"application": shifted})
     event = TrainingPostponed(**about(updated), previous_start_date=original)
-    return _change(
+    moved_on = _change(
         updated, Action.POSTPONE, actor, now, Raised("training.request.postponed.v1", event),
         why=new_start.isoformat(), is_postponed=True, original_start_date=original,
         due_at=period_end(new_end),
     )  # fmt: skip
+    return _with_approval_letter(moved_on, now)
 
 
 def expire_postponement(request: TrainingRequest, now: datetime) -> Change | None:
@@ -406,9 +430,10 @@ def expire_postponement(request: TrainingRequest, now: datetime) -> Change | Non
         ar="لم يُختر موعد جديد للتدريب خلال شهر من الموعد الفائت",
         en="no new training date was chosen within one month of the missed date",
     )
-    return _cancel_with_refund(
+    cancelled = _cancel_with_refund(
         request, Action.EXPIRE_POSTPONEMENT, now, SWEEPER, "postponement_not_chosen", reason
     )
+    return _revoking_approval_letter(cancelled, now)
 
 
 def complete(request: TrainingRequest, now: datetime) -> Change | None:
@@ -418,10 +443,15 @@ def complete(request: TrainingRequest, now: datetime) -> Change | None:
     if now < period_end(request.application.end_date):
         return None
     completed = TrainingRequestCompleted(**about(request))
-    return _change(
+    done = _change(
         request, Action.COMPLETE, SWEEPER, now,
         Raised("training.request.completed.v1", completed), due_at=None,
     )  # fmt: skip
+    if request.application.kind is not Kind.TRAINING:
+        return done  # a mission has no completion letter: the study is handed in instead
+    letter = completion_letter(done.request, now)
+    after = done.request.model_copy(update={"completion_letter_id": letter.id})
+    return Change(after, done.events, (letter,))
 
 
 def on_deadline(request: TrainingRequest, now: datetime) -> Change | None:

@@ -14,6 +14,7 @@ from datetime import date, datetime
 
 from contracts import Applicant, LocalizedText, reference
 from contracts.training import TrainingDetails
+from services.common.documents.model import Due
 from services.common.workflow import Raised, TimelineEntry
 from services.training.domain.application import Application, AttachmentKind, Record
 from services.training.domain.workflow import SERVICE, Status
@@ -58,6 +59,10 @@ class TrainingRequest(Record):
     refund_fils: int = 0
     refund_reference: str | None = None
     refund_status: str | None = None
+    # The documents this request gave (their ids: the records at `/v1/documents/{id}`): the
+    # current version of the approval letter, and the completion letter.
+    approval_letter_id: str | None = None
+    completion_letter_id: str | None = None
     history: tuple[TimelineEntry, ...] = ()
 
     @property
@@ -80,11 +85,13 @@ class TrainingRequest(Record):
 
 @dataclass(frozen=True)
 class Change:
-    """A request's new value (its timeline one line longer) and the events it raises, which the
-    store writes in one single-document update guarded by the version."""
+    """A request's new value (its timeline one line longer), the events it raises and the
+    documents it issues or revokes, which the store writes in one single-document update guarded
+    by the version."""
 
     request: TrainingRequest
     events: tuple[Raised, ...] = ()
+    documents: tuple[Due, ...] = ()
 
 
 def about(request: TrainingRequest) -> dict[str, object]:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from services.common.calendar import WorkingCalendar
-from tests.integration.conftest import ServiceProcess
+from tests.integration.conftest import ServiceProcess, eventually
 from tests.integration.helpers import bearer
 from tests.integration.platform import (
     BasePlatform,
@@ -182,6 +182,21 @@ class Platform(BasePlatform):
 
     async def attendance(self, number: str, attended: bool) -> dict[str, Any]:
         return await self.act(number, "attendance", self.supervisor, {"attended": attended})
+
+    async def letter(self, path: str, token: str) -> bytes:
+        """A letter's PDF from its inquiry route, once issued (409 in the seconds between the
+        step and the issue)."""
+
+        async def issued() -> bytes | None:
+            answer = await self.call("GET", path, token)
+            assert answer.status_code in (200, 409), answer.text
+            if answer.status_code == 409:
+                return None
+            assert answer.headers["content-type"] == "application/pdf"
+            return answer.content
+
+        found: bytes = await eventually(issued, timeout=60, message=f"{path} issued")
+        return found
 
     # ---- SMS and payments ------------------------------------------------------------------
 

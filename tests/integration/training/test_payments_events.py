@@ -26,13 +26,15 @@ from services.common.calendar import WorkingCalendar
 from services.common.change import ChangedMeanwhile
 from services.common.clock import SystemClock
 from services.common.consumer import Handler, Reject
+from services.common.documents import DocumentsSpec, DocumentStore
 from services.common.outbox import Outbox
 from services.common.workflow import Actor
 from services.training.consumers import handlers
 from services.training.domain import ApplicantType, ApplicationForm, CertificateType, Kind
+from services.training.domain.letters import KINDS
 from services.training.service import Training
 from services.training.settings import load_catalogue
-from services.training.store import TrainingStore
+from services.training.store import REQUESTS, TrainingStore
 
 pytestmark = pytest.mark.integration
 
@@ -45,10 +47,14 @@ REVIEWER = Actor("reviewer-events", frozenset({"training.reviewer"}))
 
 @pytest.fixture
 async def training(mongo: Any, database_name: str) -> AsyncIterator[Training]:
+    db, outbox, clock = mongo[database_name], Outbox(), SystemClock()
+    # The letters' store (no issuer runs here: the staged letters wait in the requests).
+    spec = DocumentsSpec(kinds=list(KINDS), collections=[REQUESTS])
+    letters = DocumentStore(db, "training", spec, clock, outbox, "http://127.0.0.1:8013")
     yield Training(
-        TrainingStore(mongo[database_name], Outbox()),
+        TrainingStore(db, outbox, letters),
         load_catalogue(),
-        SystemClock(),
+        clock,
         CALENDAR,
         5 * 1024 * 1024,
     )
@@ -176,12 +182,12 @@ def another_writer_first(training: Training) -> list[int]:
     real_save = training.store.save
     clashes: list[int] = []
 
-    async def save(before: Any, after: Any, events: Any) -> Any:
+    async def save(before: Any, after: Any, events: Any, documents: Any = ()) -> Any:
         if not clashes:
             clashes.append(before.version)
             meanwhile = before.model_copy(update={"attachment_note": None})
             await real_save(before, meanwhile, [])
-        return await real_save(before, after, events)
+        return await real_save(before, after, events, documents)
 
     training.store.save = save  # type: ignore[method-assign]
     return clashes
@@ -206,3 +212,7 @@ async def test_a_person_who_loses_a_race_is_told_to_reload_an_event_decides_agai
     after = await training.request(number)
     assert clashes == [before.version]
     assert after.status == "approved" and after.version == before.version + 2
+    # The approval letter, staged once, by the save that won (the lost one wrote nothing).
+    stored = await training.store.requests.find_one({"_id": number})
+    assert stored is not None and len(stored["documents_due"]) == 1
+    assert stored["documents_due"][0]["id"] == after.approval_letter_id
