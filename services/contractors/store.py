@@ -7,7 +7,8 @@ Collections:
 - `requests`: one document per renewal, `_id` = the request number (`CP-2026-000123`); its
   timeline inside it, its events in its outbox, guarded by `version`. `registry_due_at` is set
   when a renewal completes and removed once the new validity is in `permits` (a sweeper finishes
-  it after a crash).
+  it after a crash). The renewed permit's document is staged in the completing write
+  (`documents_due`); the shared issuer renders and records it (`services/common/documents`).
 - `open_renewals`: `_id` = the permit's id, holding the one open request's number; inserting it is
   what makes a second renewal of the same permit a conflict.
 - `verifications`: the one-time codes (hash only). Their `notifier.sms.send` command is staged in
@@ -18,7 +19,7 @@ Collections:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,7 @@ from pymongo.errors import DuplicateKeyError
 from contracts import CloudEvent
 from contracts.notifier import SEND_SMS_ROUTING_KEY
 from services.common import idempotency
+from services.common.documents import Due, stage_documents
 from services.common.mongo import (
     Collection,
     Database,
@@ -137,8 +139,16 @@ async def connected(mongo_url: str, database: str, app_name: str) -> AsyncIterat
 
 
 class ContractorStore:
-    def __init__(self, db: Database, outbox: Outbox, command_outbox: Outbox) -> None:
+    def __init__(
+        self,
+        db: Database,
+        outbox: Outbox,
+        command_outbox: Outbox,
+        documents_written: Callable[[str, Any], None] | None = None,
+    ) -> None:
         self._db = db
+        # Wakes the document issuer after a write that staged a document (it polls anyway).
+        self._documents_written = documents_written
         self._outbox = outbox
         self._command_outbox = command_outbox
         self.requests: Collection = db[REQUESTS]
@@ -245,19 +255,28 @@ class ContractorStore:
         return None if document is None else _to_request(document)
 
     async def save_request(
-        self, request: RenewalRequest, events: Sequence[CloudEvent], *, registry_due: bool = False
+        self,
+        request: RenewalRequest,
+        events: Sequence[CloudEvent],
+        *,
+        registry_due: bool = False,
+        documents: Sequence[Due] = (),
     ) -> int:
         """Save a changed request over the version it was loaded at (`request.version`), with its
-        events; the new version. `StaleVersion` if another change got there first."""
+        events and the documents it issues, in one write; the new version. `StaleVersion` if
+        another change got there first."""
         document = _request_document(request)
         document.pop("_id")
         document.pop("version")
         if registry_due:
             document[REGISTRY_DUE_AT] = request.completed_at
-        update: dict[str, Any] = {"$set": document}
-        return await self._outbox.save_versioned(
+        update = stage_documents({"$set": document}, documents)
+        version = await self._outbox.save_versioned(
             self.requests, request.request_number, request.version, update, events
         )
+        if documents and self._documents_written is not None:
+            self._documents_written(REQUESTS, request.request_number)
+        return version
 
     async def registry_written(self, number: str) -> None:
         await self.requests.update_one({"_id": number}, {"$unset": {REGISTRY_DUE_AT: ""}})
