@@ -148,7 +148,10 @@ def build(settings: ContractorsSettings | None = None) -> FastAPI:
         sweepers=sweepers,
         on_start=load_registry,
         loops=command_relay,
-        # The renewed permit, issued when a renewal completes (staged in the request's write).
-        documents=DocumentsSpec(kinds=[RENEWED_PERMIT], collections=[store.REQUESTS]),
+        # The renewed permit: issued when a renewal completes (staged in the request's write),
+        # revoked when an import revokes the permit (staged in the permit's write).
+        documents=DocumentsSpec(
+            kinds=[RENEWED_PERMIT], collections=[store.REQUESTS, registry.PERMITS]
+        ),
     )
     return create_app(spec, settings)

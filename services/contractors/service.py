@@ -399,7 +399,7 @@ class Contractors:
 
     async def import_registry(self, parsed: registry.Parsed) -> registry.Report:
         """Write a checked registry file (all its rows are good: `registry.parse`)."""
-        return await self.store.import_registry(parsed)
+        return await self.store.import_registry(parsed, self.now())
 
     # ---- events in ---------------------------------------------------------------------------
 

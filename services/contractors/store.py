@@ -31,7 +31,7 @@ from pymongo.errors import DuplicateKeyError
 from contracts import CloudEvent
 from contracts.notifier import SEND_SMS_ROUTING_KEY
 from services.common import idempotency
-from services.common.documents import Due, stage_documents
+from services.common.documents import Due, stage_documents, stage_new_documents
 from services.common.mongo import (
     Collection,
     Database,
@@ -49,6 +49,7 @@ from services.contractors.domain import (
     Permit,
     RenewalRequest,
     Status,
+    on_registry_change,
 )
 from services.contractors.otp import Verification
 
@@ -173,46 +174,64 @@ class ContractorStore:
         found = [_to_permit(document) async for document in cursor]
         return sorted(found, key=lambda permit: (permit.year, permit.number))
 
-    async def import_registry(self, parsed: registry.Parsed) -> registry.Report:
+    async def import_registry(
+        self, parsed: registry.Parsed, now: datetime | None = None
+    ) -> registry.Report:
         """Upsert a checked file (contractors first, then their permits): contractors by number,
-        permits by number and year; what is already there as the file says is left unchanged."""
+        permits by number and year; what is already there as the file says is left unchanged.
+        A permit the file revokes has its renewed permit revoked, staged in the permit's write."""
         assert not parsed.errors
         report = registry.Report(rows=parsed.rows)
         for contractor in parsed.contractors.values():
             fields = _contractor_document(contractor)
             number = fields.pop("_id")
             await self._upsert(self.contractors, number, fields, registry.CONTRACTORS, report)
+        at = now or datetime.now(UTC)
         for permit in parsed.permits.values():
+
+            def documents(existing: Document | None, permit: Permit = permit) -> list[Due]:
+                before = None if existing is None else _to_permit(existing)
+                return on_registry_change(before, permit, at)
+
             await self._upsert(
-                self.permits, permit.id, _permit_fields(permit), registry.PERMITS, report
+                self.permits,
+                permit.id,
+                _permit_fields(permit),
+                registry.PERMITS,
+                report,
+                documents=documents,
             )
         return report
 
-    @staticmethod
     async def _upsert(
+        self,
         collection: Collection,
         document_id: str,
         fields: Document,
         kind: str,
         report: registry.Report,
+        documents: Callable[[Document | None], list[Due]] = lambda _: [],
     ) -> None:
         now = datetime.now(UTC)
         for _ in range(3):
             existing = await collection.find_one({"_id": document_id})
+            dues = documents(existing)
             if existing is None:
+                new = stage_new_documents({"_id": document_id, **fields, "imported_at": now}, dues)
                 try:
-                    await collection.insert_one({"_id": document_id, **fields, "imported_at": now})
+                    await collection.insert_one(new)
                 except DuplicateKeyError:
                     continue
                 report.created[kind] += 1
-                return
-            if all(existing.get(key) == value for key, value in fields.items()):
+            elif all(existing.get(key) == value for key, value in fields.items()):
                 report.unchanged[kind] += 1
                 return
-            await collection.update_one(
-                {"_id": document_id}, {"$set": {**fields, "imported_at": now}}
-            )
-            report.updated[kind] += 1
+            else:
+                update = stage_documents({"$set": {**fields, "imported_at": now}}, dues)
+                await collection.update_one({"_id": document_id}, update)
+                report.updated[kind] += 1
+            if dues and self._documents_written is not None:
+                self._documents_written(collection.name, document_id)
             return
 
     async def write_renewal(self, request: RenewalRequest) -> bool:

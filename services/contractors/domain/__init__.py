@@ -48,6 +48,7 @@ from services.contractors.domain.application import (
 )
 from services.contractors.domain.documents import (
     RENEWED_PERMIT,
+    on_registry_change,
     permit_document_number,
     renewed_permit,
 )
@@ -161,6 +162,7 @@ __all__ = [
     "no_match",
     "normalise_number",
     "normalise_phone",
+    "on_registry_change",
     "payment_due",
     "payment_reference",
     "permit_document_number",

@@ -11,14 +11,18 @@ the `Due` record the completion returns with its change (the store stages it in 
 - **Holder**: the contractor (a business: shown whole on the public page); the owner, who may
   download it, is the citizen who submitted the renewal.
 - **Valid until** the permit's new end date: after it the verification page says `expired`.
+- **Revoked** when the registry revokes the permit (an import moving its status to `revoked`):
+  the document attests a permit the municipality withdrew. A suspension (which may be lifted)
+  leaves it as it is.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from services.common.documents.model import DocumentKind, Due, Row, issue
+from services.common.documents.model import DocumentKind, Due, Row, issue, revoke
 from services.common.formatting import amman_date, format_jod
+from services.contractors.domain.permits import Permit, PermitStatus
 from services.contractors.domain.workflow import REGISTRAR, REVIEWER
 
 RENEWED_PERMIT = DocumentKind(
@@ -72,3 +76,21 @@ def renewed_permit(
         valid_until=valid_to,
         once=f"renewal-{request_number}",
     )
+
+
+def on_registry_change(before: Permit | None, after: Permit, now: datetime) -> list[Due]:
+    """What an import's change of a permit does to its renewed permit: revoked in the registry
+    (and not before) -> the document in force is revoked (nothing, if none is)."""
+    if after.status is not PermitStatus.REVOKED:
+        return []
+    if before is not None and before.status is PermitStatus.REVOKED:
+        return []
+    return [
+        revoke(
+            RENEWED_PERMIT,
+            permit_document_number(after.number, after.year),
+            reason_en="The permit was revoked in the contractors' registry.",
+            reason_ar="أُلغي التصريح في سجل المقاولين.",
+            at=now,
+        )
+    ]

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from services.contractors.domain import AMMAN, amman_date, new_validity
-from tests.integration.contractors.conftest import FREE, Published, StartPlatform
+from tests.integration.contractors.conftest import FREE, REGISTRY_CSV, Published, StartPlatform
 from tests.integration.document_checks import (
     call,
     documents_of,
@@ -32,6 +32,7 @@ from tests.integration.document_checks import (
 pytestmark = pytest.mark.integration
 
 ISSUED = "contractors.document.issued.v1"
+REVOKED = "contractors.document.revoked.v1"
 KIND = "renewed_permit"
 
 
@@ -138,7 +139,7 @@ async def test_a_paid_renewal_gives_the_renewed_permit_once_to_its_owner_and_sta
     assert len(published.of(ISSUED, document["number"])) == 1
 
 
-async def test_the_permit_expires_and_its_next_renewal_replaces_it(
+async def test_the_permit_expires_its_next_renewal_replaces_it_the_registry_revokes_it(
     start_platform: StartPlatform, published: Published, tmp_path: Path
 ) -> None:
     platform = await start_platform(payments=False)
@@ -185,3 +186,31 @@ async def test_the_permit_expires_and_its_next_renewal_replaces_it(
     pdf.write_bytes(response.content)
     assert extracted(second_number) in extracted(pdf_text(pdf))
     assert qr_texts(page_png(pdf, "renewed_permit-free-v2")) == [second["verification_url"]]
+
+    # The registrar imports the registry with the permit revoked: the document in force is
+    # revoked, with the reason in both languages; the same file again changes nothing.
+    revoking = REGISTRY_CSV.replace("2025-06-01,2026-05-31,active", "2025-06-01,2026-05-31,revoked")
+    assert revoking != REGISTRY_CSV
+    for _ in range(2):
+        imported = await platform.call(
+            "POST",
+            "/v1/registry/imports",
+            platform.registrar(),
+            content=revoking.encode(),
+            headers={"Content-Type": "text/csv"},
+        )
+        assert imported.status_code == 200, imported.text
+
+    async def revoked_page() -> bool:
+        return await page_state(url, second) == "revoked"
+
+    await platform.eventually(revoked_page, timeout=30, message="the page says revoked")
+    twin = await verified(url, second)
+    assert twin["reason_ar"] == "أُلغي التصريح في سجل المقاولين."
+    assert await page_state(url, first) == "replaced"
+
+    async def revoked_event() -> list[bytes]:
+        return published.of(REVOKED, "P-2025-1201/2025")
+
+    [event] = await platform.eventually(revoked_event, message="the revoked event")
+    assert json.loads(event)["data"]["version"] == 2

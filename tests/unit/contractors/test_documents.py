@@ -106,3 +106,16 @@ def test_the_kind_is_a_business_document_staff_of_the_service_read() -> None:
 
 def _reason() -> LocalizedText:
     return LocalizedText(ar="مخالفات غير مسددة", en="Unpaid fines")
+
+
+def test_a_permit_the_registry_revokes_has_its_renewed_permit_revoked_once() -> None:
+    active, revoked = permit(), permit(status="revoked")
+    [due] = domain.on_registry_change(active, revoked, NOW)
+    assert (due.action, due.kind, due.number) == ("revoke", "renewed_permit", "P-2026-0112/2026")
+    assert due.reason_ar == "أُلغي التصريح في سجل المقاولين." and due.at == NOW
+    assert domain.on_registry_change(None, revoked, NOW)[0].action == "revoke"
+    # Already revoked, suspended, active again, or unchanged: nothing.
+    assert domain.on_registry_change(revoked, revoked, NOW) == []
+    assert domain.on_registry_change(active, permit(status="suspended"), NOW) == []
+    assert domain.on_registry_change(revoked, active, NOW) == []
+    assert domain.on_registry_change(active, permit(valid_to=date(2027, 12, 31)), NOW) == []
