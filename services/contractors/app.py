@@ -12,11 +12,12 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from contracts import CONTENT_TYPE
+from services.common.documents import DocumentsSpec
 from services.common.outbox import Outbox, OutboxEntry, OutboxRelay
 from services.common.runtime import Runtime, ServiceSpec, create_app
 from services.common.sweeper import DeadlineSweeper
 from services.contractors import api, consumers, registry, store
-from services.contractors.domain import FeeSchedule
+from services.contractors.domain import RENEWED_PERMIT, FeeSchedule
 from services.contractors.service import Contractors
 from services.contractors.settings import ContractorsSettings
 
@@ -33,7 +34,9 @@ and the code (`POST /v1/requests`); the request number arrives by SMS. Reviewers
 (`contractors.reviewer`) approve or reject with a reason; the fee of the contractor's
 classification is billed by payments (its SMS carries the e-payment number), or the renewal
 completes at once when free; on completion the permit's new validity is written to the registry
-and sent by SMS. Registrars (`contractors.registrar`) import the registry (CSV or JSON)."""
+and sent by SMS, and the renewed permit is issued as a PDF (`GET /v1/documents`), which anyone it
+is shown to checks on its public page (`GET /v1/verify/{id}`, the QR code on it). Registrars
+(`contractors.registrar`) import the registry (CSV or JSON)."""
 
 
 def load_fees(path: Path | None) -> FeeSchedule:
@@ -65,7 +68,12 @@ def build(settings: ContractorsSettings | None = None) -> FastAPI:
 
     def setup(runtime: Runtime) -> Contractors:
         return Contractors(
-            store.ContractorStore(runtime.db, runtime.outbox, command_outbox),
+            store.ContractorStore(
+                runtime.db,
+                runtime.outbox,
+                command_outbox,
+                runtime.documents.written if runtime.documents is not None else None,
+            ),
             fees,
             runtime.clock,
             runtime.calendar,
@@ -140,5 +148,10 @@ def build(settings: ContractorsSettings | None = None) -> FastAPI:
         sweepers=sweepers,
         on_start=load_registry,
         loops=command_relay,
+        # The renewed permit: issued when a renewal completes (staged in the request's write),
+        # revoked when an import revokes the permit (staged in the permit's write).
+        documents=DocumentsSpec(
+            kinds=[RENEWED_PERMIT], collections=[store.REQUESTS, registry.PERMITS]
+        ),
     )
     return create_app(spec, settings)

@@ -8,10 +8,10 @@ is decided again on the new state (`EVENT`). The domain's None ("nothing to do":
 event, a request already moved) writes nothing. A code check that loses its race to another check
 of the same code is checked again (`retrying`): every try counts against the code's limit.
 
-A completed renewal is first stored (with its SMS event, in the outbox) together with a
-`registry_due_at` mark, then its new validity is written to the permit (once: guarded by the
-request number) and the mark removed. A crash in between leaves the mark, and the registry
-sweeper finishes the write.
+A completed renewal is first stored (with its SMS event, in the outbox, and its renewed permit's
+document staged for the shared issuer) together with a `registry_due_at` mark, then its new
+validity is written to the permit (once: guarded by the request number) and the mark removed. A
+crash in between leaves the mark, and the registry sweeper finishes the write.
 """
 
 from __future__ import annotations
@@ -399,7 +399,7 @@ class Contractors:
 
     async def import_registry(self, parsed: registry.Parsed) -> registry.Report:
         """Write a checked registry file (all its rows are good: `registry.parse`)."""
-        return await self.store.import_registry(parsed)
+        return await self.store.import_registry(parsed, self.now())
 
     # ---- events in ---------------------------------------------------------------------------
 
@@ -494,7 +494,10 @@ class Contractors:
             before.status is not domain.Status.COMPLETED
         )
         version = await self.store.save_request(
-            decided.request, self._envelopes(decided), registry_due=completed
+            decided.request,
+            self._envelopes(decided),
+            registry_due=completed,
+            documents=decided.documents,
         )
         for entry in decided.request.history[len(before.history) :]:
             TRANSITIONS.labels(entry.action).inc()

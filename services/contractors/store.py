@@ -7,7 +7,8 @@ Collections:
 - `requests`: one document per renewal, `_id` = the request number (`CP-2026-000123`); its
   timeline inside it, its events in its outbox, guarded by `version`. `registry_due_at` is set
   when a renewal completes and removed once the new validity is in `permits` (a sweeper finishes
-  it after a crash).
+  it after a crash). The renewed permit's document is staged in the completing write
+  (`documents_due`); the shared issuer renders and records it (`services/common/documents`).
 - `open_renewals`: `_id` = the permit's id, holding the one open request's number; inserting it is
   what makes a second renewal of the same permit a conflict.
 - `verifications`: the one-time codes (hash only). Their `notifier.sms.send` command is staged in
@@ -18,7 +19,7 @@ Collections:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,7 @@ from pymongo.errors import DuplicateKeyError
 from contracts import CloudEvent
 from contracts.notifier import SEND_SMS_ROUTING_KEY
 from services.common import idempotency
+from services.common.documents import Due, stage_documents, stage_new_documents
 from services.common.mongo import (
     Collection,
     Database,
@@ -47,6 +49,7 @@ from services.contractors.domain import (
     Permit,
     RenewalRequest,
     Status,
+    on_registry_change,
 )
 from services.contractors.otp import Verification
 
@@ -137,8 +140,16 @@ async def connected(mongo_url: str, database: str, app_name: str) -> AsyncIterat
 
 
 class ContractorStore:
-    def __init__(self, db: Database, outbox: Outbox, command_outbox: Outbox) -> None:
+    def __init__(
+        self,
+        db: Database,
+        outbox: Outbox,
+        command_outbox: Outbox,
+        documents_written: Callable[[str, Any], None] | None = None,
+    ) -> None:
         self._db = db
+        # Wakes the document issuer after a write that staged a document (it polls anyway).
+        self._documents_written = documents_written
         self._outbox = outbox
         self._command_outbox = command_outbox
         self.requests: Collection = db[REQUESTS]
@@ -163,46 +174,64 @@ class ContractorStore:
         found = [_to_permit(document) async for document in cursor]
         return sorted(found, key=lambda permit: (permit.year, permit.number))
 
-    async def import_registry(self, parsed: registry.Parsed) -> registry.Report:
+    async def import_registry(
+        self, parsed: registry.Parsed, now: datetime | None = None
+    ) -> registry.Report:
         """Upsert a checked file (contractors first, then their permits): contractors by number,
-        permits by number and year; what is already there as the file says is left unchanged."""
+        permits by number and year; what is already there as the file says is left unchanged.
+        A permit the file revokes has its renewed permit revoked, staged in the permit's write."""
         assert not parsed.errors
         report = registry.Report(rows=parsed.rows)
         for contractor in parsed.contractors.values():
             fields = _contractor_document(contractor)
             number = fields.pop("_id")
             await self._upsert(self.contractors, number, fields, registry.CONTRACTORS, report)
+        at = now or datetime.now(UTC)
         for permit in parsed.permits.values():
+
+            def documents(existing: Document | None, permit: Permit = permit) -> list[Due]:
+                before = None if existing is None else _to_permit(existing)
+                return on_registry_change(before, permit, at)
+
             await self._upsert(
-                self.permits, permit.id, _permit_fields(permit), registry.PERMITS, report
+                self.permits,
+                permit.id,
+                _permit_fields(permit),
+                registry.PERMITS,
+                report,
+                documents=documents,
             )
         return report
 
-    @staticmethod
     async def _upsert(
+        self,
         collection: Collection,
         document_id: str,
         fields: Document,
         kind: str,
         report: registry.Report,
+        documents: Callable[[Document | None], list[Due]] = lambda _: [],
     ) -> None:
         now = datetime.now(UTC)
         for _ in range(3):
             existing = await collection.find_one({"_id": document_id})
+            dues = documents(existing)
             if existing is None:
+                new = stage_new_documents({"_id": document_id, **fields, "imported_at": now}, dues)
                 try:
-                    await collection.insert_one({"_id": document_id, **fields, "imported_at": now})
+                    await collection.insert_one(new)
                 except DuplicateKeyError:
                     continue
                 report.created[kind] += 1
-                return
-            if all(existing.get(key) == value for key, value in fields.items()):
+            elif all(existing.get(key) == value for key, value in fields.items()):
                 report.unchanged[kind] += 1
                 return
-            await collection.update_one(
-                {"_id": document_id}, {"$set": {**fields, "imported_at": now}}
-            )
-            report.updated[kind] += 1
+            else:
+                update = stage_documents({"$set": {**fields, "imported_at": now}}, dues)
+                await collection.update_one({"_id": document_id}, update)
+                report.updated[kind] += 1
+            if dues and self._documents_written is not None:
+                self._documents_written(collection.name, document_id)
             return
 
     async def write_renewal(self, request: RenewalRequest) -> bool:
@@ -245,19 +274,28 @@ class ContractorStore:
         return None if document is None else _to_request(document)
 
     async def save_request(
-        self, request: RenewalRequest, events: Sequence[CloudEvent], *, registry_due: bool = False
+        self,
+        request: RenewalRequest,
+        events: Sequence[CloudEvent],
+        *,
+        registry_due: bool = False,
+        documents: Sequence[Due] = (),
     ) -> int:
         """Save a changed request over the version it was loaded at (`request.version`), with its
-        events; the new version. `StaleVersion` if another change got there first."""
+        events and the documents it issues, in one write; the new version. `StaleVersion` if
+        another change got there first."""
         document = _request_document(request)
         document.pop("_id")
         document.pop("version")
         if registry_due:
             document[REGISTRY_DUE_AT] = request.completed_at
-        update: dict[str, Any] = {"$set": document}
-        return await self._outbox.save_versioned(
+        update = stage_documents({"$set": document}, documents)
+        version = await self._outbox.save_versioned(
             self.requests, request.request_number, request.version, update, events
         )
+        if documents and self._documents_written is not None:
+            self._documents_written(REQUESTS, request.request_number)
+        return version
 
     async def registry_written(self, number: str) -> None:
         await self.requests.update_one({"_id": number}, {"$unset": {REGISTRY_DUE_AT: ""}})

@@ -1,10 +1,14 @@
 """Contractors, as its README's walkthrough goes: lookup, a one-time code (the development code
-`make run` prints), the renewal, approval, the bill paid by the bank, the permit renewed."""
+`make run` prints), the renewal, approval, the bill paid by the bank, the permit renewed, and the
+renewed permit's PDF with its public verification page."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import date
+
+import httpx
 
 from tests.acceptance.conftest import Platform
 
@@ -69,3 +73,23 @@ def test_a_permit_renewal_with_its_one_time_code(platform: Platform) -> None:
         f"أمانة عمّان الكبرى: تم تجديد تصريح المقاول رقم P-2026-0112 (الطلب {number})، وهو ساري "
         f"المفعول من {dmy(done['valid_from'])} حتى {dmy(done['valid_to'])}."
     )
+
+    # The renewed permit: in the citizen's documents, downloaded, checked on its public page.
+    documents = platform.until(
+        "contractors", "/v1/documents", CITIZEN, lambda body: body["total"] >= 1, timeout=60
+    )
+    permit = next(
+        item
+        for item in documents["items"]
+        if item["kind"] == "renewed_permit" and item["number"] == "P-2026-0112/2026"
+    )
+    assert permit["valid_until"] == done["valid_to"] and permit["state"] == "valid"
+    pdf = platform.call("GET", "contractors", permit["pdf_url"], as_=CITIZEN, expect=200)
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert hashlib.sha256(pdf.content).hexdigest() == permit["sha256"]
+    # The verification page is the address printed on it (and in its QR code): no login.
+    page = httpx.get(permit["verification_url"], timeout=30)
+    assert page.status_code == 200 and "P-2026-0112/2026" in page.text
+    assert 'data-state="valid"' in page.text
+    twin = httpx.get(permit["verification_url"], params={"format": "json"}, timeout=30).json()
+    assert (twin["state"], twin["holder"]) == ("valid", "مؤسسة النور للمقاولات")

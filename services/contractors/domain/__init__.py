@@ -15,7 +15,8 @@ What the seed says, and what it leaves to us:
 The package: `workflow.py` (the tables: states, actions, roles, labels, next steps),
 `application.py` (the applicant's input), `permits.py` (the registry's records, the validity rule,
 the fee schedule), `request.py` (the request and every transition: the new request with its
-events, a `Change`; None when there is nothing to do). The inquiry's view is `../views.py`.
+events and documents, a `Change`; None when there is nothing to do), `documents.py` (the renewed
+permit: its kind and what a completion issues). The inquiry's view is `../views.py`.
 """
 
 from services.common.errors import DomainError as DomainError
@@ -44,6 +45,12 @@ from services.contractors.domain.application import (
     normalise_phone,
     permit_id,
     raise_if,
+)
+from services.contractors.domain.documents import (
+    RENEWED_PERMIT,
+    on_registry_change,
+    permit_document_number,
+    renewed_permit,
 )
 from services.contractors.domain.permits import (
     AMMAN,
@@ -106,6 +113,7 @@ __all__ = [
     "MAX_YEAR",
     "MIN_YEAR",
     "REGISTRAR",
+    "RENEWED_PERMIT",
     "REQUEST_PREFIX",
     "REVIEWER",
     "SERVICE",
@@ -154,14 +162,17 @@ __all__ = [
     "no_match",
     "normalise_number",
     "normalise_phone",
+    "on_registry_change",
     "payment_due",
     "payment_reference",
+    "permit_document_number",
     "permit_id",
     "permit_ref",
     "raise_if",
     "record_bill",
     "record_payment",
     "reject",
+    "renewed_permit",
     "request_number_of",
     "roles_for",
     "state_diagram",

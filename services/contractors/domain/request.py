@@ -24,9 +24,11 @@ from contracts.contractors import (
     RenewalRejected,
     RenewalSubmitted,
 )
+from services.common.documents.model import Due
 from services.common.errors import NotAllowedNow
 from services.common.workflow import Actor, Fee, Raised, TimelineEntry, find_step, moved, system
 from services.contractors.domain.application import permit_id
+from services.contractors.domain.documents import renewed_permit
 from services.contractors.domain.permits import (
     Contractor,
     FeeSchedule,
@@ -82,10 +84,12 @@ class RenewalRequest(Record):
 
 @dataclass(frozen=True)
 class Change:
-    """A decided change: the new request and the events it raises."""
+    """A decided change: the new request, the events it raises and the documents it issues
+    (staged by the store in the same write)."""
 
     request: RenewalRequest
     events: tuple[Raised, ...] = ()
+    documents: tuple[Due, ...] = ()
 
 
 def _about(request: RenewalRequest) -> dict[str, object]:
@@ -199,6 +203,7 @@ def approve(
         return Change(
             completion.request,
             (Raised("contractors.renewal.approved.v1", event), *completion.events),
+            completion.documents,
         )
     bill_reference = payment_reference(request.request_number)
     taken = moved(
@@ -252,7 +257,8 @@ def reject(
 def _completed(
     request: RenewalRequest, permit: Permit, now: datetime, *, e_payment_number: str | None
 ) -> Change:
-    """The renewal is complete: the new validity, for the request, the registry and the SMS.
+    """The renewal is complete: the new validity, for the request, the registry and the SMS,
+    and the renewed permit's document.
 
     `request` is already in `completed` (the free branch) or is moved there (paid)."""
     valid_from, valid_to = new_validity(permit.valid_to, amman_date(now))
@@ -267,7 +273,22 @@ def _completed(
         e_payment_number=e_payment_number,
         completed_at=now,
     )
-    return Change(request, (Raised("contractors.renewal.completed.v1", event),))
+    document = renewed_permit(
+        request_number=request.request_number,
+        owner_subject=request.owner_subject,
+        contractor_number=request.permit.contractor_number,
+        contractor_name_ar=request.permit.contractor_name.ar,
+        contractor_name_en=request.permit.contractor_name.en,
+        permit_number=request.permit.permit_number,
+        permit_year=request.permit.permit_year,
+        classification=request.permit.classification,
+        category=request.permit.category,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        fee_fils=request.fee_fils or 0,
+        completed_at=now,
+    )
+    return Change(request, (Raised("contractors.renewal.completed.v1", event),), (document,))
 
 
 @dataclass(frozen=True)
