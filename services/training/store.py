@@ -53,21 +53,8 @@ def _bson(value: Any) -> Any:
     return value
 
 
-def timeline_entry(stored: Document) -> Document:
-    """A stored timeline line as `TimelineEntry` reads it. Lines written before the timeline
-    carried the role (as `HistoryEntry`: a `reason`, no `role`) get the role of their step (each
-    step of the table has one) and keep their reason as `why`."""
-    if "role" in stored:
-        return stored
-    line = {key: value for key, value in stored.items() if key != "reason"}
-    step = workflow.move_of(WORKFLOW, stored["action"], stored.get("source"), stored["target"])
-    line["role"] = step.roles[0] if step and step.roles else workflow.SYSTEM
-    line["why"] = stored.get("reason")
-    return line
-
-
 def request_from(document: Document) -> TrainingRequest:
-    history = [timeline_entry(entry) for entry in document.get("history", [])]
+    history = [workflow.stored_line(WORKFLOW, entry) for entry in document.get("history", [])]
     return TrainingRequest.model_validate(
         {**document, "number": document["_id"], "history": history}
     )

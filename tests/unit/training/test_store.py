@@ -1,11 +1,12 @@
-"""Reading stored requests: timeline lines written before the timeline recorded the actor's role
+"""Reading stored requests (through the shared `workflow.stored_line`): timeline lines written before the timeline recorded the actor's role
 (`HistoryEntry`: a `reason`, no `role`) read as `TimelineEntry`, with the role of their step."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.training.store import timeline_entry
+from services.common.workflow import stored_line
+from services.training.domain import WORKFLOW
 
 AT = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
 
@@ -14,7 +15,7 @@ def test_an_old_line_gets_the_role_of_its_step_and_keeps_its_reason() -> None:
     old = {"at": AT, "action": "reject", "source": "under_review", "target": "rejected",
            "by": "reviewer-1", "reason": "no vacancy"}  # fmt: skip
 
-    assert timeline_entry(old) == {
+    assert stored_line(WORKFLOW, old) == {
         "at": AT, "action": "reject", "source": "under_review", "target": "rejected",
         "by": "reviewer-1", "role": "training.reviewer", "why": "no vacancy",
     }  # fmt: skip
@@ -26,5 +27,5 @@ def test_payments_moves_are_the_systems_and_a_new_line_is_read_as_it_is() -> Non
     new = {key: value for key, value in old.items() if key != "reason"}
     new |= {"role": "system", "why": None}
 
-    assert timeline_entry(old) == new
-    assert timeline_entry(new) is new
+    assert stored_line(WORKFLOW, old) == new
+    assert stored_line(WORKFLOW, new) is new
