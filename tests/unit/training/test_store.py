@@ -1,5 +1,6 @@
-"""Reading stored requests (through the shared `workflow.stored_line`): timeline lines written before the timeline recorded the actor's role
-(`HistoryEntry`: a `reason`, no `role`) read as `TimelineEntry`, with the role of their step."""
+"""Reading stored requests (through the shared `workflow.stored_line`): timeline lines written
+before the timeline recorded the actor's role (a `reason`, no `role`) read as `TimelineEntry`,
+with the role of their step."""
 
 from __future__ import annotations
 
