@@ -15,8 +15,9 @@ and the notifier sends the e-payment SMS (template `payments.bill.issued.v1`).
           same clients: as many `GET /v1/catalogue`, the public catalogue: the same uvicorn,
           FastAPI, middleware (metrics, tracing) and JSON answer, and nothing else, so the ratio
           shows what the request itself costs: the bearer token's check, the form's checks and
-          the domain, the request number's counter, the idempotency record (insert, then its
-          answer stored), the insert of the request with its outbox events, and the relay
+          the domain, the request number's counter, the `Idempotency-Key`'s lookup (one indexed
+          read: the key lives in the request), the insert of the request with its outbox events,
+          and the relay
           publishing them meanwhile. Not a citizen's own list (`GET /v1/requests`, the other
           candidate): on the local FerretDB its cost grows with the number of requests stored
           (the table's `GET /v1/requests` row measures it once the burst's are stored), so it
@@ -79,8 +80,8 @@ LIST_CALLS = 40
 # issue 10 has folded the `Idempotency-Key` into the request's own write (nothing more there; a
 # consumer's inbox keeps its check and its record, which exactly-once delivery needs).
 # - exams: the request number's counter (findAndModify), the request's insert (confirmed at
-#   once, with its event), the relay's claim and clear = 4 (today the key adds an insert and
-#   an update: 6).
+#   once, with its event), the relay's claim and clear = 4 (the key's lookup adds one read,
+#   which answers a retry: 5).
 # - payments: the inbox's check and record, the bill's insert with its event, claim, clear = 5
 #   (today the bill's uniqueness key adds an insert: 6).
 # - notifier: the inbox's check and record, the message's insert, the sender's claim and the
