@@ -6,6 +6,7 @@ provider's calls are in efawateercom.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
@@ -102,6 +103,27 @@ class RefundPublic(BaseModel):
         )
 
 
+class ReceiptPublic(BaseModel):
+    """The paid bill's receipt (a PDF in `/v1/documents`)."""
+
+    document_id: str
+    pdf_url: str = Field(
+        description="Where the bill's owner (or finance staff) downloads the PDF, relative to "
+        "the service; 404 for the few seconds before it is rendered."
+    )
+    verification_url: str = Field(description="The receipt's public verification page (its QR).")
+
+    @classmethod
+    def of(cls, bill: Bill, verification_url: Callable[[str], str]) -> ReceiptPublic | None:
+        if bill.receipt_document_id is None or bill.receipt_verification_id is None:
+            return None
+        return cls(
+            document_id=bill.receipt_document_id,
+            pdf_url=f"/v1/documents/{bill.receipt_document_id}/pdf",
+            verification_url=verification_url(bill.receipt_verification_id),
+        )
+
+
 class TimelineEntry(BaseModel):
     at: datetime
     action: str
@@ -130,11 +152,17 @@ class BillPublic(BaseModel):
     closed_at: datetime | None
     next_step: LocalizedText | None
     payment: PaymentPublic | None
+    receipt: ReceiptPublic | None = Field(
+        description="A paid bill's receipt; null before payment (and for bills paid before "
+        "receipts were documents)."
+    )
     refunds: list[RefundPublic]
     timeline: list[TimelineEntry]
 
     @classmethod
-    def of(cls, bill: Bill, *, for_staff: bool) -> BillPublic:
+    def of(
+        cls, bill: Bill, *, for_staff: bool, verification_url: Callable[[str], str]
+    ) -> BillPublic:
         return cls(
             e_payment_number=bill.e_payment_number,
             biller_code=bill.biller_code,
@@ -155,6 +183,7 @@ class BillPublic(BaseModel):
             payment=None
             if bill.payment is None
             else PaymentPublic(**bill.payment.model_dump(include=set(PaymentPublic.model_fields))),
+            receipt=ReceiptPublic.of(bill, verification_url),
             refunds=[RefundPublic.of(bill, refund) for refund in bill.refunds],
             timeline=[
                 TimelineEntry(
@@ -259,7 +288,11 @@ async def list_bills(
         owner_subject=None if for_staff else user.subject,
     )
     bills, total = await payments.store.search(query, skip=paging.skip, limit=paging.limit)
-    return paging.page_of([BillPublic.of(bill, for_staff=for_staff) for bill in bills], total)
+    shown = [
+        BillPublic.of(bill, for_staff=for_staff, verification_url=payments.verification_url)
+        for bill in bills
+    ]
+    return paging.page_of(shown, total)
 
 
 @router.get("/bills/{e_payment_number}", response_model=BillPublic, tags=["bills"])
@@ -274,7 +307,11 @@ async def get_bill(e_payment_number: str, user: CurrentUser, payments: PaymentsD
         staff_roles=FINANCE_READERS,
         not_found=bill_not_found(e_payment_number),
     )
-    return BillPublic.of(bill, for_staff=user.has_any(*FINANCE_READERS))
+    return BillPublic.of(
+        bill,
+        for_staff=user.has_any(*FINANCE_READERS),
+        verification_url=payments.verification_url,
+    )
 
 
 @router.get("/refunds", response_model=Page[RefundPublic], tags=["refunds"])

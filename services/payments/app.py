@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.common.documents import DocumentsSpec
 from services.common.runtime import Runtime, ServiceSpec, create_app
 from services.common.sweeper import DeadlineSweeper
 from services.payments import api, consumers, efawateercom, store
+from services.payments.domain import RECEIPT
 from services.payments.service import Payments
 from services.payments.settings import PaymentsSettings
 
@@ -14,7 +16,9 @@ DESCRIPTION = """The municipality's biller in the national e-bill system (eFAWAT
 
 Issues one bill (an e-payment number) per payment request, takes the provider's signed bill
 inquiries and payment notifications, expires and cancels unpaid bills, handles refunds, and gives
-citizens their bills and finance staff their search, exceptions and daily reconciliation."""
+citizens their bills and finance staff their search, exceptions and daily reconciliation. Every
+paid bill has a receipt: a bilingual PDF with a QR code to its public verification page
+(`/v1/documents`, `/v1/verify`)."""
 
 
 def build(settings: PaymentsSettings | None = None) -> FastAPI:
@@ -22,7 +26,10 @@ def build(settings: PaymentsSettings | None = None) -> FastAPI:
 
     def setup(runtime: Runtime) -> Payments:
         return Payments(
-            store.BillStore(runtime.db, runtime.outbox), runtime.outbox, runtime.clock, settings
+            store.BillStore(runtime.db, runtime.outbox, runtime.documents),
+            runtime.outbox,
+            runtime.clock,
+            settings,
         )
 
     def sweepers(runtime: Runtime) -> list[DeadlineSweeper]:
@@ -43,5 +50,8 @@ def build(settings: PaymentsSettings | None = None) -> FastAPI:
         setup=setup,
         consumers=consumers.consumers,
         sweepers=sweepers,
+        # The receipt of a paid bill, staged by the payment in the bill's own write
+        # (`domain/receipt.py`).
+        documents=DocumentsSpec(kinds=[RECEIPT], collections=[store.BILLS]),
     )
     return create_app(spec, settings)

@@ -242,6 +242,11 @@ class Payments:
         assert refund is not None
         return saved, refund
 
+    def verification_url(self, verification_id: str) -> str:
+        """The public verification page of a receipt (its QR code)."""
+        assert self.store.documents is not None, "the service issues documents"
+        return self.store.documents.verification_url(verification_id)
+
     async def daily_report(self, day: date) -> reports.DailyReport:
         start, end = reports.day_window(day)
         bills = await self.store.touched_between(start, end)
@@ -253,7 +258,9 @@ class Payments:
     async def _save(self, before: Bill | None, decided: Change) -> Bill:
         """The decided bill over the version it was decided on (`StaleVersion` if it moved)."""
         assert before is not None  # a rule that changes a bill had one
-        return await self.store.save(before.version, decided.bill, self._envelopes(decided))
+        return await self.store.save(
+            before.version, decided.bill, self._envelopes(decided), decided.documents
+        )
 
     def _envelopes(self, change: Change) -> list[CloudEvent]:
         return new_events(

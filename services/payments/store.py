@@ -13,6 +13,10 @@ Three collections:
 - `payment_notifications`: one document per provider transaction (`_id` = `<provider>:<id>`),
   accepted or refused: the reconciliation record, and what makes a repeated notification answer
   the same.
+
+A bill's change that pays it also stages its receipt (`documents_due`, in the same write); the
+shared issuer renders it into the `documents` collection and its GridFS bucket
+(`services/common/documents`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pymongo import DESCENDING
 from pymongo.errors import DuplicateKeyError
 
 from contracts import CloudEvent
+from services.common.documents import DocumentStore, Due, stage_documents
 from services.common.mongo import Collection, Database, Document, IndexSpec
 from services.common.outbox import OUTBOX_FIELD, Outbox
 from services.common.sweeper import deadline_index
@@ -124,8 +129,11 @@ def _role_of(entry: Document) -> str:
 
 
 class BillStore:
-    def __init__(self, db: Database, outbox: Outbox) -> None:
+    def __init__(
+        self, db: Database, outbox: Outbox, documents: DocumentStore | None = None
+    ) -> None:
         self.outbox = outbox
+        self.documents = documents
         self.bills: Collection = db[BILLS]
         self.keys: Collection = db[KEYS]
         self.notifications: Collection = db[NOTIFICATIONS]
@@ -166,9 +174,19 @@ class BillStore:
             self.outbox.written(BILLS, bill.e_payment_number)
         return True
 
-    async def save(self, version: int, bill: Bill, events: Sequence[CloudEvent]) -> Bill:
-        """Write `bill` over the stored `version` it was decided on, with its events; the bill
-        as stored (at the next version). `StaleVersion` if someone else changed it first."""
+    async def save(
+        self,
+        version: int,
+        bill: Bill,
+        events: Sequence[CloudEvent],
+        documents: Sequence[Due] = (),
+    ) -> Bill:
+        """Write `bill` over the stored `version` it was decided on, with its events and the
+        documents it issues (the receipt) staged, all in one write; the bill as stored (at the
+        next version). `StaleVersion` if someone else changed it first. Then the document issuer
+        is woken."""
+        if documents and self.documents is None:
+            raise RuntimeError("documents staged by a store without the document machinery")
         document = to_document(bill)
         document.pop("_id")
         document.pop("version")
@@ -176,8 +194,10 @@ class BillStore:
         if bill.expires_at is None:
             update["$unset"] = {EXPIRES_AT: ""}
         saved = await self.outbox.save_versioned(
-            self.bills, bill.e_payment_number, version, update, events
+            self.bills, bill.e_payment_number, version, stage_documents(update, documents), events
         )
+        if documents and self.documents is not None:
+            self.documents.written(BILLS, bill.e_payment_number)
         return bill.model_copy(update={"version": saved})
 
     async def by_number(self, e_payment_number: str) -> Bill | None:

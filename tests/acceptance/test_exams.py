@@ -1,7 +1,8 @@
 """Exams, as its README's walkthrough goes: a trial exam request, its bill, paid by the bank after
-time moved on, then attendance, result and collection; the candidate downloads the result slip
-and the certificate-ready notice and opens their verification pages, and the notice's page says
-revoked once the certificate is collected."""
+time moved on (the citizen downloads the payment's receipt and opens its verification page), then
+attendance, result and collection; the candidate downloads the result slip and the
+certificate-ready notice and opens their verification pages, and the notice's page says revoked
+once the certificate is collected."""
 
 from __future__ import annotations
 
@@ -63,6 +64,22 @@ def test_a_trial_exam_from_request_to_certificate(platform: Platform) -> None:
     )
     paid = platform.until("exams", path, CITIZEN, lambda b: b["status"] == "ready_to_sit")
     assert paid["pending_bill"] is None and paid["fee"]["paid_at"]
+
+    # The receipt of the paid bill, in payments: the citizen downloads it and opens its
+    # verification page (public, no login).
+    bill_path = f"/v1/bills/{e_payment_number}"
+    receipt = platform.until("payments", bill_path, CITIZEN, lambda b: b["receipt"])["receipt"]
+    receipts = platform.until(
+        "payments", "/v1/documents", CITIZEN, lambda body: body["total"] == 1
+    )["items"]
+    assert [(r["kind"], r["number"], r["id"]) for r in receipts] == [
+        ("payment_receipt", e_payment_number, receipt["document_id"])
+    ]
+    pdf = platform.call("GET", "payments", receipt["pdf_url"], as_=CITIZEN, expect=200)
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert hashlib.sha256(pdf.content).hexdigest() == receipts[0]["sha256"]
+    assert receipts[0]["verification_url"] == receipt["verification_url"]
+    assert _state(receipt["verification_url"]) == "valid"
 
     platform.call("POST", "exams", f"{path}/attendance", as_=COORDINATOR, json={}, expect=200)
     platform.call(

@@ -1,5 +1,6 @@
 """Bills and their refunds: the workflows (`workflow.py`), the aggregate and its rules
-(`bill.py`), and what the provider and the people see of it (`provider.py`). Pure: no I/O.
+(`bill.py`), what the provider and the people see of it (`provider.py`), and the receipt of a
+paid bill, a document (`receipt.py`). Pure: no I/O.
 
 Everything the rest of the service uses is re-exported here.
 """
@@ -36,6 +37,9 @@ from services.payments.domain.provider import mask_name as mask_name
 from services.payments.domain.provider import presentable as presentable
 from services.payments.domain.provider import refused_notification as refused_notification
 from services.payments.domain.provider import status_for_provider as status_for_provider
+from services.payments.domain.receipt import RECEIPT as RECEIPT
+from services.payments.domain.receipt import paid_receipt as paid_receipt
+from services.payments.domain.receipt import receipt_rows as receipt_rows
 from services.payments.domain.workflow import BILL_WORKFLOW as BILL_WORKFLOW
 from services.payments.domain.workflow import EXPIRY_RESOLUTION as EXPIRY_RESOLUTION
 from services.payments.domain.workflow import FINANCE_APPROVER as FINANCE_APPROVER

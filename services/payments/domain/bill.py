@@ -30,8 +30,10 @@ from contracts import (
     RefundRequested,
     reference_parts,
 )
+from services.common.documents.model import Due
 from services.common.errors import DomainError, NotAllowedNow, RuleBroken, Unknown
 from services.common.workflow import Actor, Raised, TimelineEntry, find_step, moved, system
+from services.payments.domain.receipt import paid_receipt
 from services.payments.domain.workflow import (
     BILL_WORKFLOW,
     EXPIRY_RESOLUTION,
@@ -139,6 +141,11 @@ class Bill(Record):
     payment: Payment | None = None
     refunds: tuple[Refund, ...] = ()
     history: tuple[TimelineEntry, ...] = ()
+    # The receipt's PDF (issue #17), staged with the payment: its document id (the PDF's
+    # address) and the id of its public verification page. None: not paid, or paid before
+    # receipts were documents.
+    receipt_document_id: str | None = None
+    receipt_verification_id: str | None = None
     version: int = 0
 
     @property
@@ -170,6 +177,8 @@ class Change:
 
     bill: Bill
     events: tuple[Raised, ...] = ()
+    # The documents the change issues (the receipt, with the payment), staged in the same write.
+    documents: tuple[Due, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -289,7 +298,8 @@ def _entry(
 
 
 def pay(bill: Bill | None, notice: PaymentNotice, now: datetime) -> Change | None:
-    """Apply a payment notification, or refuse it with the exception kind to record.
+    """Apply a payment notification, or refuse it with the exception kind to record. The bill
+    paid carries its receipt (`receipt.py`), staged in the same write.
 
     The same provider transaction applied again is a no-op (the provider repeats a notification
     until it gets an answer). Only the exact amount pays a bill: partial payment is not allowed by
@@ -343,6 +353,13 @@ def pay(bill: Bill | None, notice: PaymentNotice, now: datetime) -> Change | Non
     paid = moved(
         bill, BILL_WORKFLOW, BillAction.PAY, provider(notice), now, closed_at=now, payment=payment
     )
+    document = paid_receipt(paid, payment, now)
+    paid = paid.model_copy(
+        update={
+            "receipt_document_id": document.id,
+            "receipt_verification_id": document.verification_id,
+        }
+    )
     event = BillPaid(
         **_about(bill),
         amount_fils=notice.paid_amount_fils,
@@ -350,7 +367,7 @@ def pay(bill: Bill | None, notice: PaymentNotice, now: datetime) -> Change | Non
         provider=notice.provider,
         provider_transaction_id=notice.provider_transaction_id,
     )
-    return Change(paid, (Raised("payments.bill.paid.v1", event),))
+    return Change(paid, (Raised("payments.bill.paid.v1", event),), (document,))
 
 
 def _key_of(payment: Payment) -> str:

@@ -182,13 +182,24 @@ async def publish(amqp: Any, event: CloudEvent) -> None:
 
 
 @pytest.fixture
-def request_payment(amqp: Any, published: Published) -> Any:
-    """Publish a payment request and return (its event, the bill.issued data)."""
+def request_payment(amqp: Any, published: Published, payments: Payments) -> Any:
+    """Publish a payment request and return (its event, the bill.issued data of this test's
+    service). The broker is shared: another payments process on it (a developer's `make run`,
+    another checkout's tests) may bill the same request in its own database and publish its own
+    `bill.issued`, which is not the one this test pays."""
 
     async def request(**changes: Any) -> tuple[CloudEvent, dict[str, Any]]:
         event = payment_requested(**changes)
         await publish(amqp, event)
-        issued = await published.one("payments.bill.issued.v1", event.data["payment_reference"])
+        reference = event.data["payment_reference"]
+
+        async def ours() -> dict[str, Any] | None:
+            bill = await payments.database["bills"].find_one({"payment_reference": reference})
+            seen = published.of("payments.bill.issued.v1", reference)
+            found = [data for data in seen if bill and data["e_payment_number"] == bill["_id"]]
+            return found[0] if found else None
+
+        issued: dict[str, Any] = await eventually(ours, message=f"bill.issued {reference}")
         return event, issued
 
     return request
