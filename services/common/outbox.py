@@ -153,6 +153,38 @@ def outbox_indexes(collections: Iterable[str]) -> list[IndexSpec]:
     ]
 
 
+async def release_claimed(
+    collection: Collection,
+    mine: Document,
+    *,
+    array: str,
+    pending: str,
+    lease: tuple[str, str],
+    done: list[Document],
+    claimed: int,
+) -> None:
+    """Give back a document claimed under a lease (`mine`: its `_id` and this owner), with the
+    entries of `array` that were handled (`done`) removed: the outbox relay's published events,
+    the document issuer's issued documents.
+
+    Everything claimed was handled: empty the array and drop the `pending` flag, in one write
+    that holds only if no writer appended an entry meanwhile (the array's size). Otherwise remove
+    exactly what was handled, whole elements (a writer may have appended more, and those stay,
+    and so does the flag)."""
+    unlease = dict.fromkeys(lease, "")
+    if done and len(done) == claimed:
+        emptied = await collection.update_one(
+            {**mine, array: {"$size": claimed}},
+            {"$set": {array: []}, "$unset": {**unlease, pending: ""}},
+        )
+        if emptied.matched_count == 1:
+            return
+    update: dict[str, Any] = {"$unset": unlease}
+    if done:
+        update["$pullAll"] = {array: done}
+    await collection.update_one(mine, update)
+
+
 class Outbox:
     """What a store uses to put events into its updates, and to wake the relay after writing."""
 
@@ -375,23 +407,15 @@ class OutboxRelay:
     async def _release(
         self, collection: Collection, doc_id: Any, done: list[Document], claimed: int
     ) -> None:
-        lease = {LEASE_UNTIL_FIELD: "", LEASE_OWNER_FIELD: ""}
-        mine = {"_id": doc_id, LEASE_OWNER_FIELD: self._owner}
-        if done and len(done) == claimed:
-            # Everything claimed was published: empty the outbox and drop the flag, in one write
-            # that holds only if no writer appended an entry meanwhile (the array's size).
-            emptied = await collection.update_one(
-                {**mine, OUTBOX_FIELD: {"$size": claimed}},
-                {"$set": {OUTBOX_FIELD: []}, "$unset": {**lease, PENDING_FIELD: ""}},
-            )
-            if emptied.matched_count == 1:
-                return
-        update: dict[str, Any] = {"$unset": lease}
-        if done:
-            # Whole-element removal of exactly what was published: a writer may have appended
-            # more entries meanwhile, and those stay (and so does the flag).
-            update["$pullAll"] = {OUTBOX_FIELD: done}
-        await collection.update_one(mine, update)
+        await release_claimed(
+            collection,
+            {"_id": doc_id, LEASE_OWNER_FIELD: self._owner},
+            array=OUTBOX_FIELD,
+            pending=PENDING_FIELD,
+            lease=(LEASE_UNTIL_FIELD, LEASE_OWNER_FIELD),
+            done=done,
+            claimed=claimed,
+        )
 
     def _names(self) -> list[str]:
         return [collection.name for collection in self._collections]

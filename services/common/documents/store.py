@@ -43,7 +43,7 @@ from services.common.clock import Clock
 from services.common.documents.model import DocumentKind, Due, State, mask_name, state_of
 from services.common.documents.render import Content, render_pdf
 from services.common.mongo import Collection, Database, Document, IndexSpec, purpose
-from services.common.outbox import Outbox
+from services.common.outbox import Outbox, release_claimed
 
 logger = logging.getLogger(__name__)
 
@@ -467,16 +467,12 @@ class DocumentIssuer:
     async def _release(
         self, collection: Collection, key: Any, done: list[Document], claimed: int
     ) -> None:
-        lease = {DUE_LEASE_UNTIL: "", DUE_LEASE_OWNER: ""}
-        mine = {"_id": key, DUE_LEASE_OWNER: self.owner}
-        if done and len(done) == claimed:
-            emptied = await collection.update_one(
-                {**mine, DUE_FIELD: {"$size": claimed}},
-                {"$set": {DUE_FIELD: []}, "$unset": {**lease, DUE_PENDING: ""}},
-            )
-            if emptied.matched_count == 1:
-                return
-        update: dict[str, Any] = {"$unset": lease}
-        if done:
-            update["$pullAll"] = {DUE_FIELD: done}
-        await collection.update_one(mine, update)
+        await release_claimed(
+            collection,
+            {"_id": key, DUE_LEASE_OWNER: self.owner},
+            array=DUE_FIELD,
+            pending=DUE_PENDING,
+            lease=(DUE_LEASE_UNTIL, DUE_LEASE_OWNER),
+            done=done,
+            claimed=claimed,
+        )
