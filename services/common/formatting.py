@@ -88,6 +88,19 @@ def pending_bill_text(e_payment_number: str, amount_fils: int, due_at: datetime)
     )
 
 
+class TimelineLinePublic(BaseModel):
+    """One line of a request's timeline as an inquiry shows it: when, which step (with its
+    label), from which state to which, who, and why."""
+
+    at: datetime
+    action: str
+    status_from: str | None
+    status_to: str
+    label: LocalizedText
+    by: str
+    reason: str | None
+
+
 class PendingBillPublic(BaseModel):
     """A bill waiting to be paid, as every inquiry screen shows it."""
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from contracts import Applicant, LocalizedText
 from services.common.formatting import PendingBillPublic
+from services.common.formatting import TimelineLinePublic as TimelineEntry
 from services.common.workflow import SYSTEM, move_of
 from services.common.workflow import TimelineEntry as Line
 from services.courses.domain import (
@@ -58,16 +59,6 @@ class ProofPublic(BaseModel):
     size: int
     uploaded_at: datetime
     review: str
-
-
-class TimelineEntry(BaseModel):
-    at: datetime
-    action: str
-    status_from: str | None
-    status_to: str
-    label: LocalizedText
-    by: str
-    reason: str | None
 
 
 class RequestPublic(BaseModel):

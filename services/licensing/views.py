@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from contracts import Applicant, LocalizedText
 from services.common.formatting import PendingBillPublic
+from services.common.formatting import TimelineLinePublic as TimelineEntry
 from services.licensing import domain
 from services.licensing.domain import DOCUMENT_NAMES, STATES, LicenceRequest
 
@@ -69,16 +70,6 @@ class SlaPublic(BaseModel):
                        "authority) or stopped")  # fmt: skip
     is_overdue: bool
     breached_at: datetime | None
-
-
-class TimelineEntry(BaseModel):
-    at: datetime
-    action: str
-    status_from: str | None
-    status_to: str
-    label: LocalizedText
-    by: str
-    reason: str | None
 
 
 class RequestPublic(BaseModel):

@@ -18,6 +18,7 @@ from contracts.phones import jordan_mobile
 from contracts.training import GisCourse
 from services.common.auth import CurrentUser, Principal, ensure_owner, require_roles
 from services.common.formatting import PendingBillPublic
+from services.common.formatting import TimelineLinePublic as TimelineEntry
 from services.common.idempotency_http import Idempotency, IdempotencyKey
 from services.common.listing import Page, Paging
 from services.common.problems import Forbidden, NotFound
@@ -146,16 +147,6 @@ class AttachmentPublic(BaseModel):
     content_type: str
     size: int
     uploaded_at: datetime
-
-
-class TimelineEntry(BaseModel):
-    at: datetime
-    action: str
-    status_from: str | None
-    status_to: str
-    label: LocalizedText
-    by: str
-    reason: str | None
 
 
 class RequestPublic(BaseModel):
