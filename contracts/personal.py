@@ -98,14 +98,15 @@ def clear_fields(spec: EventSpec) -> frozenset[str]:
 
 def mask_name(name: str) -> str:
     """Each word's first letter and stars: enough for its owner to recognise, not to identify."""
-    return " ".join(word[0] + "*" * min(max(len(word) - 1, 1), 3) for word in name.split())
+    masked = " ".join(word[0] + "*" * min(max(len(word) - 1, 1), 3) for word in name.split())
+    return masked or "*"  # never empty: the contract's fields are not
 
 
 def mask_phone(phone: str) -> str:
     """The country and operator prefix and the last three digits: `+9627*****567`."""
     digits = [c for c in phone if c.isdigit()]
     if len(digits) <= 7:
-        return "*" * len(digits)
+        return "*" * max(len(digits), 1)
     kept_head = 4 if phone.startswith("+") or phone.startswith("00") else 2
     return ("+" if phone.startswith("+") else "") + "".join(
         digits[:kept_head] + ["*"] * (len(digits) - kept_head - 3) + digits[-3:]

@@ -139,6 +139,7 @@ def test_the_masks() -> None:
     assert mask_phone("0791234567") == "07*****567"
     assert mask_name("ليلى أحمد") == "ل*** أ***"
     assert mask_name("Sami Al-Khalid") == "S*** A***"
+    assert mask_name("  ") == "*" and mask_phone("n/a") == "*"  # never empty
 
 
 def test_minimising_leaves_a_model_without_personal_data_alone() -> None:
