@@ -185,12 +185,38 @@ async def release_claimed(
     await collection.update_one(mine, update)
 
 
-class Outbox:
-    """What a store uses to put events into its updates, and to wake the relay after writing."""
+class Hints:
+    """How a writer wakes a loop that works on what it wrote (the outbox relay, the document
+    issuer): `written(collection, id)` after the write; the loop takes the hints and waits for
+    the next one, or for its poll's timeout. A hint lost in a crash is no loss: the loop's
+    periodic scan finds the document anyway."""
 
     def __init__(self) -> None:
         self._wake = asyncio.Event()
         self._hints: list[tuple[str, Any]] = []
+
+    def written(self, collection: str | None = None, document_id: Any = None) -> None:
+        """Tell the loop there is something new, and where if known: it takes that document by
+        `_id` at once."""
+        if collection is not None:
+            self._hints.append((collection, document_id))
+        self._wake.set()
+
+    def take_hints(self) -> list[tuple[str, Any]]:
+        hints, self._hints = self._hints, []
+        return hints
+
+    async def wait(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        except TimeoutError:
+            pass
+        self._wake.clear()
+
+
+class Outbox(Hints):
+    """What a store uses to put events into its updates, and to wake the relay after writing
+    (`written`, from `Hints`)."""
 
     @staticmethod
     def stage(update: dict[str, Any], events: Sequence[CloudEvent]) -> dict[str, Any]:
@@ -234,27 +260,6 @@ class Outbox:
         if events:
             self.written(collection.name, key)
         return version + 1
-
-    def written(self, collection: str | None = None, document_id: Any = None) -> None:
-        """Tell the relay there is something new to publish, and where if known.
-
-        The hint lets the relay claim that document by `_id` at once. Without it (or if the
-        hint is lost in a crash) the relay's periodic scan for pending documents finds it.
-        """
-        if collection is not None:
-            self._hints.append((collection, document_id))
-        self._wake.set()
-
-    def take_hints(self) -> list[tuple[str, Any]]:
-        hints, self._hints = self._hints, []
-        return hints
-
-    async def wait(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self._wake.wait(), seconds)
-        except TimeoutError:
-            pass
-        self._wake.clear()
 
 
 class OutboxRelay:

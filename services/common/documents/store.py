@@ -43,7 +43,7 @@ from services.common.clock import Clock
 from services.common.documents.model import DocumentKind, Due, State, mask_name, state_of
 from services.common.documents.render import Content, render_pdf
 from services.common.mongo import Collection, Database, Document, IndexSpec, purpose
-from services.common.outbox import Outbox, release_claimed
+from services.common.outbox import Hints, Outbox, release_claimed
 
 logger = logging.getLogger(__name__)
 
@@ -122,8 +122,9 @@ class DocumentsSpec:
     on_step: StepHook | None = None
 
 
-class DocumentStore:
-    """The `documents` collection and its GridFS bucket, for one service."""
+class DocumentStore(Hints):
+    """The `documents` collection and its GridFS bucket, for one service. A store that staged
+    documents calls `written(collection, id)` (from `Hints`) to wake the issuer."""
 
     def __init__(
         self,
@@ -143,16 +144,9 @@ class DocumentStore:
         self.clock = clock
         self.outbox = outbox
         self.public_url = public_url.rstrip("/")
-        self._wake = asyncio.Event()
-        self._hints: list[tuple[str, Any]] = []
+        super().__init__()
 
     # -- what a service calls -------------------------------------------------------------
-
-    def written(self, collection: str, aggregate_id: Any) -> None:
-        """After a write that staged documents: the issuer takes that aggregate at once (its
-        periodic scan finds it anyway)."""
-        self._hints.append((collection, aggregate_id))
-        self._wake.set()
 
     async def current(self, kind: str, number: str) -> Document | None:
         """The latest version of a document (any state), or None."""
@@ -350,17 +344,6 @@ class DocumentStore:
         self.outbox.written(DOCUMENTS, record["_id"])
         REVOKED.labels(record["kind"]).inc()
         return True
-
-    def take_hints(self) -> list[tuple[str, Any]]:
-        hints, self._hints = self._hints, []
-        return hints
-
-    async def wait(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self._wake.wait(), seconds)
-        except TimeoutError:
-            pass
-        self._wake.clear()
 
 
 class DocumentIssuer:
