@@ -18,13 +18,15 @@ from prometheus_client.parser import text_string_to_metric_families
 Key = tuple[str, str, str]  # command, collection, purpose
 
 
-async def snapshot(base_url: str) -> Counter[Key]:
-    """The service's command counts now."""
+async def snapshot(base_url: str, family: str = "mongo_commands") -> Counter[Key]:
+    """The service's command counts now (or, with `family="mongo_command_seconds"`, the seconds
+    the database took to answer them, summed)."""
     async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
         text = (await client.get("/metrics")).text
     counts: Counter[Key] = Counter()
+    name = family
     for family in text_string_to_metric_families(text):
-        if family.name != "mongo_commands":
+        if family.name != name:
             continue
         for sample in family.samples:
             if sample.name.endswith("_total"):
@@ -53,6 +55,7 @@ def report(
     requests: int,
     seconds: float,
     floors: Mapping[str, int],
+    waited: Mapping[str, Counter[Key]] | None = None,
 ) -> None:
     """Print commands per request by service beside each service's floor, then the breakdown."""
     print(f"\n{title}: database commands per citizen request ({requests} requests)")
@@ -64,7 +67,16 @@ def report(
         ratio = f"{own / floor:6.2f}x" if floor else f"{'':7}"
         print(f"{service:12}{own:12.2f}{floor:7d}{ratio}   {polls:.2f}")
     for service, found in counts.items():
+        spent = (waited or {}).get(service, Counter())
         parts = sorted(
-            ((v / requests, label(k)) for k, v in found.items() if not is_poll(k)), reverse=True
+            (
+                (v / requests, label(k), 1000 * spent[k] / v)
+                for k, v in found.items()
+                if not is_poll(k)
+            ),
+            reverse=True,
         )
-        print(f"  {service}: " + ", ".join(f"{label_} {n:.2f}" for n, label_ in parts))
+        shown = (
+            f"{label_} {n:.2f}" + (f" ({ms:.1f} ms)" if waited else "") for n, label_, ms in parts
+        )
+        print(f"  {service}: " + ", ".join(shown))

@@ -78,15 +78,17 @@ LIST_CALLS = 40
 # The floor of database commands per citizen request, per service: one write per state change,
 # the relay's claim and clear per document that carries events, and what idempotency needs once
 # issue 10 has folded the `Idempotency-Key` into the request's own write (nothing more there; a
-# consumer's inbox keeps its check and its record, which exactly-once delivery needs).
+# consumer's inbox keeps its check and its record, which exactly-once delivery needs). A new
+# document is inserted already claimed for its relay (`Outbox.insert_new`), so its claim costs
+# nothing: only the clear remains.
 # - exams: the request number's counter (findAndModify), the request's insert (confirmed at
-#   once, with its event), the relay's claim and clear = 4 (the key's lookup adds one read,
-#   which answers a retry: 5).
-# - payments: the inbox's check and record, the bill's insert with its event, claim, clear = 5
-#   (today the bill's uniqueness key adds an insert: 6).
+#   once, with its event and the relay's claim), the relay's clear = 3 (the key's lookup adds one
+#   read, which answers a retry: 4).
+# - payments: the inbox's check and record, the bill's insert with its event (and claim), the
+#   clear = 4 (the bill's uniqueness key adds an insert: 5).
 # - notifier: the inbox's check and record, the message's insert, the sender's claim and the
 #   outcome's write (sent) = 5.
-FLOORS = {"exams": 4, "payments": 5, "notifier": 5}
+FLOORS = {"exams": 3, "payments": 4, "notifier": 5}
 
 
 def form(number: int) -> dict[str, Any]:
@@ -259,6 +261,10 @@ async def run(platform: Platform, args: argparse.Namespace) -> None:
         # Burst: the baseline GET, then the POST; then until the burst's last SMS is sent.
         base, _ = await burst(client, catalogue, args.requests, args.concurrency)
         before = {name: await dbcommands.snapshot(p.url) for name, p in platform.processes.items()}
+        before_s = {
+            name: await dbcommands.snapshot(p.url, "mongo_command_seconds")
+            for name, p in platform.processes.items()
+        }
         first = time.time()
         posts, answers = await burst(client, post, args.requests, args.concurrency)
         offset["post"] += args.requests
@@ -273,6 +279,12 @@ async def run(platform: Platform, args: argparse.Namespace) -> None:
             name: dbcommands.delta(before[name], await dbcommands.snapshot(p.url))
             for name, p in platform.processes.items()
         }
+        waited = {
+            name: dbcommands.delta(
+                before_s[name], await dbcommands.snapshot(p.url, "mongo_command_seconds")
+            )
+            for name, p in platform.processes.items()
+        }
         command_seconds = time.time() - first
         # Not the baseline: a citizen's own (empty) list, with the burst's requests stored.
         listed, _ = await burst(client, own_list, LIST_CALLS, args.concurrency)
@@ -281,7 +293,22 @@ async def run(platform: Platform, args: argparse.Namespace) -> None:
         alone = await direct_bills(
             platform, exchange, range(DIRECT_NUMBERS, DIRECT_NUMBERS + args.paced), args.rate
         )
+        paced_before = {
+            (name, family): await dbcommands.snapshot(p.url, family)
+            for name, p in platform.processes.items()
+            for family in ("mongo_commands", "mongo_command_seconds")
+        }
+        paced_first = time.time()
         whole, http_paced = await paced_requests(platform, client, post, args.paced, args.rate)
+        await asyncio.sleep(2)
+        paced_after = {
+            (name, family): dbcommands.delta(
+                paced_before[name, family], await dbcommands.snapshot(p.url, family)
+            )
+            for name, p in platform.processes.items()
+            for family in ("mongo_commands", "mongo_command_seconds")
+        }
+        paced_seconds = time.time() - paced_first
     peaks = platform.peak_rss_mib()
 
     n, c = args.requests, args.concurrency
@@ -310,7 +337,15 @@ async def run(platform: Platform, args: argparse.Namespace) -> None:
         f"p99 {whole['p99'] / alone['p99']:.2f}x"
     )
     print("memory    peak RSS: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in peaks.items()))
-    dbcommands.report("burst", commands, args.requests, command_seconds, FLOORS)
+    dbcommands.report("burst", commands, args.requests, command_seconds, FLOORS, waited)
+    dbcommands.report(
+        f"steady ({args.rate:g}/s)",
+        {name: paced_after[name, "mongo_commands"] for name in platform.processes},
+        args.paced,
+        paced_seconds,
+        FLOORS,
+        {name: paced_after[name, "mongo_command_seconds"] for name in platform.processes},
+    )
 
 
 async def direct_bills(

@@ -52,6 +52,11 @@ COMMANDS = Counter(
     "Database commands sent, by command name, collection and purpose ('' for a request's own)",
     ["command", "collection", "purpose"],
 )
+COMMAND_SECONDS = Counter(
+    "mongo_command_seconds",
+    "Time the database took to answer, summed, by command name, collection and purpose",
+    ["command", "collection", "purpose"],
+)
 _PURPOSE: ContextVar[str] = ContextVar("mongo_purpose", default="")
 
 
@@ -68,17 +73,28 @@ def purpose(name: str) -> Iterator[None]:
 class CommandCounter(monitoring.CommandListener):
     """Counts every command the client sends (PyMongo's command monitoring)."""
 
+    def __init__(self) -> None:
+        self._collections: dict[int, str] = {}
+
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         name = event.command_name
         target = event.command.get("collection" if name == "getMore" else name)
         collection = target if isinstance(target, str) else ""
+        self._collections[event.request_id] = collection
         COMMANDS.labels(name, collection, _PURPOSE.get()).inc()
 
+    def _timed(
+        self, event: monitoring.CommandSucceededEvent | monitoring.CommandFailedEvent
+    ) -> None:
+        collection = self._collections.pop(event.request_id, "")
+        seconds = event.duration_micros / 1e6
+        COMMAND_SECONDS.labels(event.command_name, collection, _PURPOSE.get()).inc(seconds)
+
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
+        self._timed(event)
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
+        self._timed(event)
 
 
 def make_client(url: str, app_name: str) -> AsyncMongoClient[Document]:

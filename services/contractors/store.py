@@ -265,8 +265,7 @@ class ContractorStore:
         """Insert a new request with its first events and the `Idempotency-Key` of the POST
         creating it, in one write."""
         document = idempotency.stamp(_request_document(request))
-        await self.requests.insert_one(Outbox.stage_new(document, events))
-        self._outbox.written(REQUESTS, request.request_number)
+        await self._outbox.insert_new(self.requests, document, events)
 
     async def request_created_under(self, key_id: str) -> RenewalRequest | None:
         """The request a POST with this idempotency key id created, if it got stored."""

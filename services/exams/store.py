@@ -173,8 +173,7 @@ class ExamStore:
         """Insert a new request with its first events (its number is new: no clash), and the
         `Idempotency-Key` of the POST creating it, in the same write."""
         document = idempotency.stamp(_request_document(request))
-        await self.requests.insert_one(Outbox.stage_new(document, events))
-        self._outbox.written(REQUESTS, request.request_number)
+        await self._outbox.insert_new(self.requests, document, events)
 
     async def save_request(
         self,

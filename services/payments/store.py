@@ -167,11 +167,9 @@ class BillStore:
         """Insert a new bill with its first events; False if its number or reference is taken
         (the caller reads again what won)."""
         try:
-            await self.bills.insert_one(Outbox.stage_new(to_document(bill), events))
+            await self.outbox.insert_new(self.bills, to_document(bill), events)
         except DuplicateKeyError:
             return False
-        if events:
-            self.outbox.written(BILLS, bill.e_payment_number)
         return True
 
     async def save(

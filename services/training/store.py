@@ -81,8 +81,7 @@ class TrainingStore:
         }
         # With the `Idempotency-Key` of the POST creating it, in the same write.
         idempotency.stamp(document)
-        await self.requests.insert_one(self._outbox.stage_new(document, events))
-        self._outbox.written(REQUESTS, request.number)
+        await self._outbox.insert_new(self.requests, document, events)
 
     async def request_created_under(self, key_id: str) -> TrainingRequest | None:
         """The request a POST with this idempotency key id created, if it got stored."""

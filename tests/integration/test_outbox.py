@@ -8,13 +8,22 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aio_pika
+import httpx
 import pytest
+from pymongo import AsyncMongoClient, monitoring
 
 from services.common.broker import BrokerPublisher, declare_topology, make_broker
 from services.common.clock import SystemClock
-from services.common.outbox import PENDING_FIELD, Outbox, OutboxEntry, OutboxRelay
+from services.common.outbox import (
+    LEASE_OWNER_FIELD,
+    LEASE_UNTIL_FIELD,
+    PENDING_FIELD,
+    Outbox,
+    OutboxEntry,
+    OutboxRelay,
+)
 from services.common.settings import QueueType, ServiceSettings
-from tests.integration.conftest import Infra, eventually
+from tests.integration.conftest import Infra, ServiceProcess, eventually
 from tests.integration.helpers import metric, note_event, tally
 from tests.testsvc.app import NOTE_CREATED
 
@@ -163,3 +172,122 @@ async def test_relay_killed_between_publish_and_removal_the_event_is_applied_onc
 
 async def _at_least(messages: list[Any], count: int) -> bool:
     return len(messages) >= count
+
+
+# ---- inserts claimed for the relay in the same write ----------------------------------------
+
+
+class _Commands(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.names.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_an_insert_claimed_for_its_relay_is_published_without_a_claim_or_a_read(
+    infra: Infra, database_name: str, publisher: BrokerPublisher, received: list[Any]
+) -> None:
+    """`Outbox.insert_new` with a relay attached: the insert carries the relay's lease, and the
+    relay publishes from what was written, then clears: two commands, no findAndModify."""
+    commands = _Commands()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        infra.mongo_url, tz_aware=True, event_listeners=[commands]
+    )
+    try:
+        db = client[database_name]
+        outbox = Outbox()
+        relay = OutboxRelay(db, ["notes"], publisher, outbox, SystemClock())
+        events = [note_event(uuid.uuid4().hex[:8], text=f"n{n}") for n in range(2)]
+        await outbox.insert_new(db["notes"], {"_id": "claimed", "version": 1}, events)
+        stored = await db["notes"].find_one({"_id": "claimed"})
+        assert stored is not None and stored[LEASE_OWNER_FIELD], "claimed in the insert"
+        commands.names.clear()
+
+        assert await relay.publish_hinted() == 2
+        assert commands.names == ["update"], "published from the hint, then one clear"
+        await eventually(lambda: _at_least(received, 2), message="both events arrived")
+        assert [m.message_id for m in received] == [event.id for event in events]
+        document = await db["notes"].find_one({"_id": "claimed"})
+        assert document is not None and document["outbox"] == []
+        assert not {PENDING_FIELD, LEASE_OWNER_FIELD, LEASE_UNTIL_FIELD} & set(document)
+    finally:
+        await client.close()
+
+
+async def test_an_insert_without_a_relay_is_left_unclaimed_for_the_services_relay(
+    mongo: Any, database_name: str, publisher: BrokerPublisher, received: list[Any]
+) -> None:
+    """A store with no relay of its own (a command-line tool's) claims nothing: the service's
+    relay publishes the document at its next scan."""
+    collection = mongo[database_name]["notes"]
+    event = note_event(uuid.uuid4().hex[:8])
+    await Outbox().insert_new(collection, {"_id": "tool"}, [event])
+    stored = await collection.find_one({"_id": "tool"})
+    assert stored is not None and LEASE_OWNER_FIELD not in stored
+
+    relay = OutboxRelay(mongo[database_name], ["notes"], publisher, Outbox(), SystemClock())
+    assert await relay.drain() == 1
+    await eventually(lambda: _at_least(received, 1), message="the event arrived")
+
+
+async def test_a_relay_stopping_gives_back_the_inserts_it_did_not_publish(
+    mongo: Any, database_name: str, publisher: BrokerPublisher, received: list[Any]
+) -> None:
+    """A graceful stop returns the leases of claimed inserts not yet published, so that the
+    next relay publishes them at once rather than after the lease."""
+    collection = mongo[database_name]["notes"]
+    outbox = Outbox()
+    stopping = OutboxRelay(mongo[database_name], ["notes"], publisher, outbox, SystemClock())
+    event = note_event(uuid.uuid4().hex[:8])
+    await outbox.insert_new(collection, {"_id": "late"}, [event])
+    stopping.stop()
+    await asyncio.wait_for(stopping.run(), 10)
+    stored = await collection.find_one({"_id": "late"})
+    assert stored is not None and stored[PENDING_FIELD] is True and len(stored["outbox"]) == 1
+    assert LEASE_OWNER_FIELD not in stored, "the lease was given back"
+
+    successor = OutboxRelay(mongo[database_name], ["notes"], publisher, Outbox(), SystemClock())
+    assert await successor.drain() == 1
+    await eventually(lambda: _at_least(received, 1), message="the event arrived")
+    assert [m.message_id for m in received] == [event.id]
+
+
+async def test_a_process_killed_after_a_claimed_insert_has_its_event_published_once_after_the_lease(
+    start_service: Any, mongo: Any, database_name: str, token_for: Any
+) -> None:
+    """Killed right after the note's insert (which claimed it for the dead relay), before the
+    publish: the next process publishes the event once the lease has run out, exactly once."""
+    instance = uuid.uuid4().hex[:8]
+    env = {"TESTSVC_INSTANCE": instance, "OUTBOX_LEASE_SECONDS": "2"}
+    crashing: ServiceProcess = start_service(
+        "tests.testsvc", TESTSVC_EXIT_AFTER_STORE="true", **env
+    )
+    await crashing.wait_ready()
+    headers = {"Authorization": f"Bearer {token_for('alice')}"}
+    async with httpx.AsyncClient(base_url=crashing.url, headers=headers) as client:
+        with pytest.raises(httpx.TransportError):
+            await client.post(
+                "/v1/notes", json={"text": "claimed, then killed", "phone": "+962791234567"}
+            )
+    assert await asyncio.to_thread(crashing.wait_exit, 30) == 18
+    notes = mongo[database_name]["notes"]
+    [stored] = await notes.find({}).to_list()
+    assert len(stored["outbox"]) == 1 and stored[LEASE_OWNER_FIELD], "stored, claimed, unpublished"
+
+    survivor = start_service("tests.testsvc", **env)
+    await survivor.wait_ready()
+
+    async def published() -> bool:
+        document = await notes.find_one({"_id": stored["_id"]})
+        return document is not None and document["outbox"] == [] and await tally(survivor.url) == 1
+
+    await eventually(published, timeout=30, message="published after the lease")
+    await asyncio.sleep(1)
+    assert await tally(survivor.url) == 1

@@ -142,8 +142,7 @@ class Notes:
         if body.remind_at is not None:
             document["remind_at"] = body.remind_at
         idempotency_keys.stamp(document)
-        await self.notes.insert_one(self.runtime.outbox.stage_new(document, [event]))
-        self.runtime.outbox.written(NOTES, note_id)
+        await self.runtime.outbox.insert_new(self.notes, document, [event])
         if self.exit_after_store:
             os._exit(18)
         return NotePublic(id=note_id, text=body.text)

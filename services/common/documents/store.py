@@ -266,12 +266,11 @@ class DocumentStore(Hints):
             "replaces_version": int(previous["version"]) if previous else None,
         }
         try:
-            await self.records.insert_one(self.outbox.stage_new(record, [event]))
+            await self.outbox.insert_new(self.records, record, [event])
         except DuplicateKeyError:
             if await self.records.find_one({"_id": due.id}, {"_id": 1}) is None:
                 raise  # another entry took this version: not ours to paper over
             return  # done meanwhile by another issuer
-        self.outbox.written(DOCUMENTS, due.id)
         ISSUED.labels(due.kind).inc()
         logger.info(
             "document issued",

@@ -90,11 +90,9 @@ class MessageStore:
         document.update(update["$set"])
         document["history"] = update["$push"]["history"]["$each"]
         try:
-            await self.messages.insert_one(Outbox.stage_new(document, events))
+            await self._outbox.insert_new(self.messages, document, events)
         except DuplicateKeyError:
             return False
-        if events:
-            self._outbox.written(MESSAGES, message.id)
         return True
 
     async def get(self, message_id: str) -> Message | None:
