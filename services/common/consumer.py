@@ -5,7 +5,10 @@ For each message on a service's queue:
    message, or one of a type this consumer has no handler for, goes to `<queue>.dlq` at once with
    the reason in the `x-dead-letter-reason` header; the consumer goes on with the next one.
 2. A message whose event id this consumer already applied is acknowledged and nothing else happens
-   (the inbox: one record per consumer and event id).
+   (the inbox: one record per consumer and event id). A handler declared `idempotent` skips the
+   inbox's check and record: its use case decides from the aggregate's own state, so applying
+   an event again changes nothing (payments' bill for a payment reference, a request keeping its
+   bill's number), and the two database commands would buy nothing.
 3. The handler runs. Handlers make their effect idempotent themselves as well (a unique key per
    effect, or a condition on the event id in the same update), because a crash between the effect
    and the inbox record delivers the event again.
@@ -96,6 +99,9 @@ class TypedHandler(Generic[M]):
     use_case: Callable[..., Awaitable[object]]
     # The use case takes the envelope too: `(event, data)` (see `enveloped_handler`).
     with_envelope: bool = False
+    # The use case is idempotent by the aggregate's own state: no inbox check or record (see the
+    # module's docstring, step 2). Each such use case has a test that a redelivery changes nothing.
+    idempotent: bool = False
 
     async def __call__(self, event: CloudEvent, data: Any) -> None:
         if not isinstance(data, self.model):
@@ -108,9 +114,12 @@ class TypedHandler(Generic[M]):
             raise Reject(error.detail) from None
 
 
-def typed_handler(model: type[M], use_case: Callable[[M], Awaitable[object]]) -> TypedHandler[M]:
-    """The handler of events whose data is a `model`, for `use_case` (see `TypedHandler`)."""
-    return TypedHandler(model, use_case)
+def typed_handler(
+    model: type[M], use_case: Callable[[M], Awaitable[object]], *, idempotent: bool = False
+) -> TypedHandler[M]:
+    """The handler of events whose data is a `model`, for `use_case` (see `TypedHandler`);
+    `idempotent` when the use case's own state makes a second application a no-op."""
+    return TypedHandler(model, use_case, idempotent=idempotent)
 
 
 def enveloped_handler(
@@ -288,7 +297,8 @@ class ConsumerRunner:
             )
             await message.ack()
             return
-        if await self._inbox.is_done(queue, event.id):
+        inbox = not (isinstance(handler, TypedHandler) and handler.idempotent)
+        if inbox and await self._inbox.is_done(queue, event.id):
             DUPLICATES.labels(queue).inc()
             await message.ack()
             return
@@ -324,7 +334,8 @@ class ConsumerRunner:
                 await message.nack(requeue=True)
             return
 
-        await self._inbox.mark_done(queue, event.id)
+        if inbox:
+            await self._inbox.mark_done(queue, event.id)
         CONSUMED.labels(queue, event.routing_key).inc()
         await message.ack()
 

@@ -26,7 +26,7 @@ def consumers(runtime: Runtime) -> list[EventConsumer]:
         EventConsumer(
             QueueBinding(PAYMENTS_QUEUE, [BILL_ISSUED, BILL_PAID, BILL_EXPIRED, BILL_CANCELLED]),
             {
-                BILL_ISSUED: typed_handler(BillIssued, service.on_bill_issued),
+                BILL_ISSUED: typed_handler(BillIssued, service.on_bill_issued, idempotent=True),
                 BILL_PAID: typed_handler(BillPaid, service.on_bill_paid),
                 BILL_EXPIRED: typed_handler(BillExpired, service.on_bill_expired),
                 BILL_CANCELLED: typed_handler(BillCancelled, service.on_bill_cancelled),

@@ -27,7 +27,7 @@ BILL_OUTCOMES = (
 
 def handlers(courses: Courses) -> dict[str, Handler]:
     return {
-        "payments.bill.issued.v1": typed_handler(BillIssued, courses.bill_issued),
+        "payments.bill.issued.v1": typed_handler(BillIssued, courses.bill_issued, idempotent=True),
         "payments.bill.paid.v1": typed_handler(BillPaid, courses.bill_paid),
         "payments.bill.expired.v1": typed_handler(BillExpired, courses.bill_ended),
         "payments.bill.cancelled.v1": typed_handler(BillCancelled, courses.bill_ended),

@@ -37,7 +37,7 @@ def consumers(runtime: Runtime) -> list[EventConsumer]:
         EventConsumer(
             QueueBinding(PAYMENTS_QUEUE, [BILL_ISSUED, BILL_PAID, BILL_EXPIRED, BILL_CANCELLED]),
             {
-                BILL_ISSUED: typed_handler(BillIssued, exams.on_bill_issued),
+                BILL_ISSUED: typed_handler(BillIssued, exams.on_bill_issued, idempotent=True),
                 BILL_PAID: typed_handler(BillPaid, exams.on_bill_paid),
                 BILL_EXPIRED: typed_handler(BillExpired, exams.on_bill_expired),
                 BILL_CANCELLED: typed_handler(BillCancelled, exams.on_bill_cancelled),

@@ -33,7 +33,7 @@ def consumers(runtime: Runtime) -> list[EventConsumer]:
         EventConsumer(
             QueueBinding(QUEUE, BILL_OUTCOMES),
             {
-                BILL_ISSUED: typed_handler(BillIssued, licensing.on_bill_issued),
+                BILL_ISSUED: typed_handler(BillIssued, licensing.on_bill_issued, idempotent=True),
                 BILL_PAID: typed_handler(BillPaid, licensing.on_bill_paid),
                 BILL_EXPIRED: typed_handler(BillExpired, licensing.on_bill_ended),
                 BILL_CANCELLED: typed_handler(BillCancelled, licensing.on_bill_ended),

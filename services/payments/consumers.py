@@ -24,7 +24,7 @@ ROUTING_KEYS = ("*.payment.requested.v1", "*.payment.cancelled.v1", "*.refund.re
 
 def handlers(payments: Payments) -> dict[str, Handler]:
     by_kind: dict[str, Handler] = {
-        "payment.requested": typed_handler(PaymentRequested, payments.issue_bill),
+        "payment.requested": typed_handler(PaymentRequested, payments.issue_bill, idempotent=True),
         "payment.cancelled": typed_handler(PaymentCancelled, payments.cancel_bill),
         "refund.requested": typed_handler(RefundRequested, payments.request_refund),
     }

@@ -42,7 +42,9 @@ KEYS = (
 
 def handlers(training: Training) -> dict[str, Handler]:
     return {
-        "payments.bill.issued.v1": typed_handler(BillIssued, training.on_bill_issued),
+        "payments.bill.issued.v1": typed_handler(
+            BillIssued, training.on_bill_issued, idempotent=True
+        ),
         "payments.bill.paid.v1": typed_handler(BillPaid, training.on_bill_paid),
         "payments.bill.expired.v1": typed_handler(BillExpired, training.on_bill_ended),
         "payments.bill.cancelled.v1": typed_handler(BillCancelled, training.on_bill_ended),

@@ -5,6 +5,7 @@ version, no SMS, no event."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -79,3 +80,32 @@ async def test_every_event_delivered_twice_changes_nothing(
     # Nothing new was published by exams, beyond the two copies this test itself sent.
     await asyncio.sleep(0.5)
     assert published.count("exams.") == exams_events_before + 2
+
+
+async def test_a_bill_issued_again_while_the_fee_waits_changes_nothing_without_an_inbox(
+    start_platform: StartPlatform, published: Published
+) -> None:
+    """`payments.bill.issued.v1` is consumed without the inbox (its use case is idempotent by the
+    request's own state): delivered again, or published again under a new id, while the fee
+    still waits, it leaves the request as it was, and no inbox record is written for it."""
+    platform = await start_platform()
+    number = (await platform.submit(platform.citizen("citizen-issued"), exam_code=OFFICIAL))[
+        "request_number"
+    ]
+    issued = await published.one("payments.bill.issued.v1", number)
+
+    async def bill_shown() -> dict[str, Any] | None:
+        found = await platform.inquiry(number)
+        return found if found["fee"]["e_payment_number"] else None
+
+    before = await platform.eventually(bill_shown)
+    await platform.deliver_again(issued)
+    await platform.deliver_again(issued, new_id=True)
+    await platform.consumed("exams.payments", 3)
+
+    after = await platform.inquiry(number)
+    assert after["status"] == before["status"] == "awaiting_payment"
+    assert (after["version"], after["fee"]) == (before["version"], before["fee"])
+    assert after["timeline"] == before["timeline"]
+    inbox = platform.database["inbox"]
+    assert await inbox.count_documents({"consumer": platform.service.queue("exams.payments")}) == 0
