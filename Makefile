@@ -9,8 +9,12 @@ PY := .venv/bin/python
 run: install infra-up  ## install, start RabbitMQ + MongoDB (FerretDB), start every service
 	$(PY) -m deploy.run
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist; each worker on a RabbitMQ virtual host of
+# its own, a module's tests on one worker), then the tests that stop or kill the broker, alone.
+TEST_WORKERS ?= 2
 test: install lock-check infra-up smsc node-subscriber lint typecheck contracts-check k8s-check  ## install, start infrastructure, run every check and test
-	$(PY) -m pytest -q --durations=15 tests
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not disruptive" --durations=15 tests
+	$(PY) -m pytest -q -p no:xdist -m disruptive --durations=5 tests
 
 install:
 	@bash deploy/setup.sh

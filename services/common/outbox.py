@@ -244,17 +244,22 @@ class Outbox(Hints):
         super().__init__()
         self._owner = uuid.uuid4().hex
         self._claims: tuple[Clock, timedelta] | None = None
+        self._served: set[str] = set()
         self._claimed: list[Claimed] = []
 
-    def claim_inserts(self, clock: Clock, lease_seconds: float) -> None:
-        """Called by the relay that publishes this outbox: from now on `insert_new` claims the
-        new document for it in the same write (a store without a relay, such as a command-line
-        tool's, leaves its documents to the service's relay)."""
+    def claim_inserts(self, clock: Clock, lease_seconds: float, collections: Iterable[str]) -> None:
+        """Called by a relay that publishes this outbox's `collections`: from now on
+        `insert_new` claims a new document of those for it in the same write (a store without a
+        relay, such as a command-line tool's, leaves its documents to the service's relay)."""
         self._claims = (clock, timedelta(seconds=min(lease_seconds, INSERT_LEASE_SECONDS)))
+        self._served.update(collections)
 
-    def take_claimed(self) -> list[Claimed]:
-        claimed, self._claimed = self._claimed, []
-        return claimed
+    def take_claimed(self, collections: Iterable[str]) -> list[Claimed]:
+        """The claimed inserts of `collections` (another relay of this outbox takes the rest)."""
+        names = set(collections)
+        taken = [item for item in self._claimed if item.collection in names]
+        self._claimed = [item for item in self._claimed if item.collection not in names]
+        return taken
 
     async def insert_new(
         self, collection: Collection, document: Document, events: Sequence[CloudEvent]
@@ -266,7 +271,7 @@ class Outbox(Hints):
         nobody else can hold a document that did not exist. `DuplicateKeyError` as from
         `insert_one`; nothing is claimed then."""
         staged = self.stage_new(document, events)
-        if events and self._claims is not None:
+        if events and self._claims is not None and collection.name in self._served:
             clock, lease = self._claims
             staged[LEASE_UNTIL_FIELD] = clock.now() + lease
             staged[LEASE_OWNER_FIELD] = self._owner
@@ -350,7 +355,7 @@ class OutboxRelay:
         # and for the test that kills the relay exactly there.
         self._on_published = on_published
         self._owner = uuid.uuid4().hex
-        outbox.claim_inserts(clock, lease_seconds)
+        outbox.claim_inserts(clock, lease_seconds, collections)
         self._stopping = asyncio.Event()
         self._failures = 0
         self._last_scan = float("-inf")
@@ -390,14 +395,11 @@ class OutboxRelay:
         back, so that the next relay's scan publishes them at once (a crash leaves the lease to
         expire instead)."""
         by_name = {collection.name: collection for collection in self._collections}
-        for item in self._outbox.take_claimed():
-            if item.collection in by_name:
-                try:
-                    await self._release(
-                        by_name[item.collection], item.document_id, [], 0, item.owner
-                    )
-                except Exception:
-                    logger.warning("outbox relay could not give back a lease", exc_info=True)
+        for item in self._outbox.take_claimed(by_name):
+            try:
+                await self._release(by_name[item.collection], item.document_id, [], 0, item.owner)
+            except Exception:
+                logger.warning("outbox relay could not give back a lease", exc_info=True)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -407,7 +409,7 @@ class OutboxRelay:
         """Publish what writers inserted already claimed (`Outbox.insert_new`) and the documents
         they named in `Outbox.written`; return how many events."""
         by_name = {collection.name: collection for collection in self._collections}
-        claimed = [c for c in self._outbox.take_claimed() if c.collection in by_name]
+        claimed = self._outbox.take_claimed(by_name)
         targets = [
             (by_name[name], document_id)
             for name, document_id in dict.fromkeys(self._outbox.take_hints())

@@ -17,10 +17,11 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import aio_pika
 import httpx
@@ -29,6 +30,8 @@ from pymongo import AsyncMongoClient
 
 from services.common.devtoken import ensure_dev_keys, mint_token
 from tests.integration.codekeys import CODE_PRIVATE_KEY, CODE_PUBLIC_KEY
+
+MANAGEMENT_API = "http://127.0.0.1:15672/api"
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "deploy" / "infra.sh"
@@ -51,7 +54,47 @@ class Infra:
 
 
 @pytest.fixture(scope="session")
-def infra() -> Infra:
+def infra() -> Iterator[Infra]:
+    """The broker and database of the run. Under pytest-xdist (`make test` runs two workers) each
+    worker gets a RabbitMQ virtual host of its own, so that one worker's services never consume
+    the other's events (a payments process would bill the other worker's requests); the
+    broker-stopping `disruptive` tests run afterwards, alone, on the broker's default one."""
+    found = _infra()
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        yield found
+        return
+    name = f"tests-{worker}-{uuid.uuid4().hex[:8]}"
+    url = _worker_vhost(found.amqp_url, name)
+    try:
+        yield Infra(url, found.mongo_url, found.mode)
+    finally:
+        _worker_vhost(found.amqp_url, name, delete=True)
+
+
+def _worker_vhost(amqp_url: str, name: str, *, delete: bool = False) -> str:
+    parts = urlsplit(amqp_url)
+    auth = (parts.username or "guest", parts.password or "guest")
+    try:
+        with httpx.Client(timeout=10, auth=auth) as client:
+            if delete:
+                client.delete(f"{MANAGEMENT_API}/vhosts/{name}")
+                return amqp_url
+            client.put(f"{MANAGEMENT_API}/vhosts/{name}").raise_for_status()
+            everything = {"configure": ".*", "write": ".*", "read": ".*"}
+            client.put(
+                f"{MANAGEMENT_API}/permissions/{name}/{auth[0]}", json=everything
+            ).raise_for_status()
+    except httpx.HTTPError as error:
+        pytest.fail(
+            f"a parallel test run needs RabbitMQ's management API to give each worker a virtual "
+            f"host of its own ({error}); run the tests in one process (`-p no:xdist`) instead",
+            pytrace=False,
+        )
+    return urlunsplit(parts._replace(path="/" + quote(name, safe="")))
+
+
+def _infra() -> Infra:
     result = subprocess.run(
         ["bash", str(INFRA), "env"], capture_output=True, text=True, cwd=ROOT, check=False
     )

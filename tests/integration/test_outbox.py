@@ -236,6 +236,14 @@ async def test_an_insert_without_a_relay_is_left_unclaimed_for_the_services_rela
     assert await relay.drain() == 1
     await eventually(lambda: _at_least(received, 1), message="the event arrived")
 
+    # Nor is a document of a collection the outbox's relay does not serve.
+    outbox = Outbox()
+    OutboxRelay(mongo[database_name], ["notes"], publisher, outbox, SystemClock())
+    await outbox.insert_new(mongo[database_name]["others"], {"_id": "x"}, [note_event("i")])
+    other = await mongo[database_name]["others"].find_one({"_id": "x"})
+    assert other is not None and LEASE_OWNER_FIELD not in other
+    assert outbox.take_claimed(["notes", "others"]) == []
+
 
 async def test_a_relay_stopping_gives_back_the_inserts_it_did_not_publish(
     mongo: Any, database_name: str, publisher: BrokerPublisher, received: list[Any]
