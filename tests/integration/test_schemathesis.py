@@ -39,6 +39,7 @@ import pytest
 
 from services.common.calendar import WorkingCalendar
 from services.common.devtoken import mint_token
+from tests.integration.codekeys import CODE_PRIVATE_KEY, CODE_PUBLIC_KEY
 from tests.integration.conftest import ServiceProcess, eventually
 from tests.integration.helpers import bearer
 from tests.integration.platform import (
@@ -318,6 +319,10 @@ async def platform(
             "QUEUE_TYPE": os.environ.get("QUEUE_TYPE", "classic"),
             "QUEUE_SUFFIX": suffix,
             "JWT_PUBLIC_KEY": jwt_keys[1],
+            # The one-time codes' keys of the suite (not the development ones `make run` writes
+            # under .local, which a fresh clone has only once the acceptance suite ran).
+            "NOTIFIER_CODE_PUBLIC_KEY": CODE_PUBLIC_KEY,
+            "NOTIFIER_CODE_PRIVATE_KEY": CODE_PRIVATE_KEY,
             "OUTBOX_POLL_SECONDS": "0.5",
             "LOG_LEVEL": "WARNING",
         }
