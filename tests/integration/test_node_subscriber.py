@@ -221,10 +221,13 @@ async def test_a_late_subscriber_replays_the_history_then_switches_without_gap_o
     assert report["switched_at"] in {event.id for event in during}
     assert report["failures"] == []
     # Each event published twice came twice (from the stream, the queue, or one of each) and was
-    # handled once: the second delivery is dropped on its id.
+    # handled once: the second delivery is dropped on its id. One pair may straddle the queue's
+    # binding (the first copy only in the stream, the second the queue's first message): the
+    # replay stops at that id's first place in the stream, so that pair is read once, from the
+    # queue, and is no duplicate.
     twice = sum(1 for event in during if int(event.id[:8]) % 5 == 0)
-    assert twice > 0
-    assert report["duplicates"] >= twice
+    assert twice > 1
+    assert report["duplicates"] >= twice - 1
     print(
         f"replayed {report['replayed']}, published during the switch {len(during)}, "
         f"dropped as duplicates {report['duplicates']}"
