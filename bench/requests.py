@@ -35,7 +35,9 @@ and the notifier sends the e-payment SMS (template `payments.bill.issued.v1`).
 - database commands: every command each service sent from the burst's first POST until its
           last SMS was sent (PyMongo's command monitoring in the services, read from their
           `/metrics`: bench/dbcommands.py), per citizen request, beside each service's floor
-          (FLOORS below), with the breakdown; the scans that run on every poll, per second.
+          (FLOORS below), with the breakdown and each command's mean time (what the database
+          took to answer, `mongo_command_seconds_total`); the scans that run on every poll, per
+          second. The same again for the end-to-end run's requests, at the steady rate.
 - memory: peak RSS (VmHWM) of each service process at the end.
 
 Warm-up first (a few of each call and a few SMS, not counted). The notifier's rate limit is lifted

@@ -5,9 +5,11 @@ created once when the service starts. Everything here works on MongoDB and on Fe
 no multi-document transactions, no nested arrays, no dotted or `$`-prefixed keys.
 
 Every command the client sends is counted (`mongo_commands_total{command, collection, purpose}` at
-`/metrics`, from PyMongo's command monitoring): `purpose` names the shared machinery's own work
-(`outbox.claim`, `outbox.clear`, `outbox.scan`, `sweeper.scan`, ...) so that what a request costs
-can be told from what runs on every poll; `bench.requests` prints it per citizen request.
+`/metrics`, from PyMongo's command monitoring) and timed (`mongo_command_seconds_total`, the same
+labels: the database's answer times, summed; divided by the count, a command's mean time).
+`purpose` names the shared machinery's own work (`outbox.claim`, `outbox.clear`, `outbox.scan`,
+`sweeper.scan`, ...) so that what a request costs can be told from what runs on every poll;
+`bench.requests` prints both per citizen request.
 """
 
 from __future__ import annotations
