@@ -38,6 +38,9 @@ and the notifier sends the e-payment SMS (template `payments.bill.issued.v1`).
           (FLOORS below), with the breakdown and each command's mean time (what the database
           took to answer, `mongo_command_seconds_total`); the scans that run on every poll, per
           second. The same again for the end-to-end run's requests, at the steady rate.
+- stages: for the end-to-end run, the median time from the POST's start to each time the
+          services stored (exams' `submitted_at`, the POST's answer, payments' `issued_at`, the
+          notifier's `created_at`, `sending_at` and `sent_at`): where the time goes.
 - memory: peak RSS (VmHWM) of each service process at the end.
 
 Warm-up first (a few of each call and a few SMS, not counted). The notifier's rate limit is lifted
@@ -303,7 +306,9 @@ async def run(platform: Platform, args: argparse.Namespace) -> None:
             for family in ("mongo_commands", "mongo_command_seconds")
         }
         paced_first = time.time()
-        whole, http_paced = await paced_requests(platform, client, post, args.paced, args.rate)
+        whole, http_paced, steps = await paced_requests(
+            platform, client, post, args.paced, args.rate
+        )
         await asyncio.sleep(2)
         paced_after = {
             (name, family): dbcommands.delta(
@@ -341,6 +346,12 @@ async def run(platform: Platform, args: argparse.Namespace) -> None:
         f"p99 {whole['p99'] / alone['p99']:.2f}x"
     )
     print("memory    peak RSS: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in peaks.items()))
+    print(
+        f"\nend to end by stage ({args.rate:g}/s): median ms from the POST's start "
+        f"(the notifier alone, event -> SMS sent: {alone['p50']:.1f} ms)"
+    )
+    for name, ms in steps:
+        print(f"  {name:32}{ms:8.1f}")
     dbcommands.report("burst", commands, args.requests, command_seconds, FLOORS, waited)
     dbcommands.report(
         f"steady ({args.rate:g}/s)",
@@ -377,17 +388,19 @@ async def direct_bills(
 
 async def paced_requests(
     platform: Platform, client: httpx.AsyncClient, post: Call, count: int, rate: float
-) -> tuple[dict[str, float], dict[str, float]]:
+) -> tuple[dict[str, float], dict[str, float], list[tuple[str, float]]]:
     """`count` POSTs at `rate` a second, each on time whatever the others take: POST -> `sent`,
-    and the POSTs' own HTTP latency."""
+    the POSTs' own HTTP latency, and the stages in between (`stages`)."""
     started: dict[str, float] = {}
+    answered: dict[str, float] = {}
     http: list[float] = []
 
     async def one(number: int) -> None:
         at, clock = time.time(), time.perf_counter()
         response = await post(client, number)
         http.append(time.perf_counter() - clock)
-        started[response.json()["request_number"]] = at
+        number_ = response.json()["request_number"]
+        started[number_], answered[number_] = at, time.time()
 
     tasks = []
     first = time.perf_counter()
@@ -398,7 +411,34 @@ async def paced_requests(
     sent = await platform.sent_times(
         {"request_number": {"$in": list(started)}}, "request_number", count
     )
-    return quantiles_ms([sent[n] - started[n] for n in started]), quantiles_ms(http)
+    steps = await stages(platform, started, answered)
+    return quantiles_ms([sent[n] - started[n] for n in started]), quantiles_ms(http), steps
+
+
+async def stages(
+    platform: Platform, started: dict[str, float], answered: dict[str, float]
+) -> list[tuple[str, float]]:
+    """Where the end-to-end time goes: the median ms from each POST's start to each stage, read
+    from the times the services stored (exams' `submitted_at`, payments' `issued_at`, the
+    notifier's `created_at`, `sending_at` and `sent_at`; one clock, this machine's)."""
+    numbers = list(started)
+    db = {name: platform.mongo[platform.databases[name]] for name in SERVICES}
+    at: dict[str, dict[str, float]] = {n: {"POST answered": answered[n]} for n in numbers}
+    async for request in db["exams"]["requests"].find({"_id": {"$in": numbers}}):
+        at[request["_id"]]["exams: submitted_at"] = request["submitted_at"].timestamp()
+    async for issued in db["payments"]["bills"].find({"request_number": {"$in": numbers}}):
+        at[issued["request_number"]]["payments: issued_at"] = issued["issued_at"].timestamp()
+    query = {"request_number": {"$in": numbers}, "template": TEMPLATE}
+    async for message in db["notifier"]["messages"].find(query):
+        for field in ("created_at", "sending_at", "sent_at"):
+            if message.get(field) is not None:
+                at[message["request_number"]][f"notifier: {field}"] = message[field].timestamp()
+    names = {name for times in at.values() for name in times}
+    medians = [
+        (name, 1000 * statistics.median(t[name] - started[n] for n, t in at.items() if name in t))
+        for name in names
+    ]
+    return sorted(medians, key=lambda item: item[1])
 
 
 async def main() -> None:
