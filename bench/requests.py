@@ -169,6 +169,10 @@ class Platform:
             if process.process.poll() is not None:
                 raise RuntimeError(f"{name} exited: {process.log_tail()}")
 
+    async def database_usage(self) -> dict[str, dbcommands.Usage]:
+        """Each service's database commands and their times so far."""
+        return {name: await dbcommands.snapshot(p.url) for name, p in self.processes.items()}
+
     def peak_rss_mib(self) -> dict[str, float]:
         peaks = {}
         for name, process in self.processes.items():
@@ -195,6 +199,12 @@ class Platform:
                 return {doc[key]: doc["sent_at"].timestamp() for doc in found}
             await asyncio.sleep(0.25)
         raise RuntimeError(f"not {count} SMS sent within 10 minutes")
+
+
+def used_since(
+    before: dict[str, dbcommands.Usage], after: dict[str, dbcommands.Usage]
+) -> dict[str, dbcommands.Usage]:
+    return {name: dbcommands.delta(before[name], after[name]) for name in after}
 
 
 Call = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
@@ -267,11 +277,7 @@ async def run(platform: Platform, args: argparse.Namespace) -> None:
 
         # Burst: the baseline GET, then the POST; then until the burst's last SMS is sent.
         base, _ = await burst(client, catalogue, args.requests, args.concurrency)
-        before = {name: await dbcommands.snapshot(p.url) for name, p in platform.processes.items()}
-        before_s = {
-            name: await dbcommands.snapshot(p.url, "mongo_command_seconds")
-            for name, p in platform.processes.items()
-        }
+        before = await platform.database_usage()
         first = time.time()
         posts, answers = await burst(client, post, args.requests, args.concurrency)
         offset["post"] += args.requests
@@ -282,16 +288,7 @@ async def run(platform: Platform, args: argparse.Namespace) -> None:
         to_sms = len(numbers) / (max(sent.values()) - first)
         # Until every service is done with the burst (exams records the bills' numbers).
         await asyncio.sleep(2)
-        commands = {
-            name: dbcommands.delta(before[name], await dbcommands.snapshot(p.url))
-            for name, p in platform.processes.items()
-        }
-        waited = {
-            name: dbcommands.delta(
-                before_s[name], await dbcommands.snapshot(p.url, "mongo_command_seconds")
-            )
-            for name, p in platform.processes.items()
-        }
+        used = used_since(before, await platform.database_usage())
         command_seconds = time.time() - first
         # Not the baseline: a citizen's own (empty) list, with the burst's requests stored.
         listed, _ = await burst(client, own_list, LIST_CALLS, args.concurrency)
@@ -300,23 +297,13 @@ async def run(platform: Platform, args: argparse.Namespace) -> None:
         alone = await direct_bills(
             platform, exchange, range(DIRECT_NUMBERS, DIRECT_NUMBERS + args.paced), args.rate
         )
-        paced_before = {
-            (name, family): await dbcommands.snapshot(p.url, family)
-            for name, p in platform.processes.items()
-            for family in ("mongo_commands", "mongo_command_seconds")
-        }
+        paced_before = await platform.database_usage()
         paced_first = time.time()
         whole, http_paced, steps = await paced_requests(
             platform, client, post, args.paced, args.rate
         )
         await asyncio.sleep(2)
-        paced_after = {
-            (name, family): dbcommands.delta(
-                paced_before[name, family], await dbcommands.snapshot(p.url, family)
-            )
-            for name, p in platform.processes.items()
-            for family in ("mongo_commands", "mongo_command_seconds")
-        }
+        paced_used = used_since(paced_before, await platform.database_usage())
         paced_seconds = time.time() - paced_first
     peaks = platform.peak_rss_mib()
 
@@ -352,15 +339,8 @@ async def run(platform: Platform, args: argparse.Namespace) -> None:
     )
     for name, ms in steps:
         print(f"  {name:32}{ms:8.1f}")
-    dbcommands.report("burst", commands, args.requests, command_seconds, FLOORS, waited)
-    dbcommands.report(
-        f"steady ({args.rate:g}/s)",
-        {name: paced_after[name, "mongo_commands"] for name in platform.processes},
-        args.paced,
-        paced_seconds,
-        FLOORS,
-        {name: paced_after[name, "mongo_command_seconds"] for name in platform.processes},
-    )
+    dbcommands.report("burst", used, args.requests, command_seconds, FLOORS)
+    dbcommands.report(f"steady ({args.rate:g}/s)", paced_used, args.paced, paced_seconds, FLOORS)
 
 
 async def direct_bills(

@@ -397,9 +397,13 @@ class OutboxRelay:
         by_name = {collection.name: collection for collection in self._collections}
         for item in self._outbox.take_claimed(by_name):
             try:
-                await self._release(by_name[item.collection], item.document_id, [], 0, item.owner)
+                await self._give_back(by_name[item.collection], item)
             except Exception:
                 logger.warning("outbox relay could not give back a lease", exc_info=True)
+
+    async def _give_back(self, collection: Collection, item: Claimed) -> None:
+        """An insert claimed for this relay, not published: its lease goes, its entries stay."""
+        await self._release(collection, item.document_id, [], 0, item.owner)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -415,26 +419,9 @@ class OutboxRelay:
             for name, document_id in dict.fromkeys(self._outbox.take_hints())
             if name in by_name
         ]
-        counts = await asyncio.gather(
-            self._publish_claimed(by_name, claimed), self._publish_all(targets)
+        return await self._publish_all(
+            targets, [(by_name[item.collection], item) for item in claimed]
         )
-        return sum(counts)
-
-    async def _publish_claimed(self, by_name: dict[str, Collection], claimed: list[Claimed]) -> int:
-        slots = asyncio.Semaphore(self._concurrency)
-
-        async def one(item: Claimed) -> int:
-            async with slots:
-                collection = by_name[item.collection]
-                document = {"_id": item.document_id, OUTBOX_FIELD: item.entries}
-                if self._stopping.is_set():
-                    # Not published: give the lease back for the next relay's scan.
-                    await self._release(collection, item.document_id, [], 0, item.owner)
-                    return 0
-                return await self._publish_document(collection, document, item.owner)
-
-        counts = await asyncio.gather(*(one(item) for item in claimed))
-        return sum(counts)
 
     async def drain(self, batch: int = 1000) -> int:
         """Publish what is pending now (up to `batch` documents per collection); return how many
@@ -459,9 +446,14 @@ class OutboxRelay:
         self._scanned_once = True
         return await self._publish_all(targets)
 
-    async def _publish_all(self, targets: list[tuple[Collection, Any]]) -> int:
-        # Documents are independent: several in flight at once (each one's entries stay in
-        # order), so a publish confirm and a database write overlap.
+    async def _publish_all(
+        self,
+        targets: list[tuple[Collection, Any]],
+        claimed: Sequence[tuple[Collection, Claimed]] = (),
+    ) -> int:
+        """Publish each target document (claimed here first, by `_id`) and each insert already
+        claimed for this relay. Documents are independent: several in flight at once (each one's
+        entries stay in order), so a publish confirm and a database write overlap."""
         slots = asyncio.Semaphore(self._concurrency)
 
         async def one(collection: Collection, document_id: Any) -> int:
@@ -473,7 +465,17 @@ class OutboxRelay:
                     return 0
                 return await self._publish_document(collection, document, self._owner)
 
-        counts = await asyncio.gather(*(one(c, i) for c, i in targets))
+        async def held(collection: Collection, item: Claimed) -> int:
+            async with slots:
+                if self._stopping.is_set():
+                    await self._give_back(collection, item)
+                    return 0
+                document = {"_id": item.document_id, OUTBOX_FIELD: item.entries}
+                return await self._publish_document(collection, document, item.owner)
+
+        counts = await asyncio.gather(
+            *(held(c, item) for c, item in claimed), *(one(c, i) for c, i in targets)
+        )
         return sum(counts)
 
     async def _claim(self, collection: Collection, document_id: Any) -> Document | None:

@@ -21,7 +21,6 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
 
 import aio_pika
 import httpx
@@ -30,8 +29,7 @@ from pymongo import AsyncMongoClient
 
 from services.common.devtoken import ensure_dev_keys, mint_token
 from tests.integration.codekeys import CODE_PRIVATE_KEY, CODE_PUBLIC_KEY
-
-MANAGEMENT_API = "http://127.0.0.1:15672/api"
+from tests.integration.helpers import MANAGEMENT_API, close_vhost, open_vhost
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "deploy" / "infra.sh"
@@ -69,29 +67,18 @@ def infra() -> Iterator[Infra]:
     try:
         yield Infra(url, found.mongo_url, found.mode)
     finally:
-        _worker_vhost(found.amqp_url, name, delete=True)
+        close_vhost(found.amqp_url, name)
 
 
-def _worker_vhost(amqp_url: str, name: str, *, delete: bool = False) -> str:
-    parts = urlsplit(amqp_url)
-    auth = (parts.username or "guest", parts.password or "guest")
+def _worker_vhost(amqp_url: str, name: str) -> str:
     try:
-        with httpx.Client(timeout=10, auth=auth) as client:
-            if delete:
-                client.delete(f"{MANAGEMENT_API}/vhosts/{name}")
-                return amqp_url
-            client.put(f"{MANAGEMENT_API}/vhosts/{name}").raise_for_status()
-            everything = {"configure": ".*", "write": ".*", "read": ".*"}
-            client.put(
-                f"{MANAGEMENT_API}/permissions/{name}/{auth[0]}", json=everything
-            ).raise_for_status()
+        return open_vhost(amqp_url, name)
     except httpx.HTTPError as error:
         pytest.fail(
             f"a parallel test run needs RabbitMQ's management API to give each worker a virtual "
             f"host of its own ({error}); run the tests in one process (`-p no:xdist`) instead",
             pytrace=False,
         )
-    return urlunsplit(parts._replace(path="/" + quote(name, safe="")))
 
 
 def _infra() -> Infra:
@@ -273,7 +260,7 @@ async def delete_suffixed_queues(
     async with httpx.AsyncClient(timeout=5) as client:
         try:
             response = await client.get(
-                "http://127.0.0.1:15672/api/queues?columns=name", auth=("guest", "guest")
+                f"{MANAGEMENT_API}/queues?columns=name", auth=("guest", "guest")
             )
             names = [queue["name"] for queue in response.json()]
         except (httpx.HTTPError, ValueError, TypeError):

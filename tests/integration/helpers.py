@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from datetime import UTC, datetime
@@ -108,6 +109,30 @@ def bearer(token: str) -> dict[str, Any]:
 MANAGEMENT_API = "http://127.0.0.1:15672/api"
 
 
+def _management_auth(amqp_url: str) -> tuple[str, str]:
+    parts = urlsplit(amqp_url)
+    return parts.username or "guest", parts.password or "guest"
+
+
+def open_vhost(amqp_url: str, name: str) -> str:
+    """Create the RabbitMQ virtual host `name`, with every right for the URL's user, through the
+    management API; return the AMQP URL into it. `httpx.HTTPError` when no management API
+    answers (an external broker)."""
+    auth = _management_auth(amqp_url)
+    everything = {"configure": ".*", "write": ".*", "read": ".*"}
+    with httpx.Client(timeout=10, auth=auth) as client:
+        client.put(f"{MANAGEMENT_API}/vhosts/{name}").raise_for_status()
+        client.put(
+            f"{MANAGEMENT_API}/permissions/{name}/{auth[0]}", json=everything
+        ).raise_for_status()
+    return urlunsplit(urlsplit(amqp_url)._replace(path="/" + quote(name, safe="")))
+
+
+def close_vhost(amqp_url: str, name: str) -> None:
+    with httpx.Client(timeout=10, auth=_management_auth(amqp_url)) as client:
+        client.delete(f"{MANAGEMENT_API}/vhosts/{name}")
+
+
 async def create_vhost(amqp_url: str, name: str) -> str | None:
     """A RabbitMQ virtual host of its own for one test or suite; returns the AMQP URL into it.
 
@@ -116,21 +141,11 @@ async def create_vhost(amqp_url: str, name: str) -> str | None:
     requests. Returns None when no management API answers (an external broker): the caller stays
     on the shared virtual host, isolated by its queue suffix only.
     """
-    user = urlsplit(amqp_url).username or "guest"
-    password = urlsplit(amqp_url).password or "guest"
-    everything = {"configure": ".*", "write": ".*", "read": ".*"}
     try:
-        async with httpx.AsyncClient(timeout=5, auth=(user, password)) as client:
-            (await client.put(f"{MANAGEMENT_API}/vhosts/{name}")).raise_for_status()
-            permissions = f"{MANAGEMENT_API}/permissions/{name}/{user}"
-            (await client.put(permissions, json=everything)).raise_for_status()
+        return await asyncio.to_thread(open_vhost, amqp_url, name)
     except httpx.HTTPError:
         return None
-    return urlunsplit(urlsplit(amqp_url)._replace(path="/" + quote(name, safe="")))
 
 
 async def delete_vhost(amqp_url: str, name: str) -> None:
-    user = urlsplit(amqp_url).username or "guest"
-    password = urlsplit(amqp_url).password or "guest"
-    async with httpx.AsyncClient(timeout=5, auth=(user, password)) as client:
-        await client.delete(f"{MANAGEMENT_API}/vhosts/{name}")
+    await asyncio.to_thread(close_vhost, amqp_url, name)
