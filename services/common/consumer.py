@@ -244,14 +244,23 @@ class ConsumerRunner:
         self._delivery_limit = settings.delivery_limit
         self._stopping = False
         self._locks = KeyedLocks()
+        self._context = broker.context
         broker.subscriber(
             queue_for(settings, consumer.queue),
             ack_policy=AckPolicy.MANUAL,
             title=consumer.queue,
-        )(self._on_message)
+        )(self._on_delivery)
 
     def stop(self) -> None:
         self._stopping = True
+
+    async def _on_delivery(self, body: Any) -> None:
+        """FastStream's entry. The message is taken from FastStream's context here rather than
+        asked for as a `RabbitMessage` parameter: FastStream resolves such a parameter (a
+        `Context`, whose `use` is synchronous) in a worker thread, one thread hop per message.
+        `body` is FastStream's decoding of it, unused: `_process` parses the raw bytes."""
+        message: RabbitMessage = self._context.get_local("message")
+        await self._on_message(message)
 
     async def _on_message(self, message: RabbitMessage) -> None:
         delay = 0.5

@@ -56,7 +56,7 @@ class PageRequest:
         return Page[T](items=list(items), page=self.page, page_size=self.page_size, total=total)
 
 
-def page_request(
+async def page_request(
     page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1.")] = 1,
     page_size: Annotated[
         int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Items per page, at most {MAX_PAGE_SIZE}.")

@@ -38,7 +38,7 @@ from services.contractors.store import RequestQuery
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
 
 
-def get_service(request: Request) -> Contractors:
+async def get_service(request: Request) -> Contractors:
     service: Contractors = request.app.state.runtime.service
     return service
 

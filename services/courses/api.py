@@ -38,7 +38,7 @@ COURSE_CODE = r"^CO-[0-9]{4}-[0-9]{6}$"
 REQUEST_NUMBER = r"^CR-[0-9]{4}-[0-9]{6}$"
 
 
-def get_courses(request: Request) -> Courses:
+async def get_courses(request: Request) -> Courses:
     courses: Courses = request.app.state.runtime.service
     return courses
 

@@ -51,7 +51,7 @@ from services.exams.service import Exams, request_not_found
 from services.exams.store import RequestQuery, SessionQuery
 
 
-def get_exams(request: Request) -> Exams:
+async def get_exams(request: Request) -> Exams:
     exams: Exams = request.app.state.runtime.service
     return exams
 

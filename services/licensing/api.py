@@ -43,7 +43,7 @@ from services.licensing.views import request_public as view
 REQUEST_NUMBER = r"^LC-[0-9]{4}-[0-9]{6}$"
 
 
-def get_licensing(request: Request) -> Licensing:
+async def get_licensing(request: Request) -> Licensing:
     licensing: Licensing = request.app.state.runtime.service
     return licensing
 

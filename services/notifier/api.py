@@ -36,7 +36,7 @@ SIGNATURE_HEADER = "X-Notifier-Signature"
 router = APIRouter(prefix="/v1", tags=["messages"])
 
 
-def get_notifier(request: Request) -> Notifier:
+async def get_notifier(request: Request) -> Notifier:
     notifier: Notifier = request.app.state.runtime.service
     return notifier
 

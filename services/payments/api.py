@@ -37,7 +37,7 @@ from services.payments.service import Payments
 from services.payments.store import BillQuery
 
 
-def get_payments(request: Request) -> Payments:
+async def get_payments(request: Request) -> Payments:
     payments: Payments = request.app.state.runtime.service
     return payments
 

@@ -42,7 +42,7 @@ from services.training.service import REQUEST_NOT_FOUND, Training
 REQUEST_NUMBER = r"^TR-[0-9]{4}-[0-9]{6}$"
 
 
-def get_training(request: Request) -> Training:
+async def get_training(request: Request) -> Training:
     training: Training = request.app.state.runtime.service
     return training
 
