@@ -12,7 +12,9 @@ and only flat strings sit in the array (FerretDB v1 matches `$pullAll` on whole 
 A new document is inserted already claimed for this process's relay (`Outbox.insert_new`: the
 lease is in the insert, as nobody else can hold a document that did not exist), and the relay
 publishes its first events from what was written, with no claim and no read: one database command
-less per new aggregate, and one round trip less before its first event leaves.
+less per new aggregate, and one round trip less before its first event leaves. That publish starts
+in a task of its own as soon as the insert returns, ahead of whatever the writer does next (an HTTP
+answer to build, a consumer's next write), so the event does not wait for the relay's loop.
 
 The relay is woken right after a write (`Outbox.written()`) and polls as a backstop. A document
 with entries also carries `outbox_pending: true` (set by `stage`/`stage_new`, removed with the last
@@ -167,10 +169,10 @@ async def release_claimed(
     lease: tuple[str, str],
     done: list[Document],
     claimed: int,
-) -> None:
+) -> bool:
     """Give back a document claimed under a lease (`mine`: its `_id` and this owner), with the
     entries of `array` that were handled (`done`) removed: the outbox relay's published events,
-    the document issuer's issued documents.
+    the document issuer's issued documents. Return whether the array was emptied.
 
     Everything claimed was handled: empty the array and drop the `pending` flag, in one write
     that holds only if no writer appended an entry meanwhile (the array's size). Otherwise remove
@@ -183,11 +185,12 @@ async def release_claimed(
             {"$set": {array: []}, "$unset": {**unlease, pending: ""}},
         )
         if emptied.matched_count == 1:
-            return
+            return True
     update: dict[str, Any] = {"$unset": unlease}
     if done:
         update["$pullAll"] = {array: done}
     await collection.update_one(mine, update)
+    return False
 
 
 class Hints:
@@ -244,22 +247,22 @@ class Outbox(Hints):
         super().__init__()
         self._owner = uuid.uuid4().hex
         self._claims: tuple[Clock, timedelta] | None = None
-        self._served: set[str] = set()
-        self._claimed: list[Claimed] = []
+        self._served: dict[str, Callable[[Claimed], None]] = {}
 
-    def claim_inserts(self, clock: Clock, lease_seconds: float, collections: Iterable[str]) -> None:
+    def claim_inserts(
+        self,
+        clock: Clock,
+        lease_seconds: float,
+        collections: Iterable[str],
+        publish: Callable[[Claimed], None],
+    ) -> None:
         """Called by a relay that publishes this outbox's `collections`: from now on
-        `insert_new` claims a new document of those for it in the same write (a store without a
-        relay, such as a command-line tool's, leaves its documents to the service's relay)."""
+        `insert_new` claims a new document of those for it in the same write, and hands the
+        claimed events to `publish` (which starts publishing them at once) right after the
+        insert. A store without a relay, such as a command-line tool's, leaves its documents to
+        the service's relay."""
         self._claims = (clock, timedelta(seconds=min(lease_seconds, INSERT_LEASE_SECONDS)))
-        self._served.update(collections)
-
-    def take_claimed(self, collections: Iterable[str]) -> list[Claimed]:
-        """The claimed inserts of `collections` (another relay of this outbox takes the rest)."""
-        names = set(collections)
-        taken = [item for item in self._claimed if item.collection in names]
-        self._claimed = [item for item in self._claimed if item.collection not in names]
-        return taken
+        self._served.update(dict.fromkeys(collections, publish))
 
     async def insert_new(
         self, collection: Collection, document: Document, events: Sequence[CloudEvent]
@@ -271,14 +274,19 @@ class Outbox(Hints):
         nobody else can hold a document that did not exist. `DuplicateKeyError` as from
         `insert_one`; nothing is claimed then."""
         staged = self.stage_new(document, events)
-        if events and self._claims is not None and collection.name in self._served:
+        publish = self._served.get(collection.name)
+        if events and self._claims is not None and publish is not None:
             clock, lease = self._claims
             staged[LEASE_UNTIL_FIELD] = clock.now() + lease
             staged[LEASE_OWNER_FIELD] = self._owner
             await collection.insert_one(staged)
             entries = list(staged[OUTBOX_FIELD])
-            self._claimed.append(Claimed(collection.name, staged["_id"], entries, self._owner))
-            self.written()
+            publish(Claimed(collection.name, staged["_id"], entries, self._owner))
+            # Two turns of the event loop before this task goes on: the publishing task's first
+            # step (it hands the first event to the connection), then the connection's writer
+            # (it puts it on the wire). Otherwise both wait for this task's next await.
+            for _ in range(2):
+                await asyncio.sleep(0)
             return
         await collection.insert_one(staged)
         if events:
@@ -350,12 +358,17 @@ class OutboxRelay:
         self._clock = clock
         self._poll_seconds = poll_seconds
         self._lease = timedelta(seconds=lease_seconds)
-        self._concurrency = concurrency
         # A hook after each confirmed publish, before the entry is removed: for instrumentation,
         # and for the test that kills the relay exactly there.
         self._on_published = on_published
         self._owner = uuid.uuid4().hex
-        outbox.claim_inserts(clock, lease_seconds, collections)
+        self._by_name = {collection.name: collection for collection in self._collections}
+        # One limit on the documents in flight, whichever path publishes them.
+        self._slots = asyncio.Semaphore(concurrency)
+        # The claimed inserts being published, each in its own task (`_start`).
+        self._in_flight: set[asyncio.Task[int]] = set()
+        self._started = 0
+        outbox.claim_inserts(clock, lease_seconds, collections, self._start)
         self._stopping = asyncio.Event()
         self._failures = 0
         self._last_scan = float("-inf")
@@ -368,10 +381,13 @@ class OutboxRelay:
             try:
                 hinted = await self.publish_hinted()
                 # The scan for pending documents is the backstop (crashed writers, other
-                # replicas' writes, failed publishes). On FerretDB it reads the whole
-                # collection, so while hints keep arriving it runs only every few polls.
+                # replicas' writes, failed publishes). While writes keep arriving (hints, and
+                # the inserts published at once since the last round) it runs only every few
+                # polls.
+                busy = hinted or self._started
+                self._started = 0
                 since_scan = time.monotonic() - self._last_scan
-                if since_scan >= self._poll_seconds * (10 if hinted else 1):
+                if since_scan >= self._poll_seconds * (10 if busy else 1):
                     self._last_scan = time.monotonic()
                     await self.drain()
                 self._failures = 0
@@ -387,19 +403,31 @@ class OutboxRelay:
                     "outbox relay cannot publish; retrying in %.1fs", delay, exc_info=True
                 )
                 await self._sleep(delay)
-        await self._give_back_claimed()
+        await self.settle()
         logger.info("outbox relay stopped")
 
-    async def _give_back_claimed(self) -> None:
-        """On the way out: the inserts claimed for this relay and not published get their lease
-        back, so that the next relay's scan publishes them at once (a crash leaves the lease to
-        expire instead)."""
-        by_name = {collection.name: collection for collection in self._collections}
-        for item in self._outbox.take_claimed(by_name):
-            try:
-                await self._give_back(by_name[item.collection], item)
-            except Exception:
-                logger.warning("outbox relay could not give back a lease", exc_info=True)
+    async def settle(self) -> None:
+        """Wait for the claimed inserts in flight: each finishes its publish and clear, or, once
+        the relay is stopping, gives its lease back."""
+        await asyncio.gather(*self._in_flight, return_exceptions=True)
+
+    def _start(self, item: Claimed) -> None:
+        """Publish an insert claimed for this relay (`Outbox.insert_new`), in a task of its
+        own, at once. Once the relay is stopping, the task gives the lease back instead, so that
+        the next relay's scan publishes it at once (a crash leaves the lease to expire)."""
+        self._started += 1
+        task = asyncio.create_task(self._publish_claimed(item))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def _publish_claimed(self, item: Claimed) -> int:
+        try:
+            return await self._publish_all([], [(self._by_name[item.collection], item)])
+        except Exception:
+            # Whatever was not published is still stored: the backstop scan publishes it once
+            # its lease is given back or has run out.
+            logger.warning("outbox relay cannot publish a new document's events", exc_info=True)
+            return 0
 
     async def _give_back(self, collection: Collection, item: Claimed) -> None:
         """An insert claimed for this relay, not published: its lease goes, its entries stay."""
@@ -410,18 +438,13 @@ class OutboxRelay:
         self._outbox.written()
 
     async def publish_hinted(self) -> int:
-        """Publish what writers inserted already claimed (`Outbox.insert_new`) and the documents
-        they named in `Outbox.written`; return how many events."""
-        by_name = {collection.name: collection for collection in self._collections}
-        claimed = self._outbox.take_claimed(by_name)
+        """Publish the documents writers named in `Outbox.written`; return how many events."""
         targets = [
-            (by_name[name], document_id)
+            (self._by_name[name], document_id)
             for name, document_id in dict.fromkeys(self._outbox.take_hints())
-            if name in by_name
+            if name in self._by_name
         ]
-        return await self._publish_all(
-            targets, [(by_name[item.collection], item) for item in claimed]
-        )
+        return await self._publish_all(targets)
 
     async def drain(self, batch: int = 1000) -> int:
         """Publish what is pending now (up to `batch` documents per collection); return how many
@@ -454,7 +477,7 @@ class OutboxRelay:
         """Publish each target document (claimed here first, by `_id`) and each insert already
         claimed for this relay. Documents are independent: several in flight at once (each one's
         entries stay in order), so a publish confirm and a database write overlap."""
-        slots = asyncio.Semaphore(self._concurrency)
+        slots = self._slots
 
         async def one(collection: Collection, document_id: Any) -> int:
             async with slots:
@@ -495,12 +518,22 @@ class OutboxRelay:
         self, collection: Collection, document: Document, owner: str
     ) -> int:
         raw_entries: list[Document] = list(document.get(OUTBOX_FIELD) or [])
+        entries = [OutboxEntry.from_document(raw) for raw in raw_entries]
         done: list[Document] = []
+        # The entries are handed to the channel in order, each as soon as the one before is
+        # handed over rather than once it is confirmed: the channel writes them in the order
+        # handed (one lock, first come first served), and the broker keeps a channel's order.
+        # Their confirms are then awaited in order, and only the confirmed prefix is cleared: a
+        # failure publishes again from the first unconfirmed entry on, in order.
+        publishes: list[asyncio.Future[None]] = []
         try:
-            for raw in raw_entries:
-                entry = OutboxEntry.from_document(raw)
+            for index, entry in enumerate(entries):
+                if index:
+                    await asyncio.sleep(0)
+                publishes.append(asyncio.ensure_future(self._publisher.publish(entry)))
+            for raw, entry, publish in zip(raw_entries, entries, publishes, strict=True):
                 try:
-                    await self._publisher.publish(entry)
+                    await publish
                 except Exception:
                     PUBLISH_FAILURES.labels(collection.name).inc()
                     raise
@@ -509,14 +542,23 @@ class OutboxRelay:
                     await self._on_published(entry)
                 done.append(raw)
         finally:
+            for publish in publishes:
+                publish.cancel()
+            await asyncio.gather(*publishes, return_exceptions=True)
             with purpose("outbox.clear"):
-                await self._release(collection, document["_id"], done, len(raw_entries), owner)
+                emptied = await self._release(
+                    collection, document["_id"], done, len(raw_entries), owner
+                )
+        if not emptied:
+            # A writer appended events while these were published (its hint found the document
+            # leased): publish those now rather than at the next scan.
+            self._outbox.written(collection.name, document["_id"])
         return len(done)
 
     async def _release(
         self, collection: Collection, doc_id: Any, done: list[Document], claimed: int, owner: str
-    ) -> None:
-        await release_claimed(
+    ) -> bool:
+        return await release_claimed(
             collection,
             {"_id": doc_id, LEASE_OWNER_FIELD: owner},
             array=OUTBOX_FIELD,
