@@ -84,26 +84,29 @@ class Payments:
     async def issue_bill(self, request: PaymentRequested) -> Bill:
         """One bill per payment reference: a repeated request gets the bill already issued.
 
-        The reference is bound to a number first, then the bill is inserted under it: a crash in
-        between leaves the binding, and the redelivered request finishes the same bill."""
+        The bill is inserted first, under a freshly drawn number, with its event (which leaves
+        at once, `Outbox.insert_new`); the unique index on the payment reference refuses a
+        second bill for the same request. Then the reference is bound to the number
+        (`bill_keys`, which the reads by reference use). A refused insert is a repeated request
+        (its bill is found through the binding, or by its reference if a crash came between the
+        insert and the binding, which is then written) or, about once in 10^11, a number
+        already drawn for another bill (drawn again)."""
         key = payment_key(request.payment_reference)
         for _ in range(NUMBER_DRAWS):
-            drawn = self._draw_number()
-            number = await self.store.bind(key, drawn)
-            if number != drawn:
-                # Bound by an earlier delivery: its bill may exist (or it crashed before).
-                existing = await self.store.by_number(number)
-                if existing is not None:
-                    if existing.payment_reference == request.payment_reference:
-                        return existing
-                    # The random number is another bill's (about 1 in 10^11): draw again.
-                    await self.store.rebind(key, number, self._draw_number())
-                    continue
+            number = self._draw_number()
             change = domain.issue_bill(request, self._issue(request, number))
             if await self.store.add(change.bill, self._envelopes(change)):
+                await self.store.bind(key, number)
                 BILL_OUTCOMES.labels("issued").inc()
                 logger.info("bill %s issued for %s", number, request.payment_reference)
                 return change.bill
+            existing = await self.store.by_key(key)
+            if existing is None or existing.payment_reference != request.payment_reference:
+                existing = await self.store.issued_for(request.payment_reference)
+                if existing is None:
+                    continue
+                await self.store.bind(key, existing.e_payment_number)
+            return existing
         # Lost every race for a number: the consumer retries the request later.
         raise ChangedMeanwhile()
 

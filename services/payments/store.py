@@ -8,8 +8,9 @@ Three collections:
 - `bill_keys`: the requesting services' keys of a bill (`payment:<reference>`,
   `refund:<refund reference>`) -> its e-payment number. Every hot lookup is then by `_id`:
   FerretDB answers a filter on any other field by reading the whole collection, so the consumer
-  would slow down as bills accumulate. The payment key is bound before the bill is inserted, so
-  two deliveries of one request draw one number.
+  would slow down as bills accumulate. The payment key is bound right after the bill is inserted
+  (the bill's event is then already on its way); a request delivered again finds its bill through
+  the key, or, after a crash between the two writes, by the reference's unique index.
 - `payment_notifications`: one document per provider transaction (`_id` = `<provider>:<id>`),
   accepted or refused: the reconciliation record, and what makes a repeated notification answer
   the same.
@@ -144,21 +145,11 @@ class BillStore:
         document = await self.keys.find_one({"_id": key})
         return None if document is None else str(document["e_payment_number"])
 
-    async def bind(self, key: str, e_payment_number: str) -> str:
-        """Bind `key` to a number unless it is bound already; return the number it is bound to."""
-        try:
-            await self.keys.insert_one({"_id": key, "e_payment_number": e_payment_number})
-        except DuplicateKeyError:
-            bound = await self.number_for(key)
-            assert bound is not None  # a duplicate key means it exists
-            return bound
-        return e_payment_number
-
-    async def rebind(self, key: str, taken: str, e_payment_number: str) -> None:
-        """Move `key` off a number that turned out to be another bill's."""
+    async def bind(self, key: str, e_payment_number: str) -> None:
+        """Bind `key` to the number of the bill stored for it (again: the same number; or over
+        a number whose bill was never stored, which an earlier version bound before inserting)."""
         await self.keys.update_one(
-            {"_id": key, "e_payment_number": taken},
-            {"$set": {"e_payment_number": e_payment_number}},
+            {"_id": key}, {"$set": {"e_payment_number": e_payment_number}}, upsert=True
         )
 
     # ---- bills -------------------------------------------------------------------------------
@@ -208,6 +199,15 @@ class BillStore:
 
     async def by_reference(self, payment_reference: str) -> Bill | None:
         return await self.by_key(payment_key(payment_reference))
+
+    async def issued_for(self, payment_reference: str) -> Bill | None:
+        """The bill of a payment reference found by the reference itself (its unique index),
+        not through its key: the way back to a bill stored before a crash kept its key from
+        being bound. Only there: FerretDB serves this filter less directly than an `_id`."""
+        document = await self.bills.find_one(
+            {"payment_reference": payment_reference}, {OUTBOX_FIELD: 0}
+        )
+        return None if document is None else to_bill(document)
 
     async def by_refund_reference(self, refund_reference: str) -> Bill | None:
         return await self.by_key(refund_key(refund_reference))
