@@ -9,15 +9,21 @@ created nothing, so the client may retry it.
 The key lives only in the document the POST creates, written in the same single-document insert:
 while `create` runs, `stamp()` adds the key (and the body's fingerprint) to the document the store
 inserts, and the store's collection has a unique index on it (`key_index`). No other record is
-written, so a POST costs one indexed read (`stored`: was something created under this key?) on top
-of its own work, and:
-- a process killed after the resource was stored: the retry finds the resource by its key and
-  answers with it, never creating a second one;
+written, and nothing is read first: `create` runs, and only when it fails is the key looked up
+(`stored`: was something created under this key?). A first attempt, nearly every POST, costs
+nothing on top of its own work, and:
+- a repeated attempt (a double submit, a retry after a lost answer): its insert meets the unique
+  index, and it answers with what the first attempt stored (`Idempotent-Replayed: true`), never
+  creating a second one. It may instead fail a check the first attempt passed (the citizen has a
+  request now, the offer closed since): a 4xx is answered only if nothing was created under the
+  key. What it did before its insert is done twice: a request number drawn and left unused (a
+  gap in the numbers), a file kept and removed again;
+- a process killed after the resource was stored: the retry is such a repeated attempt;
 - a process killed before anything was stored: the retry creates it at once;
-- two attempts running at once (a client that gave up on the first): both may run `create`, the
-  unique index lets one insert win, and the other answers with what the winner stored. Whatever
-  `create` does before its insert must therefore be safe to do twice under one key (contractors'
-  one-time code is marked used under the key, so the second attempt accepts it again).
+- two attempts running at once (a client that gave up on the first): the unique index lets one
+  insert win, and the other answers with what the winner stored.
+Whatever `create` does before its insert must therefore be safe to do twice under one key
+(contractors' one-time code is marked used under the key, so the second attempt accepts it again).
 A key is bound to what it created for good.
 
 This module is the data side (the claim, the stamp, the index, the lookup), which stores use;

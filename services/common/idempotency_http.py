@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from pymongo.errors import DuplicateKeyError
 
+from services.common.errors import DomainError
 from services.common.idempotency import (
     KEY_PATTERN,
     REPLAYED_HEADER,
@@ -24,7 +25,7 @@ from services.common.idempotency import (
     _claim,
     is_key_clash,
 )
-from services.common.problems import Invalid
+from services.common.problems import Invalid, Problem
 
 
 class IdempotencyStore:
@@ -57,17 +58,22 @@ class IdempotencyStore:
         )
         token = _claim.set(claim)
         try:
+            # Created first, looked up only if that fails: a first attempt (nearly every POST)
+            # costs no read, and a repeated one meets the unique index on the key.
+            status, body = await create()
+        except DuplicateKeyError as error:
+            # An attempt with this key stored its resource first: answer with that.
+            found = await stored(claim.key_id) if is_key_clash(error) else None
+            if found is None:
+                raise
+            return _response(jsonable_encoder(found[1]), found[0], replayed=True)
+        except (DomainError, Problem):
+            # A repeated attempt may fail a check the first one passed (the citizen has a
+            # request now, the offer closed since): what the first one created stands.
             found = await stored(claim.key_id)
-            if found is not None:
-                return _response(jsonable_encoder(found[1]), found[0], replayed=True)
-            try:
-                status, body = await create()
-            except DuplicateKeyError as error:
-                # Another attempt with this key stored its resource first: answer with that.
-                found = await stored(claim.key_id) if is_key_clash(error) else None
-                if found is None:
-                    raise
-                return _response(jsonable_encoder(found[1]), found[0], replayed=True)
+            if found is None:
+                raise
+            return _response(jsonable_encoder(found[1]), found[0], replayed=True)
         finally:
             _claim.reset(token)
         return JSONResponse(jsonable_encoder(body), status_code=status)
@@ -86,7 +92,7 @@ def _fingerprint(payload: BaseModel | dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def idempotency_key(
+async def idempotency_key(
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -99,7 +105,7 @@ def idempotency_key(
     return idempotency_key
 
 
-def get_idempotency_store(request: Request) -> IdempotencyStore:
+async def get_idempotency_store(request: Request) -> IdempotencyStore:
     store: IdempotencyStore = request.app.state.runtime.idempotency
     return store
 
