@@ -228,6 +228,10 @@ class Hints:
 INSERT_LEASE_SECONDS = 5.0
 
 
+# An entry handed to the channel: as stored, as read, and its publish (`OutboxRelay._hand_over`).
+Handed = tuple[Document, "OutboxEntry", "asyncio.Future[None]"]
+
+
 @dataclass(frozen=True)
 class Claimed:
     """Events a writer inserted already claimed for the relay: published from here, without
@@ -282,9 +286,9 @@ class Outbox(Hints):
             await collection.insert_one(staged)
             entries = list(staged[OUTBOX_FIELD])
             publish(Claimed(collection.name, staged["_id"], entries, self._owner))
-            # Two turns of the event loop before this task goes on: the publishing task's first
-            # step (it hands the first event to the connection), then the connection's writer
-            # (it puts it on the wire). Otherwise both wait for this task's next await.
+            # Two turns of the event loop before this task goes on: the publishes' first steps
+            # (the first event handed to the connection), then the connection's writer (it puts
+            # it on the wire). Otherwise both would wait for this task's next await.
             for _ in range(2):
                 await asyncio.sleep(0)
             return
@@ -412,17 +416,27 @@ class OutboxRelay:
         await asyncio.gather(*self._in_flight, return_exceptions=True)
 
     def _start(self, item: Claimed) -> None:
-        """Publish an insert claimed for this relay (`Outbox.insert_new`), in a task of its
-        own, at once. Once the relay is stopping, the task gives the lease back instead, so that
-        the next relay's scan publishes it at once (a crash leaves the lease to expire)."""
+        """Publish an insert claimed for this relay (`Outbox.insert_new`) at once: its events
+        are handed to the channel here, and a task of its own awaits their confirms and clears
+        them. (Outside the relay's limit on documents in flight: these are bounded by the
+        writes in flight.) Once the relay is stopping, the task gives the lease back instead, so
+        that the next relay's scan publishes it at once (a crash leaves the lease to expire)."""
         self._started += 1
-        task = asyncio.create_task(self._publish_claimed(item))
+        collection = self._by_name[item.collection]
+        work: Awaitable[int | None]
+        if self._stopping.is_set():
+            work = self._give_back(collection, item)
+        else:
+            document = {"_id": item.document_id, OUTBOX_FIELD: item.entries}
+            handed = self._hand_over(item.entries)
+            work = self._publish_document(collection, document, item.owner, handed)
+        task = asyncio.create_task(self._publish_claimed(work))
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
 
-    async def _publish_claimed(self, item: Claimed) -> int:
+    async def _publish_claimed(self, work: Awaitable[int | None]) -> int:
         try:
-            return await self._publish_all([], [(self._by_name[item.collection], item)])
+            return await work or 0
         except Exception:
             # Whatever was not published is still stored: the backstop scan publishes it once
             # its lease is given back or has run out.
@@ -469,18 +483,13 @@ class OutboxRelay:
         self._scanned_once = True
         return await self._publish_all(targets)
 
-    async def _publish_all(
-        self,
-        targets: list[tuple[Collection, Any]],
-        claimed: Sequence[tuple[Collection, Claimed]] = (),
-    ) -> int:
-        """Publish each target document (claimed here first, by `_id`) and each insert already
-        claimed for this relay. Documents are independent: several in flight at once (each one's
-        entries stay in order), so a publish confirm and a database write overlap."""
-        slots = self._slots
+    async def _publish_all(self, targets: list[tuple[Collection, Any]]) -> int:
+        """Publish each target document, claimed here first by `_id`. Documents are
+        independent: several in flight at once (each one's entries stay in order), so a publish
+        confirm and a database write overlap."""
 
         async def one(collection: Collection, document_id: Any) -> int:
-            async with slots:
+            async with self._slots:
                 if self._stopping.is_set():
                     return 0
                 document = await self._claim(collection, document_id)
@@ -488,17 +497,7 @@ class OutboxRelay:
                     return 0
                 return await self._publish_document(collection, document, self._owner)
 
-        async def held(collection: Collection, item: Claimed) -> int:
-            async with slots:
-                if self._stopping.is_set():
-                    await self._give_back(collection, item)
-                    return 0
-                document = {"_id": item.document_id, OUTBOX_FIELD: item.entries}
-                return await self._publish_document(collection, document, item.owner)
-
-        counts = await asyncio.gather(
-            *(held(c, item) for c, item in claimed), *(one(c, i) for c, i in targets)
-        )
+        counts = await asyncio.gather(*(one(c, i) for c, i in targets))
         return sum(counts)
 
     async def _claim(self, collection: Collection, document_id: Any) -> Document | None:
@@ -514,24 +513,36 @@ class OutboxRelay:
                 return_document=ReturnDocument.AFTER,
             )
 
+    def _hand_over(self, raw_entries: list[Document]) -> list[Handed]:
+        """Start publishing a document's entries, in order, without waiting for any confirm:
+        each publish is a task, and tasks take their first step in the order they were made, in
+        which each reaches the channel's lock (first come, first served) and the channel
+        writes them in that order; the broker keeps a channel's order."""
+        handed: list[Handed] = []
+        for raw in raw_entries:
+            entry = OutboxEntry.from_document(raw)
+            handed.append((raw, entry, asyncio.ensure_future(self._publisher.publish(entry))))
+        return handed
+
     async def _publish_document(
-        self, collection: Collection, document: Document, owner: str
+        self,
+        collection: Collection,
+        document: Document,
+        owner: str,
+        handed: list[Handed] | None = None,
     ) -> int:
+        """Publish a document's entries (or await those already `handed` over), then clear
+        them. The confirms are awaited in order, and only the confirmed prefix is cleared: after
+        a failure, the next round publishes again from the first unconfirmed entry on, in
+        order."""
         raw_entries: list[Document] = list(document.get(OUTBOX_FIELD) or [])
-        entries = [OutboxEntry.from_document(raw) for raw in raw_entries]
         done: list[Document] = []
-        # The entries are handed to the channel in order, each as soon as the one before is
-        # handed over rather than once it is confirmed: the channel writes them in the order
-        # handed (one lock, first come first served), and the broker keeps a channel's order.
-        # Their confirms are then awaited in order, and only the confirmed prefix is cleared: a
-        # failure publishes again from the first unconfirmed entry on, in order.
         publishes: list[asyncio.Future[None]] = []
         try:
-            for index, entry in enumerate(entries):
-                if index:
-                    await asyncio.sleep(0)
-                publishes.append(asyncio.ensure_future(self._publisher.publish(entry)))
-            for raw, entry, publish in zip(raw_entries, entries, publishes, strict=True):
+            if handed is None:
+                handed = self._hand_over(raw_entries)
+            publishes = [publish for _, _, publish in handed]
+            for raw, entry, publish in handed:
                 try:
                     await publish
                 except Exception:
