@@ -16,6 +16,7 @@ in deploy/README.md). Every message is persistent and every publish waits for th
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,8 +24,10 @@ from datetime import datetime
 from typing import Any
 
 import aio_pika
+import aiormq
 from aio_pika import RobustConnection
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS
+from aiormq import spec
 from faststream.rabbit import (
     Channel,
     ExchangeType,
@@ -35,7 +38,8 @@ from faststream.rabbit import (
 from faststream.rabbit import (
     QueueType as RabbitQueueType,
 )
-from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -53,6 +57,8 @@ DEAD_LETTERS = RabbitExchange("amman.dlx", type=ExchangeType.DIRECT, durable=Tru
 EXCHANGES = (EVENTS, COMMANDS, DEAD_LETTERS)
 EVENTS_HISTORY = "amman.events.history"
 _PROPAGATOR = TraceContextTextMapPropagator()
+_TRACER = trace.get_tracer(__name__)
+PERSISTENT = 2
 
 # Headers an explicitly dead-lettered message carries, beside its original headers.
 REASON_HEADER = "x-dead-letter-reason"
@@ -219,42 +225,88 @@ async def declare_topology(
             await queue.bind(declared[binding.exchange.name], routing_key=key)
 
 
+class EventNotConfirmed(Exception):
+    """The broker did not take an event (a nack): it stays in the outbox, to be published again."""
+
+
 class BrokerPublisher:
     """Publishes stored events (for the outbox relay) and commands: persistent, confirmed."""
 
     def __init__(self, broker: RabbitBroker, settings: ServiceSettings) -> None:
         self._broker = broker
         self._timeout = settings.publish_timeout_seconds
+        self._app_id = settings.service_name
+        self._events_channel: aio_pika.abc.AbstractChannel | None = None
+        self._opening = asyncio.Lock()
 
     async def publish(self, entry: OutboxEntry) -> None:
-        headers: dict[str, Any] = {}
-        token = None
-        if entry.traceparent:
-            headers["traceparent"] = entry.traceparent
-            # Publish inside the trace of the request that stored the event, so the telemetry
-            # middleware's publish span, and the consumer's after it, join that trace.
-            token = otel_context.attach(_PROPAGATOR.extract({"traceparent": entry.traceparent}))
-        try:
-            await self._publish_event(entry, headers)
-        finally:
-            if token is not None:
-                otel_context.detach(token)
+        """Publish an event from the outbox and return once the broker confirmed it.
 
-    async def _publish_event(self, entry: OutboxEntry, headers: dict[str, Any]) -> None:
-        # An event nobody has subscribed to yet is not an error: mandatory=False.
-        await self._broker.publish(
-            entry.body.encode(),
-            exchange=EVENTS,
-            routing_key=entry.routing_key,
-            mandatory=False,
-            persist=True,
-            timeout=self._timeout,
-            content_type=CONTENT_TYPE,
-            message_id=entry.id,
-            message_type=f"jo.gov.amman.{entry.routing_key}",
-            timestamp=datetime.fromisoformat(entry.time),
-            headers=headers or None,
+        Straight on a channel of its own, with publisher confirms, rather than through
+        FastStream's publisher (its middlewares would double the CPU a publish costs). The
+        frames are handed to the connection without waiting for the previous publish's frames to
+        be written (`wait=False`; the confirm is awaited all the same), so that the relay's
+        publishes of one document, started in order, are written in that order and together:
+        nothing here yields before the channel's lock. The publish span (`amman.events
+        publish`, in the trace of the request that stored the event) is the one FastStream
+        would have made, and its `traceparent` travels in the headers to the consumer."""
+        channel = await self._channel()
+        parent = (
+            _PROPAGATOR.extract({"traceparent": entry.traceparent}) if entry.traceparent else None
         )
+        with _TRACER.start_as_current_span(
+            f"{EVENTS.name} publish",
+            context=parent,
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "rabbitmq",
+                "messaging.destination.name": EVENTS.name,
+                "messaging.rabbitmq.destination.routing_key": entry.routing_key,
+                "messaging.message.id": entry.id,
+            },
+        ):
+            headers: dict[str, Any] = {}
+            _PROPAGATOR.inject(headers)
+            properties = spec.Basic.Properties(
+                content_type=CONTENT_TYPE,
+                delivery_mode=PERSISTENT,
+                message_id=entry.id,
+                message_type=f"jo.gov.amman.{entry.routing_key}",
+                timestamp=datetime.fromisoformat(entry.time),
+                app_id=self._app_id,
+                headers=headers or None,
+            )
+            # An event nobody has subscribed to yet is not an error: mandatory=False.
+            confirmation = await channel.basic_publish(
+                entry.body.encode(),
+                exchange=EVENTS.name,
+                routing_key=entry.routing_key,
+                properties=properties,
+                mandatory=False,
+                timeout=self._timeout,
+                wait=False,
+            )
+        if not isinstance(confirmation, spec.Basic.Ack):
+            raise EventNotConfirmed(f"event {entry.id}: {confirmation!r}")
+
+    async def _channel(self) -> aiormq.Channel:
+        """The events' channel (a robust one: reopened with the connection), opened once."""
+        channel = self._events_channel
+        if channel is None or channel.is_closed:
+            async with self._opening:
+                channel = self._events_channel
+                if channel is None or channel.is_closed:
+                    connection: aio_pika.abc.AbstractRobustConnection | None = getattr(
+                        self._broker, "_connection", None
+                    )
+                    if connection is None:
+                        raise RuntimeError("the broker is not connected")
+                    channel = await connection.channel(publisher_confirms=True)
+                    self._events_channel = channel
+        underlay = await channel.get_underlay_channel()
+        if not isinstance(underlay, aiormq.Channel):  # the abstract type has no `wait`
+            raise TypeError(f"unexpected channel {underlay!r}")
+        return underlay
 
     async def send_command(
         self,
