@@ -14,6 +14,8 @@ labels: the database's answer times, summed; divided by the count, a command's m
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -25,6 +27,8 @@ from prometheus_client import Counter
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel, ReturnDocument, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+
+logger = logging.getLogger(__name__)
 
 Document = dict[str, Any]
 Database = AsyncDatabase[Document]
@@ -141,11 +145,44 @@ async def next_sequence(db: Database, name: str) -> int:
     return int(doc["value"])
 
 
-async def request_number(db: Database, prefix: str, now: datetime) -> str:
-    """`<PREFIX>-<year>-<6 digits>`, numbered per prefix and year."""
+async def request_number(db: Database, prefix: str, now: datetime, *, ahead: bool = False) -> str:
+    """`<PREFIX>-<year>-<6 digits>`, numbered per prefix and year.
+
+    `ahead`: the process draws its next number while this one is used (`_take_drawn`), so that
+    a citizen's request does not wait for the counter: for the numbers of citizens' requests.
+    The numbers stay increasing within a process; a process that stops holds one drawn and
+    unused, which is then never given (a gap of one per stop), and replicas interleave theirs."""
     year = now.year
-    value = await next_sequence(db, f"{prefix}-{year}")
+    name = f"{prefix}-{year}"
+    value = await (_take_drawn(db, name) if ahead else next_sequence(db, name))
     return f"{prefix}-{year}-{value:06d}"
+
+
+# Per event loop, client, database and counter: the next number, drawn (or being drawn) ahead,
+# and the lock that hands the numbers out one at a time.
+_Key = tuple[int, int, str, str]
+_drawn_ahead: dict[_Key, asyncio.Future[int]] = {}
+_handing_out: dict[_Key, asyncio.Lock] = {}
+
+
+async def _take_drawn(db: Database, name: str) -> int:
+    """The number drawn ahead (waiting for it if it is still being drawn), and the next one
+    drawn meanwhile. One at a time, in turn: a number given is always above those given before
+    by this process, and a burst of requests costs one counter command each, as without the
+    draw ahead (which the database serialises on the counter's document anyway)."""
+    key = (id(asyncio.get_running_loop()), id(db.client), db.name, name)
+    async with _handing_out.setdefault(key, asyncio.Lock()):
+        drawn = _drawn_ahead.pop(key, None)
+        value: int | None = None
+        if drawn is not None:
+            try:
+                value = await drawn
+            except Exception:
+                logger.warning("a request number drawn ahead failed; drawing again", exc_info=True)
+        if value is None:
+            value = await next_sequence(db, name)
+        _drawn_ahead[key] = asyncio.ensure_future(next_sequence(db, name))
+    return value
 
 
 ASC = ASCENDING

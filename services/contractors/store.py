@@ -259,7 +259,7 @@ class ContractorStore:
     # ---- requests ----------------------------------------------------------------------------
 
     async def new_request_number(self, now: datetime) -> str:
-        return await request_number(self._db, REQUEST_PREFIX, now)
+        return await request_number(self._db, REQUEST_PREFIX, now, ahead=True)
 
     async def add_request(self, request: RenewalRequest, events: Sequence[CloudEvent]) -> None:
         """Insert a new request with its first events and the `Idempotency-Key` of the POST

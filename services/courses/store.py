@@ -96,7 +96,7 @@ class CourseStore:
 
     async def new_request_number(self, now: datetime) -> str:
         """`CR-<year>-<6 digits>`, the next of the year."""
-        return await request_number(self._db, REQUEST_PREFIX, now)
+        return await request_number(self._db, REQUEST_PREFIX, now, ahead=True)
 
     # ---- courses ---------------------------------------------------------------------------
 

@@ -162,7 +162,7 @@ class ExamStore:
     # ---- numbers -----------------------------------------------------------------------------
 
     async def new_request_number(self, now: datetime) -> str:
-        return await request_number(self._db, REQUEST_PREFIX, now)
+        return await request_number(self._db, REQUEST_PREFIX, now, ahead=True)
 
     async def new_session_number(self, now: datetime) -> str:
         return await request_number(self._db, SESSION_PREFIX, now)

@@ -76,7 +76,7 @@ class LicensingStore:
 
     async def new_request_number(self, now: datetime) -> str:
         """`LC-<year>-<6 digits>`, the next of the year."""
-        return await request_number(self._db, REQUEST_PREFIX, now)
+        return await request_number(self._db, REQUEST_PREFIX, now, ahead=True)
 
     async def new_licence_number(self, now: datetime) -> str:
         """`PL-<year>-<6 digits>`, the next of the year."""

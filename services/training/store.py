@@ -70,7 +70,7 @@ class TrainingStore:
 
     async def new_number(self, now: datetime) -> str:
         """The next request number of the year: `TR-2026-000001`."""
-        return await request_number(self._db, REQUEST_PREFIX, now)
+        return await request_number(self._db, REQUEST_PREFIX, now, ahead=True)
 
     async def insert(self, request: TrainingRequest, events: Sequence[CloudEvent]) -> None:
         document = {

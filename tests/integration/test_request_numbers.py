@@ -1,0 +1,110 @@
+"""Request numbers on the real database: a citizen's request takes a number drawn ahead, without
+waiting for the counter; numbers stay distinct under concurrent requests; a process that stops
+leaves one number unused; numbers not drawn ahead (course codes, sessions) are exact."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient, monitoring
+
+from services.common.mongo import COUNTERS, request_number
+from tests.integration.conftest import Infra, eventually
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+
+
+class _Started(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.names.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def _counter(mongo: Any, database_name: str, name: str) -> int:
+    document = await mongo[database_name][COUNTERS].find_one({"_id": name})
+    return 0 if document is None else int(document["value"])
+
+
+async def test_a_request_takes_the_number_drawn_ahead_without_a_database_command(
+    infra: Infra, mongo: Any, database_name: str
+) -> None:
+    started = _Started()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        infra.mongo_url, tz_aware=True, event_listeners=[started]
+    )
+    try:
+        db = client[database_name]
+        assert await request_number(db, "EX", NOW, ahead=True) == "EX-2026-000001"
+
+        async def drawn_ahead() -> bool:
+            return await _counter(mongo, database_name, "EX-2026") == 2
+
+        await eventually(drawn_ahead, message="the next number drawn ahead")
+        started.names.clear()
+
+        assert await request_number(db, "EX", NOW, ahead=True) == "EX-2026-000002"
+        assert started.names == [], "taken from what was drawn, no command waited for"
+
+        async def next_drawn() -> bool:
+            return await _counter(mongo, database_name, "EX-2026") == 3
+
+        await eventually(next_drawn, message="the one after drawn ahead in turn")
+        assert started.names == ["findAndModify"]
+    finally:
+        await client.close()
+
+
+async def test_concurrent_requests_get_distinct_increasing_numbers(
+    mongo: Any, database_name: str
+) -> None:
+    db = mongo[database_name]
+    numbers = await asyncio.gather(*(request_number(db, "TR", NOW, ahead=True) for _ in range(30)))
+    # Handed out in turn: 1 to 30, no gap, the 31st drawn ahead.
+    assert sorted(numbers) == [f"TR-2026-{value:06d}" for value in range(1, 31)]
+    assert await request_number(db, "TR", NOW, ahead=True) == "TR-2026-000031"
+
+
+async def test_a_stopped_process_leaves_one_number_unused(
+    infra: Infra, mongo: Any, database_name: str
+) -> None:
+    """Each process (its own client) draws ahead for itself: the number the first one held is
+    never given, and the second goes on after it."""
+    first: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongo_url, tz_aware=True)
+    try:
+        assert await request_number(first[database_name], "CP", NOW, ahead=True) == "CP-2026-000001"
+
+        async def drawn_ahead() -> bool:
+            return await _counter(mongo, database_name, "CP-2026") == 2
+
+        await eventually(drawn_ahead, message="the next number drawn ahead")
+    finally:
+        await first.close()
+    second: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongo_url, tz_aware=True)
+    try:
+        given = await request_number(second[database_name], "CP", NOW, ahead=True)
+        assert given == "CP-2026-000003"
+    finally:
+        await second.close()
+
+
+async def test_numbers_not_drawn_ahead_are_exact(mongo: Any, database_name: str) -> None:
+    db = mongo[database_name]
+    given = [await request_number(db, "CO", NOW) for _ in range(3)]
+    assert given == ["CO-2026-000001", "CO-2026-000002", "CO-2026-000003"]
+    await asyncio.sleep(0.2)
+    assert await _counter(mongo, database_name, "CO-2026") == 3, "nothing drawn ahead"
+    # A new year starts at 1.
+    assert await request_number(db, "CO", NOW.replace(year=2027)) == "CO-2027-000001"
