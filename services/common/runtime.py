@@ -37,7 +37,7 @@ from prometheus_client import (
     start_http_server,
 )
 from pymongo import AsyncMongoClient
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from services.common import deadletters
@@ -515,17 +515,36 @@ def _operations_router(*, serve_metrics: bool = True) -> APIRouter:
 
 
 def _install_http_metrics(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def measure(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    app.add_middleware(HttpMetrics)
+
+
+class HttpMetrics:
+    """`http_requests_total` and `http_request_duration_seconds` per route. Plain ASGI: no task
+    and no streams per request, which Starlette's `BaseHTTPMiddleware` (`@app.middleware`) adds.
+    A request that ends in an exception counts as the 500 it is answered with."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        HTTP_REQUESTS.labels(request.method, path, str(response.status_code)).inc()
-        HTTP_LATENCY.labels(request.method, path).observe(time.perf_counter() - started)
-        return response
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            HTTP_REQUESTS.labels(scope["method"], path, str(status)).inc()
+            HTTP_LATENCY.labels(scope["method"], path).observe(time.perf_counter() - started)
 
 
 def serve(app: FastAPI, settings: ServiceSettings) -> None:
