@@ -256,8 +256,13 @@ def create_app(
     # The client's address (request.client) as the trusted gateway reports it; see TRUSTED_PROXIES.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     install_openapi(app)
+    # One server span per request: not the ASGI `receive`/`send` spans under it (three more
+    # per request, timing the reading of the body and each write of the answer).
     FastAPIInstrumentor.instrument_app(
-        app, tracer_provider=tracer_provider, excluded_urls="health,metrics"
+        app,
+        tracer_provider=tracer_provider,
+        excluded_urls="health,metrics",
+        exclude_spans=["receive", "send"],
     )
     return app
 
