@@ -2,7 +2,8 @@
 
 - Traces: OpenTelemetry, exported over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
   FastAPI is instrumented; the outbox stores the request's `traceparent` in each event and the
-  relay publishes under it; FastStream's telemetry middleware carries it to the consumer. One trace
+  relay's publish span (`BrokerPublisher.publish`) continues it and puts its own in the message's
+  headers, from which FastStream's telemetry middleware continues it in the consumer. One trace
   runs from the HTTP request to the consumer's effect.
 - Metrics: Prometheus text at `/metrics` (this process's default registry).
 - Logs: one JSON object per line on stdout, with the trace and span ids of the current span.
