@@ -151,7 +151,8 @@ async def request_number(db: Database, prefix: str, now: datetime, *, ahead: boo
     `ahead`: the process draws its next number while this one is used (`_take_drawn`), so that
     a citizen's request does not wait for the counter: for the numbers of citizens' requests.
     The numbers stay increasing within a process; a process that stops holds one drawn and
-    unused, which is then never given (a gap of one per stop), and replicas interleave theirs."""
+    unused, which is then never given (a gap of one per stop, and one at each year's end), and
+    replicas interleave theirs."""
     year = now.year
     name = f"{prefix}-{year}"
     value = await (_take_drawn(db, name) if ahead else next_sequence(db, name))
