@@ -121,6 +121,37 @@ async def test_an_event_appended_while_the_relay_publishes_is_kept_for_the_next_
     assert PENDING_FIELD not in document, "the flag leaves with the last entry"
 
 
+async def test_an_event_appended_while_a_new_document_is_published_follows_it_without_a_scan(
+    mongo: Any, database_name: str, publisher: BrokerPublisher, received: list[Any]
+) -> None:
+    """A writer appends an event while the relay publishes a new document's first one (its hint
+    would find the document leased): the relay's clear sees the entry left and hints the
+    document to itself, so that the next round publishes it, not the next backstop scan."""
+    collection = mongo[database_name]["notes"]
+    instance = uuid.uuid4().hex[:8]
+    first, late = note_event(instance), note_event(instance)
+
+    async def append_late(entry: OutboxEntry) -> None:
+        if entry.id == first.id:
+            # Another writer's append (no hint reaches this relay).
+            await collection.update_one({"_id": "doc"}, Outbox.stage({}, [late]))
+
+    outbox = Outbox()
+    relay = OutboxRelay(
+        mongo[database_name], ["notes"], publisher, outbox, SystemClock(), on_published=append_late
+    )
+    await outbox.insert_new(collection, {"_id": "doc", "version": 1}, [first])
+    await relay.settle()
+    assert outbox.take_hints() == [("notes", "doc")], "the clear hinted the document"
+    outbox.written("notes", "doc")
+
+    assert await relay.publish_hinted() == 1
+    await eventually(lambda: _at_least(received, 2), message="both events arrived")
+    assert [message.message_id for message in received] == [first.id, late.id]
+    document = await collection.find_one({"_id": "doc"})
+    assert document is not None and document["outbox"] == [] and PENDING_FIELD not in document
+
+
 async def test_the_backstop_finds_flagged_documents_and_once_those_written_without_the_flag(
     mongo: Any, database_name: str, publisher: BrokerPublisher, received: list[Any]
 ) -> None:
