@@ -73,16 +73,28 @@ class HtmlPage(HTMLResponse):
         )
 
 
-class SecurityHeaders:
-    """ASGI middleware adding the headers above to every HTTP response."""
+class HttpMiddleware:
+    """A plain ASGI middleware that acts on HTTP requests only (`http`) and passes anything else
+    (lifespan) through: no task and no streams per request, as Starlette's `BaseHTTPMiddleware`
+    would add."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "http":
+            await self.http(scope, receive, send)
+        else:
             await self.app(scope, receive, send)
-            return
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+class SecurityHeaders(HttpMiddleware):
+    """ASGI middleware adding the headers above to every HTTP response."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
 
         async def send_with_headers(message: Message) -> None:

@@ -61,16 +61,12 @@ class IdempotencyStore:
             # Created first, looked up only if that fails: a first attempt (nearly every POST)
             # costs no read, and a repeated one meets the unique index on the key.
             status, body = await create()
-        except DuplicateKeyError as error:
-            # An attempt with this key stored its resource first: answer with that.
-            found = await stored(claim.key_id) if is_key_clash(error) else None
-            if found is None:
-                raise
-            return _response(jsonable_encoder(found[1]), found[0], replayed=True)
-        except (DomainError, Problem):
-            # A repeated attempt may fail a check the first one passed (the citizen has a
-            # request now, the offer closed since): what the first one created stands.
-            found = await stored(claim.key_id)
+        except (DuplicateKeyError, DomainError, Problem) as error:
+            # An attempt with this key stored its resource first (its insert met the key's
+            # index), or this repeated attempt failed a check the first one passed (the citizen
+            # has a request now, the offer closed since): what the first one created stands.
+            ours = not isinstance(error, DuplicateKeyError) or is_key_clash(error)
+            found = await stored(claim.key_id) if ours else None
             if found is None:
                 raise
             return _response(jsonable_encoder(found[1]), found[0], replayed=True)

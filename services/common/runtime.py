@@ -37,7 +37,7 @@ from prometheus_client import (
     start_http_server,
 )
 from pymongo import AsyncMongoClient
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from services.common import deadletters
@@ -55,7 +55,7 @@ from services.common.consumer import INBOX_INDEXES, ConsumerRunner, EventConsume
 from services.common.documents import api as documents_api
 from services.common.documents import store as documents_store
 from services.common.documents.store import DocumentIssuer, DocumentsSpec, DocumentStore
-from services.common.headers import SecurityHeaders
+from services.common.headers import HttpMiddleware, SecurityHeaders
 from services.common.idempotency_http import IdempotencyStore
 from services.common.mongo import (
     Collection,
@@ -454,22 +454,18 @@ def _serve_metrics(settings: ServiceSettings) -> Any:
 _PREFIX = re.compile(r"^(/(?!\.{1,2}(?:/|$))[A-Za-z0-9._~-]+)+$")
 
 
-class ForwardedPrefix:
+class ForwardedPrefix(HttpMiddleware):
     """Honours `X-Forwarded-Prefix` (the path prefix the gateway serves the service under), so the
     docs page and the OpenAPI `servers` name the address the client used. A value that is not a
     plain path prefix is ignored. Routing accepts paths with or without the prefix."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            for name, value in scope.get("headers", ()):
-                if name == b"x-forwarded-prefix":
-                    prefix = value.decode("latin-1").rstrip("/")
-                    if _PREFIX.match(prefix):
-                        scope["root_path"] = prefix
-                    break
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        for name, value in scope.get("headers", ()):
+            if name == b"x-forwarded-prefix":
+                prefix = value.decode("latin-1").rstrip("/")
+                if _PREFIX.match(prefix):
+                    scope["root_path"] = prefix
+                break
         await self.app(scope, receive, send)
 
 
@@ -523,18 +519,11 @@ def _install_http_metrics(app: FastAPI) -> None:
     app.add_middleware(HttpMetrics)
 
 
-class HttpMetrics:
-    """`http_requests_total` and `http_request_duration_seconds` per route. Plain ASGI: no task
-    and no streams per request, which Starlette's `BaseHTTPMiddleware` (`@app.middleware`) adds.
-    A request that ends in an exception counts as the 500 it is answered with."""
+class HttpMetrics(HttpMiddleware):
+    """`http_requests_total` and `http_request_duration_seconds` per route. A request that ends
+    in an exception counts as the 500 it is answered with."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         status = 500
 
