@@ -148,6 +148,8 @@ class ServiceProcess:
     log_path: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    # Where this start's lines begin in the (appended) log.
+    log_start: int = 0
 
     @property
     def url(self) -> str:
@@ -160,6 +162,7 @@ class ServiceProcess:
 
     def start(self) -> ServiceProcess:
         env = {**os.environ, **self.env, "HTTP_PORT": str(self.port), "HTTP_HOST": "127.0.0.1"}
+        self.log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", self.module], cwd=ROOT, env=env, stdout=log, stderr=log
@@ -168,18 +171,32 @@ class ServiceProcess:
 
     async def wait_ready(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient(base_url=self.url, timeout=2.0) as client:
-            while time.monotonic() < deadline:
-                if self.process is not None and self.process.poll() is not None:
-                    raise AssertionError(f"{self.module} exited: {self.log_tail()}")
-                try:
+        rebinds = 3
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                if rebinds and self._port_was_taken():
+                    # `free_port` only found the port free: another test's process (the other
+                    # pytest worker's) can bind it first. Start again on another one.
+                    rebinds -= 1
+                    self.port = free_port()
+                    self.start()
+                    continue
+                raise AssertionError(f"{self.module} exited: {self.log_tail()}")
+            try:
+                async with httpx.AsyncClient(base_url=self.url, timeout=2.0) as client:
                     response = await client.get("/health/ready")
-                    if response.status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.2)
+                if response.status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
         raise AssertionError(f"{self.module} not ready in {timeout}s: {self.log_tail()}")
+
+    def _port_was_taken(self) -> bool:
+        """Whether this start ended because its HTTP port was in use."""
+        with self.log_path.open("rb") as log:
+            log.seek(self.log_start)
+            return b"address already in use" in log.read()
 
     def terminate(self, timeout: float = 30.0) -> int | None:
         if self.process is None or self.process.poll() is not None:
