@@ -8,7 +8,8 @@ For each message on a service's queue:
    (the inbox: one record per consumer and event id). A handler declared `idempotent` skips the
    inbox's check and record: its use case decides from the aggregate's own state, so applying
    an event again changes nothing (payments' bill for a payment reference, a request keeping its
-   bill's number), and the two database commands would buy nothing.
+   bill's number, the notifier's message for an event and template), and the two database
+   commands would buy nothing.
 3. The handler runs. Handlers make their effect idempotent themselves as well (a unique key per
    effect, or a condition on the event id in the same update), because a crash between the effect
    and the inbox record delivers the event again.
@@ -123,11 +124,15 @@ def typed_handler(
 
 
 def enveloped_handler(
-    model: type[M], use_case: Callable[[CloudEvent, M], Awaitable[object]]
+    model: type[M],
+    use_case: Callable[[CloudEvent, M], Awaitable[object]],
+    *,
+    idempotent: bool = False,
 ) -> TypedHandler[M]:
     """A `typed_handler` whose use case also reads the envelope (its type, subject or time),
-    e.g. the notifier's, which serves many event types with one use case."""
-    return TypedHandler(model, use_case, with_envelope=True)
+    e.g. the notifier's, which serves many event types with one use case; `idempotent` as for
+    `typed_handler`."""
+    return TypedHandler(model, use_case, with_envelope=True, idempotent=idempotent)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,11 @@
   codes and other texts no event describes (secrets never travel on the shared exchange). The
   command has its own registry (the events' and the command's specs).
 
-Each handler only records the message; the sender sends it. A message that can never be
+Each handler only records the message; the sender sends it. Both are idempotent by the
+message's own key, so neither uses the consumer's inbox (`idempotent=True`: its check and record
+would be two more database commands per SMS): a message's id is its event's id (or the sender's
+`message_id`) with its template, and recording it again is an insert its unique `_id` refuses
+(`MessageStore.add`), which changes nothing. A message that can never be
 recorded (no template, a value missing, too long) is refused by the use case (`NotifierError`, a
 `RuleBroken`) and dead-lettered with the reason, the platform's one policy.
 """
@@ -38,14 +42,18 @@ def consumers(runtime: Runtime) -> list[EventConsumer]:
     notifier: Notifier = runtime.service
     # The event types with a template: what the catalogue (templates/) declares.
     event_types = catalogue.load().event_types()
-    on_event: Handler = enveloped_handler(ContractModel, notifier.record_event)
+    on_event: Handler = enveloped_handler(ContractModel, notifier.record_event, idempotent=True)
     return [
         EventConsumer(
             QueueBinding(EVENTS_QUEUE, event_types), dict.fromkeys(event_types, on_event)
         ),
         EventConsumer(
             QueueBinding(COMMANDS_QUEUE, [SEND_SMS_ROUTING_KEY], exchange=COMMANDS),
-            {SEND_SMS_COMMAND: enveloped_handler(SendSms, notifier.record_command)},
+            {
+                SEND_SMS_COMMAND: enveloped_handler(
+                    SendSms, notifier.record_command, idempotent=True
+                )
+            },
             registry=COMMAND_REGISTRY,
         ),
     ]

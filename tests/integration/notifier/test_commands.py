@@ -69,7 +69,12 @@ async def test_a_one_time_code_never_appears_in_the_database_or_the_logs(
 
 
 async def test_a_command_sent_twice_sends_one_sms(
-    notifier: Any, staff: Reader, provider: FakeProvider, amqp: Any
+    notifier: Any,
+    staff: Reader,
+    provider: FakeProvider,
+    amqp: Any,
+    mongo: Any,
+    database_name: str,
 ) -> None:
     phone = random_phone()
     command = one_time_code(phone, "12345678", request_number="CP-2026-000778")
@@ -86,6 +91,7 @@ async def test_a_command_sent_twice_sends_one_sms(
     await eventually(both_handled, message="both envelopes handled")
     assert len(await staff.messages(request_number="CP-2026-000778")) == 1
     assert len(provider.to(phone)) == 1
+    assert await mongo[database_name]["inbox"].count_documents({"consumer": queue}) == 0
 
 
 async def test_71_arabic_characters_are_sent_as_2_ucs2_segments(
