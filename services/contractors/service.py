@@ -409,6 +409,9 @@ class Contractors:
         number = domain.request_number_of(bill.payment_reference)
         if number is None:
             return
+        if await self.store.record_bill(number, bill.payment_reference, bill.e_payment_number):
+            return
+        # Nothing matched (see `services.common.pending_bill`): decided over the stored request.
 
         def decide(request: RenewalRequest, _: Permit | None, now: datetime) -> Change | None:
             return domain.record_bill(request, bill.payment_reference, bill.e_payment_number)

@@ -41,6 +41,7 @@ from services.common.mongo import (
     request_number,
 )
 from services.common.outbox import OUTBOX_FIELD, PENDING_FIELD, Outbox, OutboxEntry
+from services.common.pending_bill import PendingBillFields, record_pending_bill
 from services.common.sweeper import deadline_index
 from services.contractors import registry
 from services.contractors.domain import (
@@ -54,6 +55,8 @@ from services.contractors.domain import (
 from services.contractors.otp import Verification
 
 REQUESTS = "requests"
+# Where a request keeps its fee's bill (`record_bill`).
+PENDING_BILL = PendingBillFields("fee.payment_reference", "fee.e_payment_number")
 OPEN = "open_renewals"
 VERIFICATIONS = "verifications"
 RATE_LIMITS = "rate_limits"
@@ -298,6 +301,13 @@ class ContractorStore:
 
     async def registry_written(self, number: str) -> None:
         await self.requests.update_one({"_id": number}, {"$unset": {REGISTRY_DUE_AT: ""}})
+
+    async def record_bill(self, number: str, reference: str, e_payment_number: str) -> bool:
+        """`domain.record_bill` in one conditional write (`services.common.pending_bill`)."""
+        return await record_pending_bill(
+            self.requests, number, PENDING_BILL, reference=reference,
+            e_payment_number=e_payment_number,
+        )  # fmt: skip
 
     async def request(self, number: str) -> RenewalRequest | None:
         document = await self.requests.find_one({"_id": number}, {OUTBOX_FIELD: 0})

@@ -398,6 +398,16 @@ class Courses:
     async def bill_issued(self, data: BillIssued) -> None:
         """The fee's bill exists: the inquiry shows its e-payment number while it waits.
         Another bill, or the same one again: nothing to do."""
+        parts = reference_parts(data.payment_reference)
+        if (
+            parts is not None
+            and parts[0] == SERVICE
+            and await self.store.record_bill(
+                data.request_number, data.payment_reference, data.e_payment_number
+            )
+        ):
+            return
+        # Nothing matched (see `services.common.pending_bill`): decided over the stored request.
         if not await self._bill_of_ours(data.payment_reference, data.request_number):
             return
 

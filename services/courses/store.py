@@ -21,6 +21,7 @@ from services.common.documents import DocumentStore, Due, stage_documents
 from services.common.files import FileBucket
 from services.common.mongo import Collection, Database, Document, IndexSpec, request_number
 from services.common.outbox import Outbox
+from services.common.pending_bill import PendingBillFields, record_pending_bill
 from services.common.sweeper import deadline_index
 from services.courses.domain import (
     COURSE_PREFIX,
@@ -32,6 +33,8 @@ from services.courses.domain import (
 
 COURSES = "courses"
 REQUESTS = "requests"
+# Where a request keeps its bill (`record_bill`).
+PENDING_BILL = PendingBillFields("payment_reference", "e_payment_number")
 PASSES = "passes"
 PROOFS_BUCKET = "proofs"
 START_DUE_AT = "start_due_at"
@@ -164,6 +167,13 @@ class CourseStore:
 
     async def clear_seat_check(self, number: str) -> None:
         await self.requests.update_one({"_id": number}, {"$set": {SEAT_CHECK_AT: None}})
+
+    async def record_bill(self, number: str, reference: str, e_payment_number: str) -> bool:
+        """`domain.record_bill` in one conditional write (`services.common.pending_bill`)."""
+        return await record_pending_bill(
+            self.requests, number, PENDING_BILL, reference=reference,
+            e_payment_number=e_payment_number,
+        )  # fmt: skip
 
     async def request(self, number: str) -> CourseRequest | None:
         document = await self.requests.find_one({"_id": number})

@@ -237,6 +237,9 @@ class Exams:
         number = domain.request_number_of(bill.payment_reference)
         if number is None:
             return  # another service's bill
+        if await self.store.record_bill(number, bill.payment_reference, bill.e_payment_number):
+            return
+        # Nothing matched (see `services.common.pending_bill`): decided over the stored request.
         await self._change_request(
             number,
             lambda request: domain.record_bill(

@@ -32,6 +32,7 @@ from services.common import idempotency
 from services.common.documents import DocumentStore, Due, stage_documents
 from services.common.mongo import Collection, Database, Document, IndexSpec, request_number
 from services.common.outbox import OUTBOX_FIELD, Outbox
+from services.common.pending_bill import PendingBillFields, record_pending_bill
 from services.common.sweeper import deadline_index
 from services.exams.domain import (
     REQUEST_PREFIX,
@@ -43,6 +44,8 @@ from services.exams.domain import (
 )
 
 REQUESTS = "requests"
+# Where a request keeps its fee's bill (`record_bill`).
+PENDING_BILL = PendingBillFields("fee.payment_reference", "fee.e_payment_number")
 SESSIONS = "sessions"
 ACCEPTING = "accepting_sessions"
 OVERDUE_CHECK_AT = "overdue_check_at"
@@ -193,6 +196,13 @@ class ExamStore:
         if documents:
             self._documents.written(REQUESTS, request.request_number)
         return request.model_copy(update={"version": version})
+
+    async def record_bill(self, number: str, reference: str, e_payment_number: str) -> bool:
+        """`domain.record_bill` in one conditional write (`services.common.pending_bill`)."""
+        return await record_pending_bill(
+            self.requests, number, PENDING_BILL, reference=reference,
+            e_payment_number=e_payment_number,
+        )  # fmt: skip
 
     async def request(self, number: str) -> ExamRequest | None:
         document = await self.requests.find_one({"_id": number}, {OUTBOX_FIELD: 0})

@@ -299,6 +299,12 @@ class Licensing:
 
     async def on_bill_issued(self, bill: BillIssued) -> None:
         """The fee's bill exists: the inquiry shows its number, amount and due time."""
+        number = domain.request_number_of(bill.payment_reference)
+        if number is not None and await self.store.record_bill(
+            number, bill.payment_reference, bill.e_payment_number, bill.amount_fils, bill.due_at
+        ):
+            return
+        # Nothing matched (see `services.common.pending_bill`): decided over the stored request.
         if (number := await self._ours(bill.payment_reference)) is None:
             return
         await self._change(

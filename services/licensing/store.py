@@ -24,6 +24,7 @@ from services.common.documents import DocumentStore, Due, stage_documents
 from services.common.files import FileBucket
 from services.common.mongo import Database, Document, IndexSpec, request_number
 from services.common.outbox import Outbox
+from services.common.pending_bill import PendingBillFields, record_pending_bill
 from services.common.sweeper import deadline_index
 from services.licensing.domain import (
     LICENCE_PREFIX,
@@ -33,6 +34,8 @@ from services.licensing.domain import (
 )
 
 REQUESTS = "requests"
+# Where a request keeps its bill (`record_bill`).
+PENDING_BILL = PendingBillFields("payment_reference", "e_payment_number")
 LICENCES = "licences"
 DOCUMENTS_BUCKET = "documents"
 SLA_CHECK_AT = "sla_check_at"
@@ -93,6 +96,18 @@ class LicensingStore:
         """The request a POST with this idempotency key id created, if it got stored."""
         document = await idempotency.find_stamped(self.requests, key_id)
         return None if document is None else request_from(document)
+
+    async def record_bill(
+        self, number: str, reference: str, e_payment_number: str, amount_fils: int,
+        due_at: datetime,
+    ) -> bool:  # fmt: skip
+        """`domain.record_bill` in one conditional write (`services.common.pending_bill`), with
+        the bill's amount and due time."""
+        return await record_pending_bill(
+            self.requests, number, PENDING_BILL, reference=reference,
+            e_payment_number=e_payment_number,
+            also={"bill_amount_fils": amount_fils, "bill_due_at": due_at},
+        )  # fmt: skip
 
     async def request(self, number: str) -> LicenceRequest | None:
         document = await self.requests.find_one({"_id": number})

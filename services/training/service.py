@@ -282,6 +282,17 @@ class Training:
 
     async def on_bill_issued(self, data: BillIssued) -> None:
         """The fee's bill exists: the inquiry shows its e-payment number while it waits."""
+        parts = reference_parts(data.payment_reference)
+        if (
+            parts is not None
+            and parts[0] == SERVICE
+            and parts[1] == data.request_number
+            and await self.store.record_bill(
+                data.request_number, data.payment_reference, data.e_payment_number
+            )
+        ):
+            return
+        # Nothing matched (see `services.common.pending_bill`): decided over the stored request.
         await self._on_payments(
             data.payment_reference,
             data.request_number,

@@ -19,10 +19,13 @@ from services.common.documents import DocumentStore, Due, stage_documents
 from services.common.files import FileBucket
 from services.common.mongo import Database, Document, IndexSpec, request_number
 from services.common.outbox import Outbox
+from services.common.pending_bill import PendingBillFields, record_pending_bill
 from services.common.sweeper import deadline_index
 from services.training.domain import REQUEST_PREFIX, WORKFLOW, Status, TrainingRequest
 
 REQUESTS = "requests"
+# Where a request keeps its bill (`record_bill`).
+PENDING_BILL = PendingBillFields("payment_reference", "e_payment_number")
 ATTACHMENTS_BUCKET = "attachments"
 DUE_AT = "due_at"
 
@@ -87,6 +90,13 @@ class TrainingStore:
         """The request a POST with this idempotency key id created, if it got stored."""
         document = await idempotency.find_stamped(self.requests, key_id)
         return None if document is None else request_from(document)
+
+    async def record_bill(self, number: str, reference: str, e_payment_number: str) -> bool:
+        """`domain.record_bill` in one conditional write (`services.common.pending_bill`)."""
+        return await record_pending_bill(
+            self.requests, number, PENDING_BILL, reference=reference,
+            e_payment_number=e_payment_number,
+        )  # fmt: skip
 
     async def request(self, number: str) -> TrainingRequest | None:
         document = await self.requests.find_one({"_id": number})
