@@ -121,8 +121,16 @@ async def mongo(infra: Infra) -> AsyncIterator[AsyncMongoClient[dict[str, Any]]]
 
 
 @pytest.fixture
-def database_name() -> str:
-    return f"t_{uuid.uuid4().hex[:12]}"
+async def database_name(mongo: AsyncMongoClient[dict[str, Any]]) -> AsyncIterator[str]:
+    """A database name of the test's own; when the test ends (its service processes stopped
+    first: they are fixtures that depend on it), that database and every `<name>_<suffix>` one
+    (a platform's per service) are dropped, so the suite leaves nothing in the local server that
+    `make run` uses too."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    yield name
+    for found in await mongo.list_database_names():
+        if found == name or found.startswith(f"{name}_"):
+            await mongo.drop_database(found)
 
 
 @pytest.fixture(scope="session")
