@@ -41,7 +41,7 @@ from services.payments.domain import (
 )
 from services.payments.numbers import new_e_payment_number
 from services.payments.settings import PaymentsSettings
-from services.payments.store import BillStore, payment_key, refund_key
+from services.payments.store import BillStore, refund_key
 
 logger = logging.getLogger(__name__)
 
@@ -84,29 +84,21 @@ class Payments:
     async def issue_bill(self, request: PaymentRequested) -> Bill:
         """One bill per payment reference: a repeated request gets the bill already issued.
 
-        The bill is inserted first, under a freshly drawn number, with its event (which leaves
-        at once, `Outbox.insert_new`); the unique index on the payment reference refuses a
-        second bill for the same request. Then the reference is bound to the number
-        (`bill_keys`, which the reads by reference use). A refused insert is a repeated request
-        (its bill is found through the binding, or by its reference if a crash came between the
-        insert and the binding, which is then written) or, about once in 10^11, a number
-        already drawn for another bill (drawn again)."""
-        key = payment_key(request.payment_reference)
+        One write: the bill is inserted under a freshly drawn number, with its event (which
+        leaves at once, `Outbox.insert_new`); the unique index on the payment reference refuses
+        a second bill for the same request. A refused insert is a repeated request (its bill is
+        found by its reference) or, about once in 10^11, a number already drawn for another
+        bill (drawn again)."""
         for _ in range(NUMBER_DRAWS):
             number = self._draw_number()
             change = domain.issue_bill(request, self._issue(request, number))
             if await self.store.add(change.bill, self._envelopes(change)):
-                await self.store.bind(key, number)
                 BILL_OUTCOMES.labels("issued").inc()
                 logger.info("bill %s issued for %s", number, request.payment_reference)
                 return change.bill
-            existing = await self.store.by_key(key)
-            if existing is None or existing.payment_reference != request.payment_reference:
-                existing = await self.store.issued_for(request.payment_reference)
-                if existing is None:
-                    continue
-                await self.store.bind(key, existing.e_payment_number)
-            return existing
+            existing = await self.store.by_reference(request.payment_reference)
+            if existing is not None:
+                return existing
         # Lost every race for a number: the consumer retries the request later.
         raise ChangedMeanwhile()
 

@@ -5,12 +5,12 @@ Three collections:
   use), with a unique index on the payment reference as the database's own guard of "one bill per
   reference". A bill's refunds and timeline live inside it, so a change and the events it raises
   are one document update, guarded by the bill's `version`.
-- `bill_keys`: the requesting services' keys of a bill (`payment:<reference>`,
-  `refund:<refund reference>`) -> its e-payment number. Every hot lookup is then by `_id`:
-  FerretDB answers a filter on any other field by reading the whole collection, so the consumer
-  would slow down as bills accumulate. The payment key is bound right after the bill is inserted
-  (the bill's event is then already on its way); a request delivered again finds its bill through
-  the key, or, after a crash between the two writes, by the reference's unique index.
+- `bill_keys`: a refund's key (`refund:<refund reference>`) -> the e-payment number of its bill,
+  bound once the refund is stored. A bill is found by its payment reference through the
+  reference's unique index itself (one query; the local FerretDB's PostgreSQL backend serves it
+  from the index's GIN companion, `deploy/ferretdb/README.md`), so issuing a bill is one write.
+  Earlier versions also bound `payment:<reference>` keys here: they are left as they are and no
+  longer read.
 - `payment_notifications`: one document per provider transaction (`_id` = `<provider>:<id>`),
   accepted or refused: the reconciliation record, and what makes a repeated notification answer
   the same.
@@ -61,10 +61,6 @@ INDEXES = [
     IndexSpec(NOTIFICATIONS, [("accepted", 1), ("received_at", -1)], name="exceptions"),
     IndexSpec(NOTIFICATIONS, [("notice.e_payment_number", 1)], name="notifications_by_bill"),
 ]
-
-
-def payment_key(payment_reference: str) -> str:
-    return f"payment:{payment_reference}"
 
 
 def refund_key(refund_reference: str) -> str:
@@ -198,12 +194,7 @@ class BillStore:
         return None if number is None else await self.by_number(number)
 
     async def by_reference(self, payment_reference: str) -> Bill | None:
-        return await self.by_key(payment_key(payment_reference))
-
-    async def issued_for(self, payment_reference: str) -> Bill | None:
-        """The bill of a payment reference found by the reference itself (its unique index),
-        not through its key: the way back to a bill stored before a crash kept its key from
-        being bound. Only there: FerretDB serves this filter less directly than an `_id`."""
+        """The bill of a payment reference, by the reference's unique index."""
         document = await self.bills.find_one(
             {"payment_reference": payment_reference}, {OUTBOX_FIELD: 0}
         )
