@@ -66,7 +66,7 @@ def report(
     usage: Mapping[str, Usage],
     requests: int,
     seconds: float,
-    floors: Mapping[str, int],
+    floors: Mapping[str, float],
 ) -> None:
     """Print commands per request by service beside each service's floor, then the breakdown
     with each command's mean time."""
@@ -78,7 +78,7 @@ def report(
         polls = sum(v for k, v in found.items() if is_poll(k)) / seconds
         floor = floors.get(service, 0)
         ratio = f"{own / floor:6.2f}x" if floor else f"{'':7}"
-        print(f"{service:12}{own:12.2f}{floor:7d}{ratio}   {polls:.2f}")
+        print(f"{service:12}{own:12.2f}{floor:7.1f}{ratio}   {polls:.2f}")
     for service, used in usage.items():
         parts = sorted(
             (

@@ -59,12 +59,13 @@ def phone(number: int) -> str:
 PHONES = {phone(number) for number in range(100_000)}
 
 
-def bill(phone: str, number: int) -> Any:
+def bill(phone: str, number: int, service: str = "exams") -> Any:
+    """A `payments.bill.issued.v1` of `service`'s request `EX-2026-<number>`."""
     request_number = f"EX-2026-{number:06d}"
     return new_event(
         "payments.bill.issued.v1",
         BillIssued(
-            payment_reference=f"exams:{request_number}:fee",
+            payment_reference=f"{service}:{request_number}:fee",
             request_number=request_number,
             e_payment_number="2026000123457",
             amount_fils=12500,

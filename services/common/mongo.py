@@ -133,11 +133,12 @@ async def ensure_indexes(db: Database, specs: Iterable[IndexSpec]) -> None:
 COUNTERS = "counters"
 
 
-async def next_sequence(db: Database, name: str) -> int:
-    """An atomic counter (one document per name), for human request numbers like EX-2026-000123."""
+async def next_sequence(db: Database, name: str, step: int = 1) -> int:
+    """An atomic counter (one document per name), for human request numbers like EX-2026-000123:
+    the value after adding `step` (a block of `step` numbers ending there)."""
     doc = await db[COUNTERS].find_one_and_update(
         {"_id": name},
-        {"$inc": {"value": 1}},
+        {"$inc": {"value": step}},
         upsert=True,
         return_document=ReturnDocument.AFTER,
     )
@@ -148,41 +149,65 @@ async def next_sequence(db: Database, name: str) -> int:
 async def request_number(db: Database, prefix: str, now: datetime, *, ahead: bool = False) -> str:
     """`<PREFIX>-<year>-<6 digits>`, numbered per prefix and year.
 
-    `ahead`: the process draws its next number while this one is used (`_take_drawn`), so that
-    a citizen's request does not wait for the counter: for the numbers of citizens' requests.
-    The numbers stay increasing within a process; a process that stops holds one drawn and
-    unused, which is then never given (a gap of one per stop, and one at each year's end), and
-    replicas interleave theirs."""
+    `ahead`: for the numbers of citizens' requests. The process takes `BLOCK` numbers from the
+    counter at once and hands them out in turn, and draws its next block while it uses the last
+    number of this one (`_take_drawn`): a citizen's request does not wait for the counter, and
+    the counter costs one database command per `BLOCK` requests. The numbers stay increasing
+    within a process; a process that stops leaves what it held unused, never given (at most
+    `BLOCK` numbers per stop, and as many at each year's end), and replicas interleave theirs
+    (two replicas number from two blocks at once)."""
     year = now.year
     name = f"{prefix}-{year}"
     value = await (_take_drawn(db, name) if ahead else next_sequence(db, name))
     return f"{prefix}-{year}-{value:06d}"
 
 
-# Per event loop, client, database and counter: the next number, drawn (or being drawn) ahead,
-# and the lock that hands the numbers out one at a time.
+# The numbers a process takes from a counter at once for citizens' requests (`ahead=True`).
+BLOCK = 10
+
+
+@dataclass
+class _Block:
+    """A process's numbers of one counter: `next` to `last` still to give, and the next block
+    while it is drawn ahead."""
+
+    next: int = 1
+    last: int = 0
+    ahead: asyncio.Future[int] | None = None
+
+
+# Per event loop, client, database and counter: the block being handed out, and the lock that
+# hands its numbers out one at a time.
 _Key = tuple[int, int, str, str]
-_drawn_ahead: dict[_Key, asyncio.Future[int]] = {}
+_blocks: dict[_Key, _Block] = {}
 _handing_out: dict[_Key, asyncio.Lock] = {}
 
 
 async def _take_drawn(db: Database, name: str) -> int:
-    """The number drawn ahead (waiting for it if it is still being drawn), and the next one
-    drawn meanwhile. One at a time, in turn: a number given is always above those given before
-    by this process, and a burst of requests costs one counter command each, as without the
-    draw ahead (which the database serialises on the counter's document anyway)."""
+    """The next number of the process's block; a new block when it is used up (the one drawn
+    ahead, waiting for it if it is still being drawn), and the one after drawn meanwhile, when
+    the last number of a block is given. One at a time, in turn: a number given is always above
+    those given before by this process."""
     key = (id(asyncio.get_running_loop()), id(db.client), db.name, name)
     async with _handing_out.setdefault(key, asyncio.Lock()):
-        drawn = _drawn_ahead.pop(key, None)
-        value: int | None = None
-        if drawn is not None:
-            try:
-                value = await drawn
-            except Exception:
-                logger.warning("a request number drawn ahead failed; drawing again", exc_info=True)
-        if value is None:
-            value = await next_sequence(db, name)
-        _drawn_ahead[key] = asyncio.ensure_future(next_sequence(db, name))
+        block = _blocks.setdefault(key, _Block())
+        if block.next > block.last:
+            last: int | None = None
+            if block.ahead is not None:
+                drawn, block.ahead = block.ahead, None
+                try:
+                    last = await drawn
+                except Exception:
+                    logger.warning(
+                        "request numbers drawn ahead failed; drawing again", exc_info=True
+                    )
+            if last is None:
+                last = await next_sequence(db, name, BLOCK)
+            block.next, block.last = last - BLOCK + 1, last
+        value = block.next
+        block.next += 1
+        if block.next > block.last and block.ahead is None:
+            block.ahead = asyncio.ensure_future(next_sequence(db, name, BLOCK))
     return value
 
 

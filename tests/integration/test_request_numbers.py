@@ -1,6 +1,7 @@
-"""Request numbers on the real database: a citizen's request takes a number drawn ahead, without
-waiting for the counter; numbers stay distinct under concurrent requests; a process that stops
-leaves one number unused; numbers not drawn ahead (course codes, sessions) are exact."""
+"""Request numbers on the real database: a citizen's request takes a number of its process's
+block, drawn ahead, without waiting for the counter (one counter command per block); numbers stay
+distinct under concurrent requests; a process that stops leaves the rest of its block unused;
+numbers not drawn ahead (course codes, sessions) are exact."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient, monitoring
 
-from services.common.mongo import COUNTERS, request_number
+from services.common.mongo import BLOCK, COUNTERS, request_number
 from tests.integration.conftest import Infra, eventually
 
 pytestmark = pytest.mark.integration
@@ -38,7 +39,7 @@ async def _counter(mongo: Any, database_name: str, name: str) -> int:
     return 0 if document is None else int(document["value"])
 
 
-async def test_a_request_takes_the_number_drawn_ahead_without_a_database_command(
+async def test_a_block_costs_one_command_and_the_next_is_drawn_ahead(
     infra: Infra, mongo: Any, database_name: str
 ) -> None:
     started = _Started()
@@ -48,21 +49,24 @@ async def test_a_request_takes_the_number_drawn_ahead_without_a_database_command
     try:
         db = client[database_name]
         assert await request_number(db, "EX", NOW, ahead=True) == "EX-2026-000001"
-
-        async def drawn_ahead() -> bool:
-            return await _counter(mongo, database_name, "EX-2026") == 2
-
-        await eventually(drawn_ahead, message="the next number drawn ahead")
+        assert started.names == ["findAndModify"], "the first block"
+        assert await _counter(mongo, database_name, "EX-2026") == BLOCK
         started.names.clear()
 
-        assert await request_number(db, "EX", NOW, ahead=True) == "EX-2026-000002"
-        assert started.names == [], "taken from what was drawn, no command waited for"
+        # The rest of the block: no command; its last number draws the next block ahead.
+        for value in range(2, BLOCK + 1):
+            assert await request_number(db, "EX", NOW, ahead=True) == f"EX-2026-{value:06d}"
+        assert started.names == [] or started.names == ["findAndModify"]
 
         async def next_drawn() -> bool:
-            return await _counter(mongo, database_name, "EX-2026") == 3
+            return await _counter(mongo, database_name, "EX-2026") == 2 * BLOCK
 
-        await eventually(next_drawn, message="the one after drawn ahead in turn")
+        await eventually(next_drawn, message="the next block drawn ahead")
         assert started.names == ["findAndModify"]
+        started.names.clear()
+        given = await request_number(db, "EX", NOW, ahead=True)
+        assert given == f"EX-2026-{BLOCK + 1:06d}"
+        assert started.names == [], "taken from the block drawn ahead, no command waited for"
     finally:
         await client.close()
 
@@ -71,31 +75,30 @@ async def test_concurrent_requests_get_distinct_increasing_numbers(
     mongo: Any, database_name: str
 ) -> None:
     db = mongo[database_name]
-    numbers = await asyncio.gather(*(request_number(db, "TR", NOW, ahead=True) for _ in range(30)))
-    # Handed out in turn: 1 to 30, no gap, the 31st drawn ahead.
-    assert sorted(numbers) == [f"TR-2026-{value:06d}" for value in range(1, 31)]
-    assert await request_number(db, "TR", NOW, ahead=True) == "TR-2026-000031"
+    count = 3 * BLOCK
+    numbers = await asyncio.gather(
+        *(request_number(db, "TR", NOW, ahead=True) for _ in range(count))
+    )
+    # Handed out in turn: 1 to 30, no gap, the next block drawn ahead.
+    assert numbers == [f"TR-2026-{value:06d}" for value in range(1, count + 1)]
+    assert await request_number(db, "TR", NOW, ahead=True) == f"TR-2026-{count + 1:06d}"
 
 
-async def test_a_stopped_process_leaves_one_number_unused(
+async def test_a_stopped_process_leaves_the_rest_of_its_block_unused(
     infra: Infra, mongo: Any, database_name: str
 ) -> None:
-    """Each process (its own client) draws ahead for itself: the number the first one held is
-    never given, and the second goes on after it."""
+    """Each process (its own client) takes blocks for itself: the numbers the first one held
+    are never given, and the second goes on after them."""
     first: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongo_url, tz_aware=True)
     try:
         assert await request_number(first[database_name], "CP", NOW, ahead=True) == "CP-2026-000001"
-
-        async def drawn_ahead() -> bool:
-            return await _counter(mongo, database_name, "CP-2026") == 2
-
-        await eventually(drawn_ahead, message="the next number drawn ahead")
+        assert await request_number(first[database_name], "CP", NOW, ahead=True) == "CP-2026-000002"
     finally:
         await first.close()
     second: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongo_url, tz_aware=True)
     try:
         given = await request_number(second[database_name], "CP", NOW, ahead=True)
-        assert given == "CP-2026-000003"
+        assert given == f"CP-2026-{BLOCK + 1:06d}"
     finally:
         await second.close()
 
