@@ -25,7 +25,7 @@ FERRETDB_VERSION="v1.24.2"
 # The local build carries small patches (deploy/ferretdb/README.md): its version says so, and
 # a binary without them is rebuilt. The binary's name carries the build, so worktrees or clones
 # that want different builds do not overwrite one another's.
-FERRETDB_BUILD="v1.24.2-amman.4"
+FERRETDB_BUILD="v1.24.2-amman.5"
 FERRETDB_MODULE="github.com/FerretDB/FerretDB"
 FERRETDB_PORT="${FERRETDB_PORT:-27017}"
 FERRETDB_DIR="$LOCAL/ferretdb"
@@ -148,6 +148,10 @@ ferretdb_build() {
   # pushed-down equality filters of every other indexed field.
   (cd "$src" && git apply -p1 "$ROOT/deploy/ferretdb/postgresql.patch") ||
     die "could not apply deploy/ferretdb/postgresql.patch to FerretDB's source"
+  # PostgreSQL: a write of one statement (an insert's batch, one document's update) without
+  # BEGIN and COMMIT around it: one round trip instead of three.
+  (cd "$src" && git apply -p1 "$ROOT/deploy/ferretdb/single_statement.patch") ||
+    die "could not apply deploy/ferretdb/single_statement.patch to FerretDB's source"
   mkdir -p "$(dirname "$FERRETDB_BIN")"
   (cd "$src" && GOTOOLCHAIN=local go build -trimpath -o "$FERRETDB_BIN" ./cmd/ferretdb)
   rm -rf "$src"
