@@ -11,6 +11,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import aio_pika
 import httpx
+from pymongo import monitoring
 
 from contracts import Applicant, CloudEvent, new_event
 from tests.testsvc.app import NOTE_CREATED, TEST_REGISTRY, NoteCreated
@@ -149,3 +150,20 @@ async def create_vhost(amqp_url: str, name: str) -> str | None:
 
 async def delete_vhost(amqp_url: str, name: str) -> None:
     await asyncio.to_thread(close_vhost, amqp_url, name)
+
+
+class CommandNames(monitoring.CommandListener):
+    """PyMongo's command monitoring: the names of the commands a client sent, in order (pass it
+    as `event_listeners=[...]`)."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.names.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass

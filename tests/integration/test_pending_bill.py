@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient, monitoring
+from pymongo import AsyncMongoClient
 
 from services.common.change import StaleVersion
 from services.common.outbox import Outbox
@@ -23,6 +23,7 @@ from services.licensing import domain as licensing
 from services.licensing.store import LicensingStore
 from services.training import domain as training
 from services.training.store import TrainingStore
+from tests.integration.helpers import CommandNames
 from tests.unit import test_pending_bill as rule
 from tests.unit.licensing import builders as licence_builders
 
@@ -33,22 +34,6 @@ SETTLED = {
     "courses": courses.RequestStatus.CANCELLED,
     "training": training.Status.CANCELLED,
 }
-
-
-class Commands(monitoring.CommandListener):
-    """The names of the commands sent, in order."""
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.names.append(event.command_name)
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
 
 
 class Stored:
@@ -94,38 +79,45 @@ def number_of(request: Any) -> str:
     return found
 
 
-Make = tuple[Callable[[str], Stored], Commands]
+Make = tuple[Callable[[str], Stored], CommandNames]
 
 
 @pytest.fixture
 async def stores(infra: Any, database_name: str) -> AsyncIterator[Make]:
-    commands = Commands()
+    """Each service's store on a database of its own (`<database_name>_<service>`: dropped with
+    the test's), and the names of the commands they send."""
+    commands = CommandNames()
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         infra.mongo_url, tz_aware=True, event_listeners=[commands]
     )
     yield (lambda service: Stored(service, client[f"{database_name}_{service}"])), commands
-    for service in rule.SERVICES:
-        await client.drop_database(f"{database_name}_{service}")
     await client.close()
+
+
+async def awaiting(stores: Make, service: str, **changes: Any) -> tuple[Stored, str, str, Any]:
+    """A request of `service` awaiting payment (with `changes`) stored: its store, number, bill
+    reference, and the request as stored."""
+    request, reference = rule.awaiting_payment(service)
+    stored = stores[0](service)
+    await stored.insert(request.model_copy(update=changes))
+    number = number_of(request)
+    return stored, number, reference, await stored.load(number)
 
 
 @pytest.mark.parametrize("service", rule.SERVICES)
 async def test_the_write_records_what_the_domain_decides_without_a_read(
     service: str, stores: Make
 ) -> None:
-    make, commands = stores
-    stored = make(service)
-    request, reference = rule.awaiting_payment(service)
-    await stored.insert(request)
-    before = await stored.load(number_of(request))
+    stored, number, reference, before = await awaiting(stores, service)
+    commands = stores[1]
 
     commands.names.clear()
-    assert await stored.record(number_of(request), reference)
+    assert await stored.record(number, reference)
     assert commands.names == ["update"], "one conditional write, no read"
 
     decided = rule.record(service, before, reference)
     assert decided is not None
-    after = await stored.load(number_of(request))
+    after = await stored.load(number)
     assert rule.number_of(after) == rule.NUMBER
     assert after == decided.request.model_copy(update={"version": before.version + 1})
 
@@ -134,43 +126,31 @@ async def test_the_write_records_what_the_domain_decides_without_a_read(
 async def test_another_bill_or_the_same_bill_again_matches_nothing(
     service: str, stores: Make
 ) -> None:
-    make, _ = stores
-    stored = make(service)
-    request, reference = rule.awaiting_payment(service)
-    await stored.insert(request)
-    before = await stored.load(number_of(request))
+    stored, number, reference, before = await awaiting(stores, service)
 
-    assert not await stored.record(number_of(request), reference.replace(":fee", ":other"))
-    assert await stored.load(number_of(request)) == before
-    assert await stored.record(number_of(request), reference)
-    recorded = await stored.load(number_of(request))
+    assert not await stored.record(number, reference.replace(":fee", ":other"))
+    assert await stored.load(number) == before
+    assert await stored.record(number, reference)
+    recorded = await stored.load(number)
     # A redelivered bill.issued: nothing changes, not even the version.
-    assert not await stored.record(number_of(request), reference)
-    assert await stored.load(number_of(request)) == recorded
+    assert not await stored.record(number, reference)
+    assert await stored.load(number) == recorded
 
 
 @pytest.mark.parametrize("service", rule.SERVICES)
 async def test_a_request_no_longer_awaiting_payment_matches_nothing(
     service: str, stores: Make
 ) -> None:
-    make, _ = stores
-    stored = make(service)
-    request, reference = rule.awaiting_payment(service)
-    await stored.insert(request.model_copy(update={"status": SETTLED[service]}))
-    before = await stored.load(number_of(request))
+    stored, number, reference, before = await awaiting(stores, service, status=SETTLED[service])
 
-    assert not await stored.record(number_of(request), reference)
-    assert await stored.load(number_of(request)) == before
+    assert not await stored.record(number, reference)
+    assert await stored.load(number) == before
 
 
 async def test_a_change_decided_before_the_write_is_refused(stores: Make) -> None:
     """The write raises the version: a save over the version read before it is a lost race
     (`StaleVersion`), decided again over the request with its number."""
-    make, _ = stores
-    stored = make("exams")
-    request, reference = rule.awaiting_payment("exams")
-    await stored.insert(request)
-    read_before = await stored.load(number_of(request))
-    assert await stored.record(number_of(request), reference)
+    stored, number, reference, read_before = await awaiting(stores, "exams")
+    assert await stored.record(number, reference)
     with pytest.raises(StaleVersion):
         await stored.store.save_request(read_before)

@@ -10,28 +10,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient, monitoring
+from pymongo import AsyncMongoClient
 
 from services.common.mongo import BLOCK, COUNTERS, request_number
 from tests.integration.conftest import Infra, eventually
+from tests.integration.helpers import CommandNames
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
-
-
-class _Started(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.names.append(event.command_name)
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
 
 
 async def _counter(mongo: Any, database_name: str, name: str) -> int:
@@ -42,7 +29,7 @@ async def _counter(mongo: Any, database_name: str, name: str) -> int:
 async def test_a_block_costs_one_command_and_the_next_is_drawn_ahead(
     infra: Infra, mongo: Any, database_name: str
 ) -> None:
-    started = _Started()
+    started = CommandNames()
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         infra.mongo_url, tz_aware=True, event_listeners=[started]
     )

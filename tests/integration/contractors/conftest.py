@@ -279,5 +279,3 @@ async def start_platform(
         return platform
 
     yield start
-    for service in ("contractors", "payments", "notifier"):
-        await mongo.drop_database(f"{database_name}_{service}")

@@ -208,25 +208,23 @@ async def _cli(path: Path, database: str, mongo_url: str) -> tuple[int, str, str
 async def test_the_registry_cli_imports_a_file_all_or_nothing(
     tmp_path: Path, mongo: Any, database_name: str, infra: Any
 ) -> None:
+    # `<database_name>_cli`: dropped with the test's database.
     database = f"{database_name}_cli"
-    try:
-        good = tmp_path / "registry.json"
-        good.write_text(json.dumps(GOOD_JSON), encoding="utf-8")
-        code, out, _ = await _cli(good, database, infra.mongo_url)
-        assert code == 0, out
-        assert json.loads(out)["created"] == {"contractors": 1, "permits": 1}
-        assert (await _cli(good, database, infra.mongo_url))[0] == 0
-        assert await mongo[database]["permits"].count_documents({}) == 1
+    good = tmp_path / "registry.json"
+    good.write_text(json.dumps(GOOD_JSON), encoding="utf-8")
+    code, out, _ = await _cli(good, database, infra.mongo_url)
+    assert code == 0, out
+    assert json.loads(out)["created"] == {"contractors": 1, "permits": 1}
+    assert (await _cli(good, database, infra.mongo_url))[0] == 0
+    assert await mongo[database]["permits"].count_documents({}) == 1
 
-        bad = tmp_path / "bad.csv"
-        bad.write_text(BAD_CSV, encoding="utf-8")
-        code, _, err = await _cli(bad, database, infra.mongo_url)
-        assert code == 1
-        assert f"{bad}:3: name_ar: This value is required" in err
-        assert "6 error(s): nothing imported" in err
-        assert await mongo[database]["contractors"].count_documents({}) == 1
-    finally:
-        await mongo.drop_database(database)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(BAD_CSV, encoding="utf-8")
+    code, _, err = await _cli(bad, database, infra.mongo_url)
+    assert code == 1
+    assert f"{bad}:3: name_ar: This value is required" in err
+    assert "6 error(s): nothing imported" in err
+    assert await mongo[database]["contractors"].count_documents({}) == 1
 
 
 async def test_the_sample_registry_is_loaded_at_start_when_asked(

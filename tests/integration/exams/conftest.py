@@ -251,5 +251,3 @@ async def start_platform(
     yield start
     for process in processes:
         process.terminate(timeout=20)
-    for service in ("exams", "payments", "notifier"):
-        await mongo.drop_database(f"{database_name}_{service}")

@@ -58,7 +58,6 @@ async def training(mongo: Any, database_name: str) -> AsyncIterator[Training]:
         CALENDAR,
         5 * 1024 * 1024,
     )
-    await mongo.drop_database(database_name)
 
 
 async def submitted(training: Training) -> str:
