@@ -101,8 +101,8 @@ LIST_CALLS = 40
 #   delivery meets the payment reference's unique index and finds the bill by it: no inbox, no
 #   key of its own.)
 # - notifier: the message's insert (its id is the event's and the template's: a second delivery's
-#   insert is refused, so it needs no inbox), the sender's claim and the outcome's write
-#   (sent) = 3. (The `sending` write before the provider is called is the fourth.)
+#   insert is refused, so it needs no inbox), the sender's claim (which records `sending`, the
+#   attempt's start, in the same write) and the outcome's write (sent) = 3.
 FLOORS = {"exams": 3 + 1 / BLOCK, "payments": 2, "notifier": 3}
 
 

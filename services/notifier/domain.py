@@ -106,6 +106,11 @@ FINAL: frozenset[Status] = frozenset(state for state, moves in TRANSITIONS.items
 FAILED: frozenset[Status] = frozenset({Status.PERMANENT_FAILURE, Status.TECHNICAL_FAILURE})
 # States in which the sender may pick a message up (a `sending` one only if its sender vanished).
 SENDABLE: frozenset[Status] = frozenset({Status.QUEUED, Status.TEMPORARY_FAILURE, Status.SENDING})
+# The sendable states whose attempt starts with nothing else to record, as long as the message has
+# not expired: `start_attempt` returns their one `sending` step. The sender's claim records that
+# start in the same write (store.claim); a message found in any other state is claimed first, and
+# `start_attempt` decides.
+STARTS_AT_ONCE: frozenset[Status] = frozenset({Status.QUEUED, Status.TEMPORARY_FAILURE})
 
 
 class InvalidTransition(ValueError):

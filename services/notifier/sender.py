@@ -6,7 +6,9 @@ restarts: the lease names its holder, host and port, and a restarted sender take
 previous run held). Each pass the sender claims due
 messages one by one **by `_id`** with a lease (`send_lease_until` / `send_lease_owner`), so that
 no two workers or replicas send a message at once, and sends up to `workers` of them
-concurrently; `send` records the outcome and moves or clears `next_attempt_at`.
+concurrently; `send` records the outcome and moves or clears `next_attempt_at`. The claim of a
+queued message (or a temporary failure) also records the attempt's start, `sending`, in the same
+write (`MessageStore.claim`).
 
 Which messages to claim: those the consumer just recorded (`DueMessages`: it wakes the sender
 with their ids),
@@ -31,8 +33,7 @@ from datetime import timedelta
 from prometheus_client import Counter
 
 from services.common.clock import Clock
-from services.common.mongo import Document
-from services.notifier.store import MessageStore
+from services.notifier.store import Claimed, MessageStore
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class Sender:
     def __init__(
         self,
         store: MessageStore,
-        send: Callable[[Document], Awaitable[None]],
+        send: Callable[[Claimed], Awaitable[None]],
         clock: Clock,
         due: DueMessages,
         *,
@@ -158,14 +159,14 @@ class Sender:
                 if self._stopping.is_set():
                     return 0
                 now = self._clock.now()
-                document = await self._store.claim(
+                claimed = await self._store.claim(
                     message_id, now, self._owner, now + self._lease, self._holder
                 )
-                if document is None:
+                if claimed is None:
                     return 0  # not due, or another worker has it
                 try:
                     # Recording the outcome ends the claim, in the same write.
-                    await self._send(document)
+                    await self._send(claimed)
                 except Exception:
                     # The lease stays: the message is tried again when it runs out, not at once.
                     SEND_FAILURES.inc()

@@ -50,6 +50,7 @@ from services.notifier.domain import (
     ReceiptStatus,
     RetryPolicy,
     Status,
+    Step,
     TemporaryFailure,
     after_gateway,
     after_receipt,
@@ -64,7 +65,13 @@ from services.notifier.domain import (
 )
 from services.notifier.gateways import OutgoingSms, RateLimiter, SmsGateway
 from services.notifier.sender import DueMessages
-from services.notifier.store import CONFIRM_BY, NEXT_ATTEMPT, MessageStore, from_document
+from services.notifier.store import (
+    CONFIRM_BY,
+    NEXT_ATTEMPT,
+    Claimed,
+    MessageStore,
+    from_document,
+)
 
 logger = logging.getLogger(__name__)
 _TRACER = trace.get_tracer("services.notifier")
@@ -288,21 +295,31 @@ class Notifier:
 
     # ---- sending -----------------------------------------------------------------------------
 
-    async def send_due(self, document: Document) -> None:
+    async def send_due(self, claimed: Claimed) -> None:
         """The sender claimed this message: send it and record what happened."""
-        message = from_document(document)
-        if message.status in FINAL or message.status is Status.SENT:
-            await self.store.clear_deadline(message, NEXT_ATTEMPT)
-            return
-        progress = start_attempt(message.state, self._clock.now(), self._policy, self._jitter())
-        if progress.status is not Status.SENDING:
-            await self._finish(message, progress)
-            return
-        if not await self._finish(message, progress):
-            return  # changed meanwhile (a receipt, another replica): it will be looked at again
-        sending = replace(
-            message, status=Status.SENDING, attempts=progress.attempts, version=message.version + 1
-        )
+        message = from_document(claimed.document)
+        if claimed.started:
+            # The claim recorded the attempt's start (store.claim): `sending` already.
+            sending = message
+            started = Progress((Step(Status.SENDING, self._clock.now()),), sending.attempts)
+            self._recorded(sending, started)
+        else:
+            if message.status in FINAL or message.status is Status.SENT:
+                await self.store.clear_deadline(message, NEXT_ATTEMPT)
+                return
+            now = self._clock.now()
+            progress = start_attempt(message.state, now, self._policy, self._jitter())
+            if progress.status is not Status.SENDING:
+                await self._finish(message, progress)
+                return
+            if not await self._finish(message, progress):
+                return  # changed meanwhile (a receipt, another replica): looked at again later
+            sending = replace(
+                message,
+                status=Status.SENDING,
+                attempts=progress.attempts,
+                version=message.version + 1,
+            )
         text = self._clear_text(message)
         if text is None:
             reason = "the sealed text cannot be opened (was the sealing key changed?)"
@@ -414,6 +431,10 @@ class Notifier:
             provider_id=provider_id,
             forget_sealed_text=progress.status in FINAL,
         )
+        self._recorded(message, progress)
+
+    def _recorded(self, message: Message, progress: Progress) -> None:
+        """Count and log the steps just recorded."""
         _count(progress)
         logger.info(
             "SMS %s to %s: %s (attempt %d)%s",

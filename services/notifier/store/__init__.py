@@ -21,7 +21,7 @@ from contracts import CloudEvent
 from services.common.mongo import Database, Document, IndexSpec, purpose
 from services.common.outbox import Outbox
 from services.common.sweeper import deadline_index
-from services.notifier.domain import Message, Progress, Status, Step
+from services.notifier.domain import STARTS_AT_ONCE, Message, Progress, Status, Step
 
 MESSAGES = "messages"
 NEXT_ATTEMPT = "next_attempt_at"
@@ -73,6 +73,15 @@ class MessageCriteria:
         if created:
             query["created_at"] = created
         return query
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A message the sender holds. `started`: the claim also recorded the start of its attempt
+    (`sending`), so the message goes to the gateway next."""
+
+    document: Document
+    started: bool
 
 
 class MessageStore:
@@ -142,14 +151,32 @@ class MessageStore:
 
     async def claim(
         self, message_id: str, now: datetime, owner: str, until: datetime, holder: str = ""
-    ) -> Document | None:
+    ) -> Claimed | None:
         """Hold a due message for sending until `until`; None if it is not due or held.
-        `owner` is the sender's run, `holder` the sender's lasting identity (host and port)."""
-        return await self.messages.find_one_and_update(
-            {"_id": message_id, NEXT_ATTEMPT: {"$lte": now}, **_lease_free(now)},
-            {"$set": {SEND_LEASE_UNTIL: until, SEND_LEASE_OWNER: owner, SEND_LEASE_HOLDER: holder}},
+        `owner` is the sender's run, `holder` the sender's lasting identity (host and port).
+
+        A message whose attempt starts at once (queued, or a temporary failure, and not expired:
+        `domain.STARTS_AT_ONCE`) is held and recorded `sending` in one write, as
+        `domain.start_attempt` would record it: attempt + 1, its step in the history, the version
+        raised. Any other due message (found `sending` after a crash, or expired) is only held,
+        by a second command, and the service records what `start_attempt` decides."""
+        lease = {SEND_LEASE_UNTIL: until, SEND_LEASE_OWNER: owner, SEND_LEASE_HOLDER: holder}
+        due = {"_id": message_id, NEXT_ATTEMPT: {"$lte": now}}
+        started = await self.messages.find_one_and_update(
+            {
+                **due,
+                "status": {"$in": [status.value for status in STARTS_AT_ONCE]},
+                "$and": [_lease_free(now), _not_expired(now)],
+            },
+            _attempt_started(now, lease),
             return_document=ReturnDocument.AFTER,
         )
+        if started is not None:
+            return Claimed(started, started=True)
+        held = await self.messages.find_one_and_update(
+            {**due, **_lease_free(now)}, {"$set": lease}, return_document=ReturnDocument.AFTER
+        )
+        return None if held is None else Claimed(held, started=False)
 
     async def release_previous_run(self, holder: str, owner: str) -> list[str]:
         """End the leases a previous run of this sender (the same `holder`, another `owner`)
@@ -196,6 +223,20 @@ class MessageStore:
 
 def _lease_free(now: datetime) -> Document:
     return {"$or": [{SEND_LEASE_UNTIL: None}, {SEND_LEASE_UNTIL: {"$lte": now}}]}
+
+
+def _not_expired(now: datetime) -> Document:
+    return {"$or": [{"expires_at": None}, {"expires_at": {"$gt": now}}]}
+
+
+def _attempt_started(now: datetime, lease: Document) -> dict[str, Any]:
+    """The update of `MessageStore.record` for `start_attempt`'s one `sending` step, with the
+    lease; the attempts and the version are raised by one without reading them first."""
+    update = _progress_update(Progress((Step(Status.SENDING, now),), 0, now))
+    del update["$set"]["attempts"]
+    update["$set"].update(lease)
+    update["$inc"] = {"attempts": 1, "version": 1}
+    return update
 
 
 def _progress_update(progress: Progress) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from services.notifier.domain import Accepted
 from services.notifier.gateways import OutgoingSms
 from services.notifier.service import Notifier
 from services.notifier.settings import NotifierSettings
-from services.notifier.store import MESSAGES
+from services.notifier.store import MESSAGES, Claimed
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 
@@ -63,9 +63,9 @@ async def test_the_sender_drains_before_the_shared_stop_and_the_gateway_closes_l
         async def due(now: datetime, limit: int) -> list[str]:
             return [] if handed else ["m-1"]
 
-        async def claim(message_id: str, *args: Any) -> dict[str, Any]:
+        async def claim(message_id: str, *args: Any) -> Claimed:
             handed.append(message_id)
-            return {"_id": message_id}
+            return Claimed({"_id": message_id}, started=True)
 
         async def release_previous_run(holder: str, owner: str) -> list[str]:
             return []  # nothing held by an earlier run of this sender
@@ -75,11 +75,11 @@ async def test_the_sender_drains_before_the_shared_stop_and_the_gateway_closes_l
         monkeypatch.setattr(notifier.store, "release_previous_run", release_previous_run)
         return runtime
 
-    async def send_due(self: Notifier, document: dict[str, Any]) -> None:
-        steps.append(f"sending {document['_id']}")
+    async def send_due(self: Notifier, claimed: Claimed) -> None:
+        steps.append(f"sending {claimed.document['_id']}")
         sending.set()
         await asyncio.sleep(0.1)
-        steps.append(f"recorded {document['_id']}")
+        steps.append(f"recorded {claimed.document['_id']}")
 
     async def stop(runtime: Runtime) -> None:
         steps.append("shared stop")
