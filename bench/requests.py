@@ -45,6 +45,11 @@ and the notifier sends the e-payment SMS (template `payments.bill.issued.v1`).
 - stages: for the end-to-end run, the median time from the POST's start to each time the
           services stored (exams' `submitted_at`, the POST's answer, payments' `issued_at`, the
           notifier's `created_at`, `sending_at` and `sent_at`): where the time goes.
+- CPU: the CPU time each process spent (bench/cpu.py, read from /proc: the three services, the
+          local FerretDB, its PostgreSQL and RabbitMQ, found by the ports they listen on, and
+          this benchmark itself), per catalogue GET over the baseline's calls, and per citizen
+          request over the burst's window (its first POST until 2 s after its last SMS, as the
+          database commands): what a request costs the whole machine, and who pays it.
 - memory: peak RSS (VmHWM) of each service process at the end.
 
 Warm-up first (a few of each call and a few SMS, not counted). The notifier's rate limit is lifted
@@ -69,7 +74,7 @@ import aio_pika
 import httpx
 from pymongo import AsyncMongoClient
 
-from bench import dbcommands
+from bench import cpu, dbcommands
 from bench.notifier import bill
 from bench.outbox import infra_urls, paced
 from services.common.devtoken import ensure_dev_keys, mint_token
@@ -128,6 +133,7 @@ class Platform:
     """The three processes, their databases and the virtual host's connection."""
 
     def __init__(self, url: str, connection: Any, mongo: Any, folder: Path) -> None:
+        self.url = url
         self.connection = connection
         self.mongo = mongo
         self.folder = folder
@@ -180,6 +186,14 @@ class Platform:
     async def database_usage(self) -> dict[str, dbcommands.Usage]:
         """Each service's database commands and their times so far."""
         return {name: await dbcommands.snapshot(p.url) for name, p in self.processes.items()}
+
+    def cpu(self) -> cpu.Processes:
+        """The services' processes and the local servers, to read their CPU time."""
+        pids = {}
+        for name, process in self.processes.items():
+            assert process.process is not None
+            pids[name] = process.process.pid
+        return cpu.Processes(pids, infra_urls()[1], self.url)
 
     def peak_rss_mib(self) -> dict[str, float]:
         peaks = {}
@@ -284,7 +298,11 @@ async def run(platform: Platform, args: argparse.Namespace) -> None:
         await direct_bills(platform, exchange, range(DIRECT_NUMBERS - 20, DIRECT_NUMBERS), 0.0)
 
         # Burst: the baseline GET, then the POST; then until the burst's last SMS is sent.
+        processes = platform.cpu()
+        cpu_before = processes.reading()
         base, _ = await burst(client, catalogue, args.baseline_calls, args.concurrency)
+        cpu_base = processes.report("a catalogue GET", cpu_before, args.baseline_calls)
+        cpu_before = processes.reading()
         before = await platform.database_usage()
         first = time.time()
         posts, answers = await burst(client, post, args.requests, args.concurrency)
@@ -297,6 +315,7 @@ async def run(platform: Platform, args: argparse.Namespace) -> None:
         # Until every service is done with the burst (exams records the bills' numbers).
         await asyncio.sleep(2)
         used = used_since(before, await platform.database_usage())
+        cpu_posts = processes.report("a request, POST to SMS", cpu_before, args.requests)
         command_seconds = time.time() - first
         # Not the baseline: a citizen's own (empty) list, with the burst's requests stored.
         listed, _ = await burst(client, own_list, LIST_CALLS, args.concurrency)
@@ -341,6 +360,9 @@ async def run(platform: Platform, args: argparse.Namespace) -> None:
         f"p99 {whole['p99'] / alone['p99']:.2f}x"
     )
     print("memory    peak RSS: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in peaks.items()))
+    print("\nburst: CPU ms by process (bench/cpu.py, from /proc)")
+    print(f"  {cpu_base}")
+    print(f"  {cpu_posts}")
     print(
         f"\nend to end by stage ({args.rate:g}/s): median ms from the POST's start "
         f"(the notifier alone, event -> SMS sent: {alone['p50']:.1f} ms)"
