@@ -80,8 +80,12 @@ def _with_children(parent: int) -> float:
     return total
 
 
-def _port(url: str, default: int) -> int:
-    return urlsplit(url).port or default
+def _port(url: str, default: int) -> int | None:
+    """The URL's port; None for a URL of several hosts (a replica set: not one local server)."""
+    try:
+        return urlsplit(url).port or default
+    except ValueError:
+        return None
 
 
 def _postgres_port(ferretdb: int) -> int | None:
@@ -101,11 +105,12 @@ class Processes:
     def __init__(self, named: Mapping[str, int], mongo_url: str, amqp_url: str) -> None:
         self.named = dict(named)
         self.servers: dict[str, int | None] = {}
-        ferretdb = listener(_port(mongo_url, 27017))
+        mongo, amqp = _port(mongo_url, 27017), _port(amqp_url, 5672)
+        ferretdb = listener(mongo) if mongo is not None else None
         self.servers["FerretDB"] = ferretdb
         postgres = _postgres_port(ferretdb) if ferretdb is not None else None
         self.servers["PostgreSQL"] = listener(postgres) if postgres is not None else None
-        self.servers["RabbitMQ"] = listener(_port(amqp_url, 5672))
+        self.servers["RabbitMQ"] = listener(amqp) if amqp is not None else None
 
     def reading(self) -> dict[str, float]:
         """CPU seconds so far, by name; the servers not found are left out."""
