@@ -134,6 +134,7 @@ class Platform:
 
     def __init__(self, url: str, connection: Any, mongo: Any, folder: Path) -> None:
         self.url = url
+        self.mongo_url = infra_urls()[1]
         self.connection = connection
         self.mongo = mongo
         self.folder = folder
@@ -145,7 +146,7 @@ class Platform:
         common = {
             "ENVIRONMENT": "test",
             "AMQP_URL": url,
-            "MONGO_URL": infra_urls()[1],
+            "MONGO_URL": self.mongo_url,
             "QUEUE_TYPE": "classic",
             "JWT_PUBLIC_KEY": public.read_text(),
             "LOG_LEVEL": "WARNING",
@@ -193,7 +194,7 @@ class Platform:
         for name, process in self.processes.items():
             assert process.process is not None
             pids[name] = process.process.pid
-        return cpu.Processes(pids, infra_urls()[1], self.url)
+        return cpu.Processes(pids, self.mongo_url, self.url)
 
     def peak_rss_mib(self) -> dict[str, float]:
         peaks = {}

@@ -29,7 +29,7 @@ from pymongo import AsyncMongoClient
 
 from services.common.devtoken import ensure_dev_keys, mint_token
 from tests.integration.codekeys import CODE_PRIVATE_KEY, CODE_PUBLIC_KEY
-from tests.integration.helpers import MANAGEMENT_API, close_vhost, open_vhost
+from tests.integration.helpers import MANAGEMENT_API, CommandNames, close_vhost, open_vhost
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "deploy" / "infra.sh"
@@ -117,6 +117,20 @@ async def mongo(infra: Infra) -> AsyncIterator[AsyncMongoClient[dict[str, Any]]]
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongo_url, tz_aware=True)
     await client.admin.command("ping")
     yield client
+    await client.close()
+
+
+Watched = tuple[AsyncMongoClient[dict[str, Any]], CommandNames]
+
+
+@pytest.fixture
+async def watched(infra: Infra) -> AsyncIterator[Watched]:
+    """A client of the test's own, and the names of the commands it sends, in order."""
+    commands = CommandNames()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        infra.mongo_url, tz_aware=True, event_listeners=[commands]
+    )
+    yield client, commands
     await client.close()
 
 

@@ -5,11 +5,10 @@ the requests used here), with no read, and raise the version as a versioned save
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
 
 from services.common.change import StaleVersion
 from services.common.outbox import Outbox
@@ -23,6 +22,7 @@ from services.licensing import domain as licensing
 from services.licensing.store import LicensingStore
 from services.training import domain as training
 from services.training.store import TrainingStore
+from tests.integration.conftest import Watched
 from tests.integration.helpers import CommandNames
 from tests.unit import test_pending_bill as rule
 from tests.unit.licensing import builders as licence_builders
@@ -83,15 +83,11 @@ Make = tuple[Callable[[str], Stored], CommandNames]
 
 
 @pytest.fixture
-async def stores(infra: Any, database_name: str) -> AsyncIterator[Make]:
+def stores(watched: Watched, database_name: str) -> Make:
     """Each service's store on a database of its own (`<database_name>_<service>`: dropped with
     the test's), and the names of the commands they send."""
-    commands = CommandNames()
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        infra.mongo_url, tz_aware=True, event_listeners=[commands]
-    )
-    yield (lambda service: Stored(service, client[f"{database_name}_{service}"])), commands
-    await client.close()
+    client, commands = watched
+    return (lambda service: Stored(service, client[f"{database_name}_{service}"])), commands
 
 
 async def awaiting(stores: Make, service: str, **changes: Any) -> tuple[Stored, str, str, Any]:

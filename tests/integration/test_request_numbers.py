@@ -13,8 +13,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from services.common.mongo import BLOCK, COUNTERS, request_number
-from tests.integration.conftest import Infra, eventually
-from tests.integration.helpers import CommandNames
+from tests.integration.conftest import Infra, Watched, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -27,35 +26,29 @@ async def _counter(mongo: Any, database_name: str, name: str) -> int:
 
 
 async def test_a_block_costs_one_command_and_the_next_is_drawn_ahead(
-    infra: Infra, mongo: Any, database_name: str
+    watched: Watched, mongo: Any, database_name: str
 ) -> None:
-    started = CommandNames()
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        infra.mongo_url, tz_aware=True, event_listeners=[started]
-    )
-    try:
-        db = client[database_name]
-        assert await request_number(db, "EX", NOW, ahead=True) == "EX-2026-000001"
-        assert started.names == ["findAndModify"], "the first block"
-        assert await _counter(mongo, database_name, "EX-2026") == BLOCK
-        started.names.clear()
+    client, started = watched
+    db = client[database_name]
+    assert await request_number(db, "EX", NOW, ahead=True) == "EX-2026-000001"
+    assert started.names == ["findAndModify"], "the first block"
+    assert await _counter(mongo, database_name, "EX-2026") == BLOCK
+    started.names.clear()
 
-        # The rest of the block: no command; its last number draws the next block ahead.
-        for value in range(2, BLOCK + 1):
-            assert await request_number(db, "EX", NOW, ahead=True) == f"EX-2026-{value:06d}"
-        assert started.names == [] or started.names == ["findAndModify"]
+    # The rest of the block: no command; its last number draws the next block ahead.
+    for value in range(2, BLOCK + 1):
+        assert await request_number(db, "EX", NOW, ahead=True) == f"EX-2026-{value:06d}"
+    assert started.names == [] or started.names == ["findAndModify"]
 
-        async def next_drawn() -> bool:
-            return await _counter(mongo, database_name, "EX-2026") == 2 * BLOCK
+    async def next_drawn() -> bool:
+        return await _counter(mongo, database_name, "EX-2026") == 2 * BLOCK
 
-        await eventually(next_drawn, message="the next block drawn ahead")
-        assert started.names == ["findAndModify"]
-        started.names.clear()
-        given = await request_number(db, "EX", NOW, ahead=True)
-        assert given == f"EX-2026-{BLOCK + 1:06d}"
-        assert started.names == [], "taken from the block drawn ahead, no command waited for"
-    finally:
-        await client.close()
+    await eventually(next_drawn, message="the next block drawn ahead")
+    assert started.names == ["findAndModify"]
+    started.names.clear()
+    given = await request_number(db, "EX", NOW, ahead=True)
+    assert given == f"EX-2026-{BLOCK + 1:06d}"
+    assert started.names == [], "taken from the block drawn ahead, no command waited for"
 
 
 async def test_concurrent_requests_get_distinct_increasing_numbers(

@@ -9,13 +9,11 @@ message held by another sender, or not yet due, is not claimed at all.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
 
 from services.common.outbox import Outbox
 from services.notifier.domain import (
@@ -28,6 +26,7 @@ from services.notifier.domain import (
     start_attempt,
 )
 from services.notifier.store import MessageStore, from_document
+from tests.integration.conftest import Watched
 from tests.integration.helpers import CommandNames
 
 T0 = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
@@ -58,13 +57,9 @@ Stores = tuple[MessageStore, CommandNames]
 
 
 @pytest.fixture
-async def stores(infra: Any, database_name: str) -> AsyncIterator[Stores]:
-    commands = CommandNames()
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        infra.mongo_url, tz_aware=True, event_listeners=[commands]
-    )
-    yield MessageStore(client[database_name], Outbox()), commands
-    await client.close()
+def stores(watched: Watched, database_name: str) -> Stores:
+    client, commands = watched
+    return MessageStore(client[database_name], Outbox()), commands
 
 
 async def stored(store: MessageStore, state: str, message_id: str, **changes: Any) -> Message:
