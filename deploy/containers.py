@@ -4,7 +4,8 @@
     python deploy/containers.py down <env-file>   stop and remove the containers the file names
 
 `up` writes `export NAME=value` lines (values shell-quoted, as infra.sh's write_env does) with
-AMQP_URL, MONGO_URL, INFRA_MODE=docker and the two container ids. It is idempotent: when the file
+AMQP_URL, MONGO_URL, INFRA_MODE=docker, RABBITMQ_MANAGEMENT_URL (the management API on the
+port Docker mapped) and the two container ids. It is idempotent: when the file
 already names two running containers, it leaves them alone. Ryuk (testcontainers' reaper) is
 disabled, so the containers outlive this script; `down` removes them.
 """
@@ -118,17 +119,20 @@ def up(env_file: Path) -> None:
         f"amqp://{quote(rabbitmq.username, safe='')}:{quote(rabbitmq.password, safe='')}"
         f"@{host}:{rabbitmq.get_exposed_port(AMQP_PORT)}/"
     )
+    management_url = f"http://{host}:{rabbitmq.get_exposed_port(MANAGEMENT_PORT)}/"
     write_env(
         env_file,
         {
             "AMQP_URL": amqp_url,
             "MONGO_URL": mongo.get_connection_url() + "/",
             "INFRA_MODE": "docker",
+            # The management API on the port Docker mapped (the tests' virtual hosts and users).
+            "RABBITMQ_MANAGEMENT_URL": management_url,
             "RABBITMQ_CONTAINER": started[0],
             "MONGO_CONTAINER": started[1],
         },
     )
-    say(f"RabbitMQ management UI: http://{host}:{rabbitmq.get_exposed_port(MANAGEMENT_PORT)}/")
+    say(f"RabbitMQ management UI: {management_url}")
 
 
 def down(env_file: Path) -> None:

@@ -9,7 +9,8 @@
 #   deploy/infra.sh rabbitmq-stop | rabbitmq-start | rabbitmq-kill    (used by the resilience tests)
 #
 # Which infrastructure (DESIGN.md, "Local and test infrastructure"):
-#   1. AMQP_URL and MONGO_URL both set  -> used as they are; nothing is started.
+#   1. AMQP_URL and MONGO_URL both set  -> used as they are; nothing is started
+#                                          (and RABBITMQ_MANAGEMENT_URL, if set: else :15672).
 #   2. a Docker engine answers          -> rabbitmq:3-management and mongo:7 through testcontainers.
 #   3. otherwise                        -> Debian's rabbitmq-server (management plugin on) and
 #                                          FerretDB v1.24.2 built with Go, on a PostgreSQL cluster of
@@ -38,6 +39,7 @@ POSTGRES_PORT="${POSTGRES_PORT:-5433}"
 POSTGRES_DIR="$LOCAL/postgres"
 POSTGRES_VERSION=15
 RABBITMQ_PORT=5672
+RABBITMQ_MANAGEMENT_PORT=15672
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 
 say() { printf '[infra] %s\n' "$*" >&2; }
@@ -279,9 +281,12 @@ ferretdb_down() {
 
 # --- the three ways ---------------------------------------------------------------------------
 
-write_env() { # amqp mongo mode
+write_env() { # amqp mongo mode [management-url]
   mkdir -p "$LOCAL"
   printf 'export AMQP_URL=%q\nexport MONGO_URL=%q\nexport INFRA_MODE=%q\n' "$1" "$2" "$3" >"$STATE_ENV"
+  # RabbitMQ's management API, which the tests use for virtual hosts and users of their own: when
+  # not recorded, they look on port 15672 of the broker's host (tests/integration/helpers.py).
+  if [ -n "${4:-}" ]; then printf 'export RABBITMQ_MANAGEMENT_URL=%q\n' "$4" >>"$STATE_ENV"; fi
 }
 
 containers() { # up|down
@@ -292,13 +297,14 @@ containers() { # up|down
 up() {
   if [ -n "${AMQP_URL:-}" ] && [ -n "${MONGO_URL:-}" ]; then
     say "using AMQP_URL and MONGO_URL from the environment"
-    write_env "$AMQP_URL" "$MONGO_URL" external
+    write_env "$AMQP_URL" "$MONGO_URL" external "${RABBITMQ_MANAGEMENT_URL:-}"
   elif docker_answers; then
     containers up
   else
     rabbitmq_up
     ferretdb_up
-    write_env "amqp://guest:guest@127.0.0.1:$RABBITMQ_PORT/" "mongodb://127.0.0.1:$FERRETDB_PORT/" local
+    write_env "amqp://guest:guest@127.0.0.1:$RABBITMQ_PORT/" "mongodb://127.0.0.1:$FERRETDB_PORT/" \
+      local "http://127.0.0.1:$RABBITMQ_MANAGEMENT_PORT/"
   fi
   status
 }
@@ -321,7 +327,9 @@ status() {
   local mode="$INFRA_MODE"
   echo "infrastructure ($mode):"
   echo "  RabbitMQ  $AMQP_URL"
-  [ "$mode" = local ] && echo "            management UI http://127.0.0.1:15672/ (guest/guest)"
+  if [ -n "${RABBITMQ_MANAGEMENT_URL:-}" ]; then
+    echo "            management UI $RABBITMQ_MANAGEMENT_URL$([ "$mode" = local ] && echo " (guest/guest)")"
+  fi
   local backend
   backend="$(cat "$FERRETDB_DIR/backend" 2>/dev/null || echo "$FERRETDB_BACKEND")"
   echo "  MongoDB   $MONGO_URL$([ "$mode" = local ] && echo " (FerretDB $FERRETDB_BUILD, $backend)")"

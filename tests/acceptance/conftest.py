@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -39,10 +38,10 @@ import pytest
 from deploy import run
 from services.common.clock import FileClock, set_file_clock
 from services.notifier.domain import shorten
+from tests.integration.helpers import management_api, management_auth, port_free
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 120.0
-MANAGEMENT_API = "http://127.0.0.1:15672/api"
 
 
 def _free_base() -> int:
@@ -52,18 +51,9 @@ def _free_base() -> int:
         return int(chosen)
     for _ in range(50):
         base = 20000 + 100 * (uuid.uuid4().int % 400)
-        if all(_port_free(base + offset) for offset in run.PORT_OFFSETS.values()):
+        if all(port_free(base + offset) for offset in run.PORT_OFFSETS.values()):
             return base
     raise RuntimeError("no free port range for the acceptance platform")
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _infra() -> dict[str, str]:
@@ -76,14 +66,14 @@ def _infra() -> dict[str, str]:
 def _vhost(amqp_url: str, name: str, *, delete: bool = False) -> str:
     """Create (or delete) a virtual host of its own; the AMQP URL into it."""
     parts = urlsplit(amqp_url)
-    auth = (parts.username or "guest", parts.password or "guest")
+    auth, api = management_auth(amqp_url), management_api(amqp_url)
     with httpx.Client(timeout=10, auth=auth) as client:
         if delete:
-            client.delete(f"{MANAGEMENT_API}/vhosts/{name}")
+            client.delete(f"{api}/vhosts/{name}")
             return amqp_url
-        client.put(f"{MANAGEMENT_API}/vhosts/{name}").raise_for_status()
+        client.put(f"{api}/vhosts/{name}").raise_for_status()
         client.put(
-            f"{MANAGEMENT_API}/permissions/{name}/{auth[0]}",
+            f"{api}/permissions/{name}/{auth[0]}",
             json={"configure": ".*", "write": ".*", "read": ".*"},
         ).raise_for_status()
     return urlunsplit(parts._replace(path="/" + quote(name, safe="")))

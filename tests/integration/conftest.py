@@ -29,7 +29,13 @@ from pymongo import AsyncMongoClient
 
 from services.common.devtoken import ensure_dev_keys, mint_token
 from tests.integration.codekeys import CODE_PRIVATE_KEY, CODE_PUBLIC_KEY
-from tests.integration.helpers import MANAGEMENT_API, CommandNames, close_vhost, open_vhost
+from tests.integration.helpers import (
+    CommandNames,
+    close_vhost,
+    management_api,
+    management_auth,
+    open_vhost,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "deploy" / "infra.sh"
@@ -298,8 +304,9 @@ async def delete_suffixed_queues(
     """Delete every queue whose name ends with `.<suffix>` or `.<suffix>.dlq` (management API)."""
     async with httpx.AsyncClient(timeout=5) as client:
         try:
+            url = str(connection.url)
             response = await client.get(
-                f"{MANAGEMENT_API}/queues?columns=name", auth=("guest", "guest")
+                f"{management_api(url)}/queues?columns=name", auth=management_auth(url)
             )
             names = [queue["name"] for queue in response.json()]
         except (httpx.HTTPError, ValueError, TypeError):

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import shlex
+import socket
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import aio_pika
 import httpx
@@ -107,31 +111,78 @@ def bearer(token: str) -> dict[str, Any]:
     return {"Authorization": f"Bearer {token}"}
 
 
-MANAGEMENT_API = "http://127.0.0.1:15672/api"
+ROOT = Path(__file__).resolve().parents[2]
+# Where deploy/infra.sh records the infrastructure it chose (`deploy/infra.sh env` prints it).
+INFRA_ENV = ROOT / ".local" / "infra.env"
+MANAGEMENT_PORT = 15672
 
 
-def _management_auth(amqp_url: str) -> tuple[str, str]:
+def port_free(port: int) -> bool:
+    """Whether nothing listens on (or holds) 127.0.0.1:`port` now."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def management_api(amqp_url: str) -> str:
+    """The management API (its `/api` URL) of the RabbitMQ broker `amqp_url` names.
+
+    `RABBITMQ_MANAGEMENT_URL`, from the environment or as `deploy/infra.sh` recorded it in
+    `.local/infra.env`, when it was given for this broker (the `AMQP_URL` beside it names the same
+    host and port, or none is beside it): the Docker path maps the management port to one of its
+    own, and an external broker may serve it anywhere. Otherwise port 15672 on the broker's host.
+    """
+    broker = _address(amqp_url)
+    for source in (dict(os.environ), _recorded_infra()):
+        given = source.get("RABBITMQ_MANAGEMENT_URL")
+        if given and _address(source.get("AMQP_URL") or amqp_url) == broker:
+            return given.rstrip("/") + "/api"
+    return f"http://{broker[0]}:{MANAGEMENT_PORT}/api"
+
+
+def _address(amqp_url: str) -> tuple[str, int]:
     parts = urlsplit(amqp_url)
-    return parts.username or "guest", parts.password or "guest"
+    return parts.hostname or "127.0.0.1", parts.port or 5672
+
+
+def _recorded_infra() -> dict[str, str]:
+    try:
+        text = INFRA_ENV.read_text()
+    except FileNotFoundError:
+        return {}
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        name, _, value = line.removeprefix("export ").partition("=")
+        values[name] = shlex.split(value)[0] if value else ""
+    return values
+
+
+def management_auth(amqp_url: str) -> tuple[str, str]:
+    """The management API's user: the AMQP URL's own (RabbitMQ's users serve both)."""
+    parts = urlsplit(amqp_url)
+    return unquote(parts.username or "guest"), unquote(parts.password or "guest")
 
 
 def open_vhost(amqp_url: str, name: str) -> str:
     """Create the RabbitMQ virtual host `name`, with every right for the URL's user, through the
     management API; return the AMQP URL into it. `httpx.HTTPError` when no management API
     answers (an external broker)."""
-    auth = _management_auth(amqp_url)
+    auth, api = management_auth(amqp_url), management_api(amqp_url)
     everything = {"configure": ".*", "write": ".*", "read": ".*"}
     with httpx.Client(timeout=10, auth=auth) as client:
-        client.put(f"{MANAGEMENT_API}/vhosts/{name}").raise_for_status()
+        client.put(f"{api}/vhosts/{quote(name, safe='')}").raise_for_status()
         client.put(
-            f"{MANAGEMENT_API}/permissions/{name}/{auth[0]}", json=everything
+            f"{api}/permissions/{quote(name, safe='')}/{quote(auth[0], safe='')}", json=everything
         ).raise_for_status()
     return urlunsplit(urlsplit(amqp_url)._replace(path="/" + quote(name, safe="")))
 
 
 def close_vhost(amqp_url: str, name: str) -> None:
-    with httpx.Client(timeout=10, auth=_management_auth(amqp_url)) as client:
-        client.delete(f"{MANAGEMENT_API}/vhosts/{name}")
+    with httpx.Client(timeout=10, auth=management_auth(amqp_url)) as client:
+        client.delete(f"{management_api(amqp_url)}/vhosts/{quote(name, safe='')}")
 
 
 async def create_vhost(amqp_url: str, name: str) -> str | None:

@@ -25,12 +25,12 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
+from tests.integration.helpers import management_api, management_auth
 from tests.integration.test_subscriber_access import grant
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_DIR = ROOT / "contracts" / "examples" / "node-subscriber"
 SCHEMAS = ROOT / "contracts" / "schemas"
-MANAGEMENT_API = "http://127.0.0.1:15672/api"
 TYPE_PREFIX = "jo.gov.amman."
 
 
@@ -41,19 +41,19 @@ def subscriber_user(admin_url: str, vhost: str, system: str | None = None) -> It
     system = system or f"civil_registry_{uuid.uuid4().hex[:6]}"
     password = secrets.token_urlsafe(16)
     admin = urlsplit(admin_url)
-    auth = (admin.username or "guest", admin.password or "guest")
+    auth, api = management_auth(admin_url), management_api(admin_url)
     rights = grant(system)
     path = quote(vhost, safe="")
     with httpx.Client(timeout=10, auth=auth) as client:
         client.put(
-            f"{MANAGEMENT_API}/users/{system}", json={"password": password, "tags": ""}
+            f"{api}/users/{system}", json={"password": password, "tags": ""}
         ).raise_for_status()
         try:
             client.put(
-                f"{MANAGEMENT_API}/permissions/{path}/{system}", json=rights["permissions"]
+                f"{api}/permissions/{path}/{system}", json=rights["permissions"]
             ).raise_for_status()
             client.put(
-                f"{MANAGEMENT_API}/topic-permissions/{path}/{system}", json=rights["topic"]
+                f"{api}/topic-permissions/{path}/{system}", json=rights["topic"]
             ).raise_for_status()
             yield urlunsplit(
                 admin._replace(
@@ -62,7 +62,7 @@ def subscriber_user(admin_url: str, vhost: str, system: str | None = None) -> It
                 )
             )
         finally:
-            client.delete(f"{MANAGEMENT_API}/users/{system}")
+            client.delete(f"{api}/users/{system}")
 
 
 def system_of(url: str) -> str:

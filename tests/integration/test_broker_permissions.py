@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from deploy.k8s import production
-from tests.integration.helpers import MANAGEMENT_API
+from tests.integration.helpers import management_api, management_auth
 
 pytestmark = pytest.mark.integration
 
@@ -32,8 +32,8 @@ class Broker:
     def __init__(self, amqp_url: str, vhost: str) -> None:
         self.amqp_url = amqp_url
         self.vhost = vhost
-        parts = urlsplit(amqp_url)
-        self.admin = (parts.username or "guest", parts.password or "guest")
+        self.admin = management_auth(amqp_url)
+        self.api = management_api(amqp_url)
         self.users: list[str] = []
 
     def url_for(self, user: str, password: str) -> str:
@@ -47,19 +47,19 @@ class Broker:
         password = uuid.uuid4().hex
         async with httpx.AsyncClient(timeout=5, auth=self.admin) as client:
             user = await client.put(
-                f"{MANAGEMENT_API}/users/{quote(name, safe='')}",
+                f"{self.api}/users/{quote(name, safe='')}",
                 json={"password": password, "tags": ""},
             )
             user.raise_for_status()
             self.users.append(name)
             granted = await client.put(
-                f"{MANAGEMENT_API}/permissions/{quote(self.vhost, safe='')}/{quote(name, safe='')}",
+                f"{self.api}/permissions/{quote(self.vhost, safe='')}/{quote(name, safe='')}",
                 json=permissions,
             )
             granted.raise_for_status()
             if topic is not None:
                 topical = await client.put(
-                    f"{MANAGEMENT_API}/topic-permissions/{quote(self.vhost, safe='')}/"
+                    f"{self.api}/topic-permissions/{quote(self.vhost, safe='')}/"
                     f"{quote(name, safe='')}",
                     json=topic,
                 )
@@ -73,14 +73,14 @@ async def broker(infra: Any) -> AsyncIterator[Broker]:
     made = Broker(infra.amqp_url, vhost)
     async with httpx.AsyncClient(timeout=5, auth=made.admin) as client:
         try:
-            (await client.put(f"{MANAGEMENT_API}/vhosts/{vhost}")).raise_for_status()
+            (await client.put(f"{made.api}/vhosts/{vhost}")).raise_for_status()
         except httpx.HTTPError as error:
             pytest.fail(f"this test needs RabbitMQ's management API: {error}", pytrace=False)
     yield made
     async with httpx.AsyncClient(timeout=5, auth=made.admin) as client:
-        await client.delete(f"{MANAGEMENT_API}/vhosts/{vhost}")
+        await client.delete(f"{made.api}/vhosts/{vhost}")
         for name in made.users:
-            await client.delete(f"{MANAGEMENT_API}/users/{quote(name, safe='')}")
+            await client.delete(f"{made.api}/users/{quote(name, safe='')}")
 
 
 async def _refused(action: Any) -> bool:

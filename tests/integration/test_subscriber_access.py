@@ -24,7 +24,7 @@ from contracts import generate
 from contracts.examples import examples_of
 from services.common.broker import EVENTS_HISTORY, declare_events_history
 from tests.integration.conftest import eventually
-from tests.integration.helpers import MANAGEMENT_API
+from tests.integration.helpers import management_api, management_auth
 from tests.integration.platform import Broker, isolated_broker
 
 pytestmark = pytest.mark.integration
@@ -63,23 +63,17 @@ async def subscriber(vhost: tuple[Broker, str], infra: Any) -> AsyncIterator[tup
     system = f"civil_registry_{uuid.uuid4().hex[:6]}"
     password = secrets.token_urlsafe(16)
     admin = urlsplit(infra.amqp_url)
-    auth = (admin.username or "guest", admin.password or "guest")
+    auth, api = management_auth(infra.amqp_url), management_api(infra.amqp_url)
     rights = grant(system)
     async with httpx.AsyncClient(timeout=5, auth=auth) as client:
         (
-            await client.put(
-                f"{MANAGEMENT_API}/users/{system}", json={"password": password, "tags": ""}
-            )
+            await client.put(f"{api}/users/{system}", json={"password": password, "tags": ""})
         ).raise_for_status()
         (
-            await client.put(
-                f"{MANAGEMENT_API}/permissions/{name}/{system}", json=rights["permissions"]
-            )
+            await client.put(f"{api}/permissions/{name}/{system}", json=rights["permissions"])
         ).raise_for_status()
         (
-            await client.put(
-                f"{MANAGEMENT_API}/topic-permissions/{name}/{system}", json=rights["topic"]
-            )
+            await client.put(f"{api}/topic-permissions/{name}/{system}", json=rights["topic"])
         ).raise_for_status()
         url = urlunsplit(
             admin._replace(
@@ -90,7 +84,7 @@ async def subscriber(vhost: tuple[Broker, str], infra: Any) -> AsyncIterator[tup
         try:
             yield system, url
         finally:
-            await client.delete(f"{MANAGEMENT_API}/users/{system}")
+            await client.delete(f"{api}/users/{system}")
 
 
 async def test_a_subscriber_binds_receives_and_validates_and_may_do_nothing_else(

@@ -120,3 +120,59 @@ def test_fresh_phones_and_subjects_are_new_and_clear_of_the_reserved_numbers() -
     assert all(p.startswith("+96279") and len(p) == 13 for p in phones)
     assert not set(phones) & set(RESERVED_PHONES)
     assert fresh_subject() != fresh_subject()
+
+
+# --- where the tests find RabbitMQ's management API (tests/integration/helpers.py) ------------
+
+
+@pytest.fixture
+def recorded(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """`.local/infra.env` as deploy/infra.sh writes it, in a folder of the test's own."""
+    from tests.integration import helpers
+
+    monkeypatch.delenv("RABBITMQ_MANAGEMENT_URL", raising=False)
+    monkeypatch.delenv("AMQP_URL", raising=False)
+    env_file = tmp_path / "infra.env"
+    monkeypatch.setattr(helpers, "INFRA_ENV", env_file)
+    return env_file
+
+
+def test_the_management_api_is_on_15672_of_the_brokers_host_when_nothing_names_it(
+    recorded: Any,
+) -> None:
+    from tests.integration.helpers import management_api
+
+    assert management_api("amqp://guest:guest@127.0.0.1:5672/") == "http://127.0.0.1:15672/api"
+    assert management_api("amqp://u:p@rabbit.example:5671/vh") == "http://rabbit.example:15672/api"
+
+
+def test_the_management_api_infra_sh_recorded_serves_its_own_broker_only(recorded: Any) -> None:
+    """The Docker path maps the management port to a port of its own, and records it beside the
+    AMQP URL; a broker on another address (a test's own node) is not sent there."""
+    from tests.integration.helpers import management_api
+
+    recorded.write_text(
+        "export AMQP_URL=amqp://guest:guest@127.0.0.1:32771/\n"
+        "export MONGO_URL=mongodb://127.0.0.1:32772/\n"
+        "export INFRA_MODE=docker\n"
+        "export RABBITMQ_MANAGEMENT_URL=http://127.0.0.1:32773/\n"
+    )
+    docker = "amqp://guest:guest@127.0.0.1:32771/tests-gw0-1a2b3c4d"
+    assert management_api(docker) == "http://127.0.0.1:32773/api"
+    assert management_api("amqp://guest:guest@127.0.0.1:5796/") == "http://127.0.0.1:15672/api"
+
+
+def test_the_management_url_from_the_environment_comes_first(
+    recorded: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.integration.helpers import management_api
+
+    recorded.write_text(
+        "export AMQP_URL=amqp://guest:guest@10.0.0.5:5672/\n"
+        "export RABBITMQ_MANAGEMENT_URL=http://10.0.0.5:15672/\n"
+    )
+    monkeypatch.setenv("RABBITMQ_MANAGEMENT_URL", "https://mq.example/management/")
+    assert management_api("amqp://u:p@10.0.0.5:5672/") == "https://mq.example/management/api"
+    # Given beside an AMQP_URL, it is that broker's only.
+    monkeypatch.setenv("AMQP_URL", "amqp://u:p@mq.example:5672/")
+    assert management_api("amqp://u:p@10.0.0.5:5672/") == "http://10.0.0.5:15672/api"
