@@ -70,12 +70,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 import httpx
 from pymongo import AsyncMongoClient
 
 from bench import cpu, dbcommands
-from bench.notifier import bill
+from bench.notifier import bill, publish
 from bench.outbox import infra_urls, paced
 from services.common.devtoken import ensure_dev_keys, mint_token
 from services.common.mongo import BLOCK
@@ -387,15 +386,7 @@ async def direct_bills(
         await paced(index, first, rate)
         event = bill(f"+962796{number % 1_000_000:06d}", number, service="bench")
         started[event.id] = time.time()
-        await exchange.publish(
-            aio_pika.Message(
-                event.to_json(),
-                message_id=event.id,
-                content_type="application/cloudevents+json",
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            ),
-            routing_key=event.routing_key,
-        )
+        await publish(exchange, event)
     sent = await platform.sent_times({"event_id": {"$in": list(started)}}, "event_id", len(started))
     return quantiles_ms([sent[i] - started[i] for i in started])
 
