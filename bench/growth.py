@@ -341,9 +341,10 @@ async def run(
     args: argparse.Namespace,
     broker: Broker,
     folder: Path,
+    mongo_url: str,
 ) -> None:
     run_id = uuid.uuid4().hex[:6]
-    message = await message_template(broker, small.process.env["MONGO_URL"], mongo, folder)
+    message = await message_template(broker, mongo_url, mongo, folder)
     async with (
         httpx.AsyncClient(base_url=small.process.url, timeout=60) as small_client,
         httpx.AsyncClient(base_url=large.process.url, timeout=60) as large_client,
@@ -422,7 +423,7 @@ async def main() -> None:
                 for exams in (small, large):
                     exams.process.start()
                 await asyncio.gather(*(e.process.wait_ready(timeout=60) for e in (small, large)))
-                await run(small, large, mongo, args, broker, folder)
+                await run(small, large, mongo, args, broker, folder, mongo_url)
                 failed = False
             finally:
                 for exams in (small, large):

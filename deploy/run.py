@@ -65,8 +65,11 @@ CODE_KEY_VARIABLES = (
 )
 
 
-def infra_env() -> dict[str, str]:
-    env_file = ROOT / ".local" / "infra.env"
+# Where deploy/infra.sh records the infrastructure it chose (`deploy/infra.sh env` prints it).
+INFRA_ENV = ROOT / ".local" / "infra.env"
+
+
+def infra_env(env_file: Path = INFRA_ENV) -> dict[str, str]:
     values: dict[str, str] = {}
     for line in env_file.read_text().splitlines():
         name, _, value = line.removeprefix("export ").partition("=")

@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import shlex
 import socket
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
@@ -18,6 +16,7 @@ import httpx
 from pymongo import monitoring
 
 from contracts import Applicant, CloudEvent, new_event
+from deploy import run
 from tests.testsvc.app import NOTE_CREATED, TEST_REGISTRY, NoteCreated
 
 
@@ -111,10 +110,8 @@ def bearer(token: str) -> dict[str, Any]:
     return {"Authorization": f"Bearer {token}"}
 
 
-ROOT = Path(__file__).resolve().parents[2]
-# Where deploy/infra.sh records the infrastructure it chose (`deploy/infra.sh env` prints it).
-INFRA_ENV = ROOT / ".local" / "infra.env"
 MANAGEMENT_PORT = 15672
+INFRA_ENV = run.INFRA_ENV
 
 
 def port_free(port: int) -> bool:
@@ -136,7 +133,7 @@ def management_api(amqp_url: str) -> str:
     own, and an external broker may serve it anywhere. Otherwise port 15672 on the broker's host.
     """
     broker = _address(amqp_url)
-    for source in (dict(os.environ), _recorded_infra()):
+    for source in (os.environ, _recorded_infra()):
         given = source.get("RABBITMQ_MANAGEMENT_URL")
         if given and _address(source.get("AMQP_URL") or amqp_url) == broker:
             return given.rstrip("/") + "/api"
@@ -150,14 +147,9 @@ def _address(amqp_url: str) -> tuple[str, int]:
 
 def _recorded_infra() -> dict[str, str]:
     try:
-        text = INFRA_ENV.read_text()
+        return run.infra_env(INFRA_ENV)
     except FileNotFoundError:
         return {}
-    values: dict[str, str] = {}
-    for line in text.splitlines():
-        name, _, value = line.removeprefix("export ").partition("=")
-        values[name] = shlex.split(value)[0] if value else ""
-    return values
 
 
 def management_auth(amqp_url: str) -> tuple[str, str]:

@@ -26,12 +26,24 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import httpx
 
 from tests.integration.helpers import management_api, management_auth
-from tests.integration.test_subscriber_access import grant
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_DIR = ROOT / "contracts" / "examples" / "node-subscriber"
 SCHEMAS = ROOT / "contracts" / "schemas"
 TYPE_PREFIX = "jo.gov.amman."
+
+
+def grant(system: str) -> dict[str, dict[str, str]]:
+    """The permissions of the README's "Getting access", for `system`."""
+    own = rf"^{system}\..*"
+    return {
+        "permissions": {
+            "configure": own,
+            "write": own,
+            "read": rf"^(amman\.events|amman\.events\.history|{system}\..*)$",
+        },
+        "topic": {"exchange": "amman.events", "write": "^$", "read": ".*"},
+    }
 
 
 @contextmanager

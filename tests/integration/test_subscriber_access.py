@@ -8,14 +8,11 @@ publishing to or deleting the stream."""
 from __future__ import annotations
 
 import json
-import secrets
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
 
 import aio_pika
-import httpx
 import pytest
 from aiormq.exceptions import ChannelAccessRefused
 from jsonschema import Draft202012Validator, FormatChecker
@@ -24,23 +21,10 @@ from contracts import generate
 from contracts.examples import examples_of
 from services.common.broker import EVENTS_HISTORY, declare_events_history
 from tests.integration.conftest import eventually
-from tests.integration.helpers import management_api, management_auth
+from tests.integration.node_subscriber import subscriber_user, system_of
 from tests.integration.platform import Broker, isolated_broker
 
 pytestmark = pytest.mark.integration
-
-
-def grant(system: str) -> dict[str, dict[str, str]]:
-    """The permissions of the README's "Getting access", for `system`."""
-    own = rf"^{system}\..*"
-    return {
-        "permissions": {
-            "configure": own,
-            "write": own,
-            "read": rf"^(amman\.events|amman\.events\.history|{system}\..*)$",
-        },
-        "topic": {"exchange": "amman.events", "write": "^$", "read": ".*"},
-    }
 
 
 @pytest.fixture
@@ -57,34 +41,11 @@ async def vhost(infra: Any) -> AsyncIterator[tuple[Broker, str]]:
 
 
 @pytest.fixture
-async def subscriber(vhost: tuple[Broker, str], infra: Any) -> AsyncIterator[tuple[str, str]]:
+def subscriber(vhost: tuple[Broker, str], infra: Any) -> Iterator[tuple[str, str]]:
     """The operators' step: a user of the system's own, with the README's permissions."""
     _, name = vhost
-    system = f"civil_registry_{uuid.uuid4().hex[:6]}"
-    password = secrets.token_urlsafe(16)
-    admin = urlsplit(infra.amqp_url)
-    auth, api = management_auth(infra.amqp_url), management_api(infra.amqp_url)
-    rights = grant(system)
-    async with httpx.AsyncClient(timeout=5, auth=auth) as client:
-        (
-            await client.put(f"{api}/users/{system}", json={"password": password, "tags": ""})
-        ).raise_for_status()
-        (
-            await client.put(f"{api}/permissions/{name}/{system}", json=rights["permissions"])
-        ).raise_for_status()
-        (
-            await client.put(f"{api}/topic-permissions/{name}/{system}", json=rights["topic"])
-        ).raise_for_status()
-        url = urlunsplit(
-            admin._replace(
-                netloc=f"{system}:{password}@{admin.hostname}:{admin.port or 5672}",
-                path="/" + quote(name, safe=""),
-            )
-        )
-        try:
-            yield system, url
-        finally:
-            await client.delete(f"{api}/users/{system}")
+    with subscriber_user(infra.amqp_url, name) as url:
+        yield system_of(url), url
 
 
 async def test_a_subscriber_binds_receives_and_validates_and_may_do_nothing_else(
